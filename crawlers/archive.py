@@ -1,0 +1,126 @@
+"""The raw-page archive: every fetched response kept verbatim in gzipped WARC files.
+
+One WARC file per source per crawl run, one gzip member per record, written append-only and
+flushed record by record. A crawl killed mid-write leaves at most one torn record at the end:
+`read_pages` detects it, stops there and reports it, and everything before it stays readable.
+Keeping raw pages means a better extractor can be re-run over everything without refetching.
+
+Our own WARC headers (`NF-*`) carry what the pipeline needs besides the HTTP exchange: the
+source, the page kind, the date the list page showed, and the URL the bytes really came from
+(the local mirror) while WARC-Target-URI stays the real site's URL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from schemas import RawPage
+
+# Hop-by-hop and encoding headers no longer describe the (already decoded) body we store.
+_DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection"}
+_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
+            403: "Forbidden", 404: "Not Found", 412: "Precondition Failed", 500: "Internal Server Error"}
+
+
+class ArchiveWriter:
+    """Appends response records to one .warc.gz file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "ab")
+        self._writer = WARCWriter(self._fh, gzip=True)
+        self.records = 0
+
+    def write(self, *, url: str, final_url: str, fetch_url: str, status: int,
+              headers: list[tuple[str, str]], body: bytes, fetched_at: dt.datetime,
+              source: str, page_kind: str, list_date: str | None, run_id: str) -> int:
+        """Write one response; returns its offset in the file."""
+        http_headers = StatusAndHeaders(
+            f"{status} {_REASONS.get(status, 'Status')}",
+            [(k, v) for k, v in headers if k.lower() not in _DROP_HEADERS]
+            + [("Content-Length", str(len(body)))],
+            protocol="HTTP/1.1")
+        warc_headers = {
+            "WARC-Date": fetched_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "NF-Source": source, "NF-Page-Kind": page_kind, "NF-Run-Id": run_id,
+            "NF-Request-URI": url, "NF-Fetch-URI": fetch_url,
+        }
+        if list_date:
+            warc_headers["NF-List-Date"] = list_date
+        record = self._writer.create_warc_record(final_url, "response", payload=io.BytesIO(body),
+                                                 http_headers=http_headers,
+                                                 warc_headers_dict=warc_headers)
+        offset = self._fh.tell()
+        self._writer.write_record(record)
+        self._fh.flush()
+        self.records += 1
+        return offset
+
+    def close(self, fsync: bool = True) -> None:
+        if self._fh.closed:
+            return
+        self._fh.flush()
+        if fsync:
+            os.fsync(self._fh.fileno())
+        self._fh.close()
+
+
+@dataclass
+class ReadReport:
+    """What reading one archive file found besides good records."""
+
+    path: str
+    records: int = 0
+    torn_at: int | None = None           # offset of a truncated/corrupt tail, if any
+    problems: list[str] = field(default_factory=list)
+
+
+def read_pages(path: str | Path, report: ReadReport | None = None) -> Iterator[RawPage]:
+    """Yield every complete response record of one archive file, in order."""
+    path = Path(path)
+    report = report if report is not None else ReadReport(str(path))
+    with open(path, "rb") as fh:
+        it = ArchiveIterator(fh)
+        offset = 0
+        try:
+            for rec in it:
+                if rec.rec_type != "response":
+                    continue
+                body = rec.content_stream().read()
+                offset = it.get_record_offset()     # (warcio: only valid after the read)
+                h = rec.rec_headers
+                expected = rec.http_headers.get_header("Content-Length") if rec.http_headers else None
+                if expected is not None and expected.isdigit() and int(expected) != len(body):
+                    raise EOFError(f"record cut short: {len(body)} of {expected} body bytes")
+                status = int(rec.http_headers.get_statuscode() or 0) if rec.http_headers else 0
+                headers = tuple(rec.http_headers.headers) if rec.http_headers else ()
+                fetched = dt.datetime.strptime(h.get_header("WARC-Date")[:19], "%Y-%m-%dT%H:%M:%S")
+                report.records += 1
+                yield RawPage(
+                    url=h.get_header("NF-Request-URI") or h.get_header("WARC-Target-URI"),
+                    final_url=h.get_header("WARC-Target-URI"), status=status, headers=headers,
+                    body=body, fetched_at=fetched.replace(tzinfo=dt.timezone.utc),
+                    source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
+                    list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
+                    warc_path=str(path), warc_offset=offset)
+        # warcio raises assorted errors on a torn gzip member or record (AttributeError on a
+        # header block cut in half, among others): any of them ends the readable part here
+        except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError, AttributeError,
+                TypeError, IndexError) as exc:
+            report.torn_at = offset
+            report.problems.append(f"torn or corrupt record after offset {offset}: {exc}")
+
+
+def archive_files(root: str | Path) -> list[Path]:
+    return sorted(Path(root).rglob("*.warc.gz"))

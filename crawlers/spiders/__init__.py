@@ -1,0 +1,2 @@
+"""Spiders. RegistrySpider crawls any registry source; a site gets its own class only when
+its discovery truly differs."""

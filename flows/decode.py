@@ -1,0 +1,83 @@
+"""Decode page bytes to text, trusting the bytes over what the page claims.
+
+Candidates in order: BOM, HTTP charset, `<meta>` charset, UTF-8, GB18030. Every declared
+member of the GB family (gb2312, gbk, gb18030) is decoded as GB18030, its superset: pages
+that declare gb2312 routinely contain GBK/GB18030 characters. A candidate must decode the
+whole body strictly; if none does, charset-normalizer guesses, and as a last resort the best
+candidate decodes with replacement characters (recorded, so quality checks can flag it).
+"""
+from __future__ import annotations
+
+import codecs
+import re
+
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-:.]+)", re.I)
+GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "gb_2312-80", "hz-gb-2312"}
+BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
+
+
+def _norm(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().lower()
+    if name in GB_FAMILY:
+        return "gb18030"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
+    out = []
+    if content_type:
+        m = HEADER_CHARSET.search(content_type)
+        if m:
+            out.append(m.group(1))
+    m = META_CHARSET.search(body[:8192])
+    if m:
+        out.append(m.group(1).decode("ascii", "ignore"))
+    return out
+
+
+def decode_html(body: bytes, content_type: str | None = None,
+                hint: str | None = None) -> tuple[str, str]:
+    """Return (text, encoding used). Encoding ends with ':replace' when bytes were lost."""
+    for bom, enc in BOMS:
+        if body.startswith(bom):
+            return body.decode(enc, errors="replace"), enc
+    declared: list[str] = []
+    for name in [*declared_charsets(body, content_type), hint]:
+        enc = _norm(name)
+        if enc and enc not in declared:
+            declared.append(enc)
+    fallback = [e for e in ("utf-8", "gb18030") if e not in declared]
+    # 1. what the page (or the registry) vouches for, if the bytes agree exactly
+    for enc in declared:
+        try:
+            return body.decode(enc), enc
+        except (UnicodeDecodeError, LookupError):
+            continue
+    # 2. a vouched-for charset with a few bad bytes (a truncated or mixed page) beats a guess:
+    #    GB18030 "decodes" UTF-8 bytes into plausible-looking garbage without any error
+    for enc in declared:
+        text = body.decode(enc, errors="replace")
+        if text.count("\ufffd") <= max(2, len(body) // 500):
+            return text, f"{enc}:replace"
+    # 3. the page lied about its charset: try the two that cover nearly all Chinese pages
+    for enc in fallback:
+        try:
+            return body.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    try:
+        from charset_normalizer import from_bytes
+        best = from_bytes(body[:200_000]).best()
+        if best is not None and best.encoding:
+            enc = _norm(best.encoding) or best.encoding
+            return body.decode(enc, errors="replace"), f"{enc}:detected"
+    except Exception:   # the detector is best effort; never fail a page because of it
+        pass
+    enc = (declared or ["utf-8"])[0]
+    return body.decode(enc, errors="replace"), f"{enc}:replace"

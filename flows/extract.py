@@ -1,0 +1,479 @@
+"""Extract title, publish time, 来源, author, editor and body from one page's bytes.
+
+Metadata comes in layers, first hit wins, and each field records which rule produced it:
+gov.cn `<meta>` tags (ArticleTitle, PubDate, ContentSource) -> JSON-LD / OpenGraph -> the
+labelled header line under the headline (`2024-11-08 09:05 来源: 广西日报 作者: …`,
+`发表于:… 来源:… 作者:`, `文章来源:…`, `（记者 X）`) found through the CMS preset's info
+selector or by position -> trafilatura -> the date the list page showed.
+
+The body is the CMS preset's content container when it matches (the fast path), else
+trafilatura's main text; either way our cleanup then drops what these sites leave in it
+(print/share widgets, empty attachment labels, ICP and copyright lines).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import lxml.html
+from lxml import etree
+
+from flows.dates import parse_date
+from flows.decode import decode_html
+from flows.normalise import clean_body, clean_inline
+
+EXTRACTOR_VERSION = "0.2.0"
+
+
+class Preset(Protocol):
+    title_selector: str
+    body_selector: str
+    info_selector: str
+
+
+class ExtractError(Exception):
+    """A page that cannot be turned into an article; `reason` is a short kind."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str | None
+    published_at: dt.datetime | None
+    original_source: str | None
+    author: str | None
+    editor: str | None
+    text: str
+    encoding: str
+    provenance: dict = field(default_factory=dict)
+    images: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+
+    @property
+    def date_missing(self) -> bool:
+        return self.published_at is None
+
+
+# --- labels -------------------------------------------------------------------------------
+# A label counts only at the start of a line or after a non-Han character, so 数据来源 in
+# running text is not a 来源 label.
+_NOT_HAN_BEFORE = r"(?<![\u4e00-\u9fff])"
+LABELS = {
+    "date": ["发布时间", "發布時間", "发表时间", "发表于", "發表於", "发布日期", "發布日期", "更新时间",
+             "时间", "時間", "日期"],
+    "source": ["文章来源", "文章來源", "信息来源", "信息來源", "稿件来源", "新闻来源", "内容来源",
+               "来源", "來源", "稿源", "出处", "转载自"],
+    "author": ["作者", "撰稿", "撰文", "记者", "記者", "通讯员", "文"],
+    "editor": ["责任编辑", "責任編輯", "责编", "責編", "编辑", "編輯", "值班编辑", "审核", "審核",
+               "校对", "校對", "主编", "编审", "监制", "点击", "點擊", "浏览", "瀏覽", "阅读", "評論",
+               "评论", "字号", "字體", "字体", "打印", "分享"],
+}
+_ALL = sorted({w for ws in LABELS.values() for w in ws}, key=len, reverse=True)
+LABEL_RE = re.compile(_NOT_HAN_BEFORE + "(" + "|".join(map(re.escape, _ALL)) + r")\s*[:：]\s*")
+_KIND = {w: k for k, ws in LABELS.items() for w in ws}
+_NOT_EDITORS = {"点击", "點擊", "浏览", "瀏覽", "阅读", "評論", "评论", "字号", "字體", "字体", "打印", "分享"}
+# `（记者 张三 李四）`, `本报记者 张三`, `海南日报全媒体记者 余佳琪 王迎春` (not `记者 王程龙 摄`)
+REPORTER_RE = re.compile(r"(?:^|[（(\s])(?:[\u4e00-\u9fff]{0,12})(?:记者|記者)\s*[:：]?\s*"
+                         r"((?:[\u4e00-\u9fff]{2,4}(?:\s+|、|$|(?=[）)])))+)")
+SLASH_AUTHOR_RE = re.compile(r"(?:^|\s)(?:文|文/图|文／图|图/文|撰文)\s*[/／|｜:：]\s*([\u4e00-\u9fff]{2,4}(?:[ 、][\u4e00-\u9fff]{2,4})*)")
+DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_VALUE_STOP = re.compile(r"\s{2,}|[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]")
+
+BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "tbody", "h1", "h2", "h3", "h4",
+              "h5", "h6", "section", "article", "header", "footer", "dd", "dt", "dl", "blockquote",
+              "pre", "form", "center", "td", "th", "figure", "figcaption", "hr", "nav", "aside"}
+DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
+             "select", "button", "input", "textarea")
+
+# lines our cleanup drops from bodies (widgets, footers) — the whole line must be boilerplate
+BOILERPLATE_LINE = re.compile(
+    r"^\s*(?:"
+    r"【?\s*(?:打印本页|打印|关闭窗口|關閉窗口|关闭|返回顶部|收藏|字体|字號|字号)[^】]{0,20}】?\s*(?:【[^】]{0,12}】\s*)*"
+    r"|(?:分享到|分享|扫一扫|掃一掃)[:：]?.{0,30}"
+    r"|(?:文件下载|关联文件|附件下载|相关附件|相关文章|相关阅读|相关链接|相关新闻|延伸阅读)[:：]?"
+    r"|.{0,40}(?:ICP备|ICP証|ICP证|公网安备|公網安備|网站标识码|網站標識碼)\s*[:：]?.{0,60}"
+    r"|.{0,30}(?:版权所有|版權所有|Copyright|copyright|All Rights Reserved|\u00a9).{0,80}"
+    r"|(?:上一篇|下一篇)[:：].{0,80}"
+    r"|(?:责任编辑|責任編輯|编辑|責編|责编)\s*[:：].{0,20}"
+    r")\s*$")
+
+
+def _text_lines(root, inline_sep: str) -> list[str]:
+    """Visible text split at block elements; `inline_sep` joins inline element boundaries."""
+    out: list[str] = []
+    buf: list[str] = []
+
+    def flush():
+        line = "".join(buf).strip()
+        if line:
+            out.append(line)
+        buf.clear()
+
+    def walk(el):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        block = tag in BLOCK_TAGS
+        if block:
+            flush()
+        elif inline_sep and tag:
+            buf.append(inline_sep)
+        if el.text and tag:
+            buf.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                buf.append(child.tail)
+        if block:
+            flush()
+        elif inline_sep and tag:
+            buf.append(inline_sep)
+
+    walk(root)
+    flush()
+    return out
+
+
+def _norm_space(s: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s)).strip()
+
+
+# --- title ----------------------------------------------------------------------------------
+_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|--|—|–|\s-\s|-(?=[^-]*$))\s*")
+
+
+def _title_from_tag(title_tag: str) -> str:
+    """`<title>` minus the site suffix: the longest segment between separators."""
+    parts = [p for p in _TITLE_SPLIT.split(title_tag) if p.strip()]
+    if not parts:
+        return title_tag.strip()
+    return parts[0].strip() if len(parts[0]) >= 6 else max(parts, key=len).strip()
+
+
+def _pick_headline(doc, title_tag: str, preset: Preset | None) -> tuple[str | None, str]:
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title_tag or ""))
+    candidates: list[tuple[str, str]] = []
+    if preset is not None and preset.title_selector:
+        for el in _css(doc, preset.title_selector)[:3]:
+            candidates.append(("preset_title", el.text_content()))
+    for tag in ("h1", "h2", "h3"):
+        for el in doc.iter(tag):
+            candidates.append((tag, el.text_content()))
+    for el in doc.xpath("//*[contains(@class,'title') or contains(@id,'title')]")[:20]:
+        if el.tag not in ("head", "title", "html", "body"):
+            candidates.append(("title_class", el.text_content()))
+    best, best_rule, best_score = None, "", 0.0
+    for rule, text in candidates:
+        t = _norm_space(text)
+        if not (4 <= len(t) <= 120):
+            continue
+        flat = t.replace(" ", "")
+        if key and flat in key:
+            score = len(flat) / max(len(key), 1) + 0.5     # the <title> contains it: a headline
+        elif key and key in flat:
+            score = 0.4
+        else:
+            score = 0.0
+        if rule == "preset_title" and score > 0:
+            score += 0.3
+        if score > best_score:
+            best, best_rule, best_score = t, rule, score
+    if best:
+        return best, best_rule
+    # nothing matches <title>: the preset's or first h1 if it looks like a headline
+    for rule, text in candidates:
+        t = _norm_space(text)
+        if rule in ("preset_title", "h1") and 6 <= len(t) <= 80:
+            return t, rule
+    return None, ""
+
+
+def _css(doc, selector: str) -> list:
+    try:
+        return doc.cssselect(selector)
+    except Exception:   # a preset selector lxml's cssselect cannot run: treat as no match
+        return []
+
+
+# --- structured metadata -------------------------------------------------------------------
+def _meta(doc) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in doc.iter("meta"):
+        key = (m.get("name") or m.get("property") or m.get("itemprop") or "").strip().lower()
+        val = (m.get("content") or "").strip()
+        if key and val and key not in out:
+            out[key] = val
+    return out
+
+
+def _jsonld(doc) -> dict:
+    for s in doc.xpath("//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(s.text or "")
+        except ValueError:
+            continue
+        items = data if isinstance(data, list) else data.get("@graph", [data]) if isinstance(data, dict) else []
+        for item in items:
+            if isinstance(item, dict) and ("headline" in item or "datePublished" in item):
+                return item
+    return {}
+
+
+# --- header-line labels -------------------------------------------------------------------
+def parse_labels(line: str) -> dict[str, str]:
+    """Labelled values in one header line: {'date':…, 'source':…, 'author':…, 'editor':…}."""
+    line = unicodedata.normalize("NFKC", line).replace("\u00a0", " ")
+    found: dict[str, str] = {}
+    matches = list(LABEL_RE.finditer(line))
+    for i, m in enumerate(matches):
+        label = m.group(1)
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(line)
+        raw = line[m.end():end]
+        kind = _KIND[label]
+        if kind == "date":
+            if "date" not in found and DATE_NEAR.search(raw):
+                found["date"] = raw.strip()
+            continue
+        if label in _NOT_EDITORS:
+            continue
+        stop = _VALUE_STOP.search(raw)
+        value = (raw[:stop.start()] if stop else raw).strip(" :：,，;；()（）")
+        if not value:
+            continue
+        if kind == "source":
+            # `来源:海报新闻 孙杰` — outlets have no spaces; a trailing short name is a byline
+            first, _, rest = value.partition(" ")
+            value = first
+            rest = rest.strip()
+            if rest and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", rest) and "author" not in found:
+                found["author_guess"] = rest
+        if len(value) > 40:
+            continue
+        found.setdefault(kind, value)
+    if "date" not in found:
+        m = DATE_NEAR.search(line)
+        if m:
+            found["date_unlabelled"] = line[m.start():m.start() + 25]
+    return found
+
+
+def _reporters(lines: list[str]) -> tuple[str | None, str]:
+    for line in lines:
+        if len(line) > 60:
+            continue
+        m = REPORTER_RE.search(line)
+        if m and not re.search(r"[摄攝]\s*$", line.strip()):
+            names = re.sub(r"[、\s]+", " ", m.group(1)).strip()
+            if names:
+                return names, "reporter_line"
+        m = SLASH_AUTHOR_RE.search(line)
+        if m:
+            return m.group(1).replace("、", " "), "slash_byline"
+    return None, ""
+
+
+# --- body ------------------------------------------------------------------------------------
+def _clean_lines(lines: list[str]) -> list[str]:
+    return [ln for ln in lines if not BOILERPLATE_LINE.match(ln)]
+
+
+def _body_from_preset(doc, preset: Preset | None) -> tuple[str, str]:
+    if preset is None or not preset.body_selector:
+        return "", ""
+    for sel in [s.strip() for s in preset.body_selector.split(",") if s.strip()]:
+        for el in _css(doc, sel)[:1]:
+            lines = _clean_lines(_text_lines(el, ""))
+            text = "\n\n".join(lines)
+            if len(text) >= 80:
+                return text, f"preset:{sel}"
+    return "", ""
+
+
+def _body_from_trafilatura(html: str, url: str | None) -> tuple[str, dict]:
+    import trafilatura
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+                                      include_tables=True, favor_recall=True)
+    if doc is None:
+        return "", {}
+    d = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    text = d.get("text") or ""
+    lines = _clean_lines([ln.strip() for ln in text.splitlines() if ln.strip()])
+    return "\n\n".join(lines), d
+
+
+# --- the extractor --------------------------------------------------------------------------
+def extract(body: bytes, url: str | None = None, *, content_type: str | None = None,
+            preset: Preset | None = None, encoding_hint: str | None = None,
+            list_date: str | None = None) -> Extracted:
+    """Extract one article from raw page bytes; raises ExtractError when it is not one."""
+    if not body or not body.strip():
+        raise ExtractError("empty", "empty body")
+    head = body[:2048].lstrip().lower()
+    if head.startswith((b"%pdf", b"pk\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89png", b"gif8", b"\xff\xd8")):
+        raise ExtractError("not_html", "binary body (document or image)")
+    html, encoding = decode_html(body, content_type, encoding_hint)
+    if html.count("\x00") > 16:
+        raise ExtractError("not_html", "binary body")
+    try:
+        doc = lxml.html.document_fromstring(html.encode("utf-8"),
+                                            parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractError("unparseable", str(exc)[:200])
+    prov: dict[str, str] = {}
+    meta = _meta(doc)
+    ld = _jsonld(doc)
+    title_tag = _norm_space(doc.findtext(".//title") or "")
+    for bad in doc.xpath("//" + "|//".join(DROP_TAGS)):
+        bad.drop_tree()
+    etree.strip_elements(doc, etree.Comment, with_tail=False)
+
+    # title
+    title = None
+    if meta.get("articletitle"):
+        title, prov["title"] = _norm_space(meta["articletitle"]), "meta:ArticleTitle"
+    if not title:
+        title, rule = _pick_headline(doc, title_tag, preset)
+        if title:
+            prov["title"] = rule
+    if not title and (ld.get("headline") or meta.get("og:title")):
+        title, prov["title"] = _norm_space(ld.get("headline") or meta["og:title"]), "jsonld/og"
+    if not title and title_tag:
+        title, prov["title"] = _title_from_tag(title_tag), "title_tag"
+
+    # the header line: the preset's info element, else the lines just under the headline
+    info_lines: list[str] = []
+    if preset is not None and preset.info_selector:
+        for el in _css(doc, preset.info_selector)[:2]:
+            info_lines.extend(_text_lines(el, " "))
+    body_el = doc.find("body")
+    all_lines = _text_lines(body_el if body_el is not None else doc, " ")
+    near: list[str] = []
+    if title:
+        flat_title = title.replace(" ", "")
+        for i, ln in enumerate(all_lines):
+            if flat_title and flat_title in ln.replace(" ", ""):
+                near = all_lines[i + 1:i + 8]
+                break
+    labels: dict[str, str] = {}
+    label_rule = ""
+    for rule, lines in (("info_selector", info_lines), ("header_line", near)):
+        for ln in lines:
+            if len(ln) > 200:
+                continue
+            for k, v in parse_labels(ln).items():
+                if k not in labels:
+                    labels[k] = v
+                    label_rule = label_rule or rule
+                    prov.setdefault("_labels_" + k, rule)
+    if not any(k in labels for k in ("source", "author", "date")):
+        # a labelled line anywhere (short lines only: not running text)
+        for ln in all_lines:
+            if len(ln) <= 80 and LABEL_RE.search(ln):
+                for k, v in parse_labels(ln).items():
+                    if k in ("source", "author", "date") and k not in labels:
+                        labels[k] = v
+                        prov.setdefault("_labels_" + k, "labelled_line")
+
+    # published_at
+    ref = None
+    if list_date:
+        try:
+            ref = dt.date.fromisoformat(list_date[:10])
+        except ValueError:
+            ref = None
+    published, date_rule = None, ""
+    for rule, raw in (("meta:PubDate", meta.get("pubdate")),
+                      ("jsonld", ld.get("datePublished")),
+                      ("og:published_time", meta.get("article:published_time")),
+                      ("label:" + prov.get("_labels_date", ""), labels.get("date")),
+                      ("header_date", labels.get("date_unlabelled") if near or info_lines else None)):
+        if raw:
+            published = parse_date(raw, reference=ref)
+            if published and rule in ("jsonld", "og:published_time"):
+                published = _iso_to_shanghai(raw) or published
+            if published:
+                date_rule = rule
+                break
+
+    # 来源, author, editor
+    source, source_rule = None, ""
+    if meta.get("contentsource"):
+        source, source_rule = _norm_space(meta["contentsource"]), "meta:ContentSource"
+    elif labels.get("source"):
+        source, source_rule = labels["source"], "label:" + prov.get("_labels_source", "")
+    author, author_rule = labels.get("author"), ("label:" + prov.get("_labels_author", "")) if labels.get("author") else ""
+    if not author:
+        author, author_rule = _reporters(near + info_lines + all_lines[:60])
+    if not author and labels.get("author_guess"):
+        author, author_rule = labels["author_guess"], "after_source"
+    editor = labels.get("editor")
+
+    # body
+    text, body_rule = _body_from_preset(doc, preset)
+    tdoc: dict = {}
+    if not text:
+        text, tdoc = _body_from_trafilatura(html, url)
+        body_rule = "trafilatura" if text else ""
+    if not text:
+        lines = _clean_lines([ln for ln in all_lines if len(ln) >= 30])
+        text, body_rule = "\n\n".join(lines), "long_lines"
+    if not title and tdoc.get("title"):
+        title, prov["title"] = _title_from_tag(tdoc["title"]), "trafilatura"
+    if published is None and tdoc.get("date"):
+        published = parse_date(tdoc["date"])
+        date_rule = "trafilatura" if published else ""
+    if published is None and ref is not None:
+        published, date_rule = dt.datetime.combine(ref, dt.time(), tzinfo=parse_date("2000-01-01").tzinfo), "list_date"
+
+    # a title repeated as the first body line, and the header line itself, are not body
+    text = _strip_leading(text, title, near[:1])
+    text = clean_body(text)
+    if len(text) < 20:
+        raise ExtractError("no_text", f"body too short ({len(text)} chars)")
+
+    prov = {k: v for k, v in prov.items() if not k.startswith("_")}
+    for k, v in (("published_at", date_rule), ("original_source", source_rule),
+                 ("author", author_rule), ("text", body_rule)):
+        if v:
+            prov[k] = v
+    if editor:
+        prov["editor"] = "label"
+    return Extracted(title=clean_inline(title), published_at=published,
+                     original_source=clean_inline(source), author=clean_inline(author),
+                     editor=clean_inline(editor), text=text, encoding=encoding, provenance=prov)
+
+
+def _iso_to_shanghai(raw: str) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return None
+    from flows.dates import SHANGHAI
+    return value.astimezone(SHANGHAI)
+
+
+def _strip_leading(text: str, title: str | None, header: list[str]) -> str:
+    lines = text.split("\n")
+    flat_title = (title or "").replace(" ", "")
+    while lines and (not lines[0].strip() or (flat_title and lines[0].replace(" ", "") == flat_title)
+                     or (header and lines[0].strip() == header[0].strip() and LABEL_RE.search(lines[0]))):
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def score_adapter(html: bytes, url: str | None = None) -> dict:
+    """`python score.py flows.extract:score_adapter` (dev corpus scorer signature)."""
+    try:
+        e = extract(html, url)
+    except ExtractError:
+        return {}
+    return {"title": e.title, "date": e.published_at.isoformat() if e.published_at else None,
+            "source": e.original_source, "author": e.author, "text": e.text}

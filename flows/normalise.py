@@ -1,0 +1,70 @@
+"""Normalise extracted fields before dedupe and load: strip the pinyin annotations content
+farms add after characters (`推動(dòng)` -> `推動`), tidy whitespace, canonicalise the URL,
+and derive the article id and content hash.
+
+The pinyin pattern is from ../shared/research/sources.md §0.4: a Han character followed by a
+parenthesised, tone-marked (or plain lowercase) syllable, optionally `a/b` alternatives.
+Stripping never removes a Han character: only the parenthesised latin group goes.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import urlsplit, urlunsplit
+
+_V = "aāáǎàeēéěèiīíǐìoōóǒòuūúǔùüǖǘǚǜvê"
+# one syllable: optional initial, vowels, optional n/ng/r coda ("kg", "km" are not syllables)
+_SYL = rf"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?[{_V}]{{1,4}}(?:ng|n|r)?"
+PINYIN = re.compile(rf"(?<=[\u3400-\u9fff])[(（]({_SYL}(?:\s*/\s*{_SYL})*)[)）]")
+_SPACES = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
+_BLANKS = re.compile(r"\n\s*\n+")
+
+
+def strip_pinyin(text: str | None) -> str | None:
+    """Remove `(pinyin)` groups that follow a Han character; idempotent."""
+    if not text:
+        return text
+    return PINYIN.sub("", text)
+
+
+def pinyin_density(text: str) -> float:
+    """Annotations per 100 Han characters: high on content-farm copies."""
+    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return 100.0 * len(PINYIN.findall(text)) / han if han else 0.0
+
+
+def clean_inline(text: str | None) -> str | None:
+    """One-line field: NFC, collapsed spaces, trimmed; empty becomes None."""
+    if text is None:
+        return None
+    text = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    return text or None
+
+
+def clean_body(text: str) -> str:
+    """Body text: paragraphs kept (one blank line between), spaces inside lines collapsed."""
+    lines = [(_SPACES.sub(" ", ln)).strip() for ln in unicodedata.normalize("NFC", text).splitlines()]
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, drop default ports and fragments (issue 5 goes further)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def article_id(url: str) -> str:
+    """Stable id from the canonical URL: the same page always gets the same id."""
+    return hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()[:20]
+
+
+def content_hash(*fields: object) -> str:
+    h = hashlib.sha1()
+    for f in fields:
+        h.update(b"\x1f" + str(f if f is not None else "").encode("utf-8"))
+    return h.hexdigest()

@@ -1,0 +1,95 @@
+"""Typed, frozen records that flow between stages: crawl -> extract -> normalise -> load.
+
+Every stage is a pure function over these, so each can be tested without Scrapy, Prefect or
+DuckDB. Times are timezone-aware; `published_at` is in Asia/Shanghai, `fetched_at` in UTC.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """One archived HTTP response, as read back from the WARC archive."""
+
+    url: str                       # logical URL requested (the real site's, even on the mirror)
+    final_url: str                 # logical URL after redirects
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: dt.datetime
+    source: str
+    page_kind: str = "article"     # "article" | "list" | "other"
+    list_date: str | None = None   # the date the list page showed next to the link
+    run_id: str = ""
+    warc_path: str = ""
+    warc_offset: int = -1
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class Article:
+    """One extracted, normalised article: a row of the `articles` table."""
+
+    id: str
+    url: str
+    source: str
+    title: str
+    published_at: dt.datetime | None
+    original_source: str | None
+    author: str | None
+    editor: str | None
+    text: str
+    language: str | None
+    content_hash: str
+    extractor_version: str
+    fetched_at: dt.datetime
+    run_id: str = ""
+    warc_path: str = ""
+    warc_offset: int = -1
+    encoding: str | None = None
+    date_missing: bool = False
+    provenance: tuple[tuple[str, str], ...] = field(default=())   # (field, rule that set it)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A fetched page that did not become an article, and why."""
+
+    url: str
+    source: str
+    reason: str          # short machine-readable kind: http_error, not_html, empty, ...
+    detail: str
+    fetched_at: dt.datetime
+    run_id: str = ""
+    warc_path: str = ""
+    warc_offset: int = -1
+
+
+@dataclass(frozen=True)
+class CrawlStats:
+    """What one crawl of one source did; written by the crawler, loaded into `crawl_runs`."""
+
+    run_id: str
+    source: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    status: str                    # ok | empty | failed
+    pages_fetched: int = 0
+    list_pages: int = 0
+    article_requests: int = 0
+    articles_archived: int = 0
+    not_modified: int = 0
+    errors: int = 0
+    blocked: int = 0
+    bytes: int = 0
+    errors_by_kind: tuple[tuple[str, int], ...] = ()
+    warc_path: str = ""
+    message: str = ""

@@ -1,0 +1,37 @@
+"""Shared fixtures. End-to-end tests serve the bundled mirror on 127.0.0.1 (port 0) and never
+touch any other address."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture()
+def mirror_server():
+    from mirror.server import serve
+    server = serve()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def newsflow_exe():
+    exe = Path(sys.executable).with_name("newsflow")
+    assert exe.exists(), f"console script missing at {exe}: run `make install`"
+    return str(exe)

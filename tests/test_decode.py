@@ -1,0 +1,43 @@
+from flows.decode import decode_html
+
+TEXT = "生态文明贵阳国际论坛 共商全球发展绿色转型 ·镕"   # 镕 is in GBK, not in GB2312
+
+
+def page(charset: str, body: str = TEXT) -> str:
+    return f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}"></head><body>{body}</body></html>'
+
+
+def test_gb2312_declared_gbk_bytes_decode_as_gb18030():
+    raw = page("gb2312").encode("gbk")
+    text, enc = decode_html(raw, "text/html")
+    assert TEXT in text and enc == "gb18030"
+
+
+def test_header_charset_wins_when_bytes_agree():
+    raw = page("utf-8").encode("utf-8")
+    text, enc = decode_html(raw, "text/html; charset=UTF-8")
+    assert TEXT in text and enc == "utf-8"
+
+
+def test_lying_meta_falls_back_to_what_the_bytes_are():
+    raw = page("utf-8").encode("gb18030")          # claims utf-8, is GB
+    text, enc = decode_html(raw, None)
+    assert TEXT in text and enc == "gb18030"
+
+
+def test_one_bad_byte_in_utf8_page_keeps_utf8():
+    raw = page("utf-8").encode("utf-8")
+    raw = raw.replace("论坛".encode(), b"\xff\xfe", 1)
+    text, enc = decode_html(raw, None)
+    assert enc == "utf-8:replace" and "绿色转型" in text
+
+
+def test_undeclared_gbk():
+    raw = f"<html><body>{TEXT * 20}</body></html>".encode("gbk")
+    text, enc = decode_html(raw, "text/html")
+    assert TEXT in text and enc == "gb18030"
+
+
+def test_registry_hint_used_when_page_says_nothing():
+    raw = f"<html><body>{TEXT}</body></html>".encode("gb18030")
+    assert decode_html(raw, None, hint="gbk")[1] == "gb18030"
