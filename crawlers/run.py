@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     if args.log_file:
         Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=bool(args.log_file))
+    settings.set("LOG_INSTALL_ROOT_HANDLER", bool(args.log_file), priority="cmdline")
+    process = CrawlerProcess(settings)
     for source in sources:
         process.crawl(RegistrySpider, source=source, run_id=args.run_id, since=since,
                       max_pages=args.max_pages)

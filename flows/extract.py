@@ -461,11 +461,17 @@ def _iso_to_shanghai(raw: str) -> dt.datetime | None:
 
 
 def _strip_leading(text: str, title: str | None, header: list[str]) -> str:
+    """Drop leading lines that repeat the headline or are the labelled header line."""
     lines = text.split("\n")
-    flat_title = (title or "").replace(" ", "")
-    while lines and (not lines[0].strip() or (flat_title and lines[0].replace(" ", "") == flat_title)
-                     or (header and lines[0].strip() == header[0].strip() and LABEL_RE.search(lines[0]))):
-        lines.pop(0)
+    flat_title = re.sub(r"\s+", "", title or "")
+    flat_header = {re.sub(r"\s+", "", h) for h in header}
+    while lines:
+        flat = re.sub(r"\s+", "", lines[0])
+        if not flat or (flat_title and flat == flat_title) or flat in flat_header \
+                or (len(flat) < 120 and LABEL_RE.search(lines[0]) and DATE_NEAR.search(lines[0])):
+            lines.pop(0)
+            continue
+        break
     return "\n".join(lines)
 
 
