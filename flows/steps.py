@@ -44,18 +44,20 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     rejected: list[Rejected] = []
     reports: list = []
 
-    with warehouse.connect(db) as con:
+    # one transaction for the whole call: a crash or kill mid-way leaves nothing half-loaded,
+    # and DuckDB commits one large transaction far faster than many small ones
+    with warehouse.connect(db) as con, warehouse.LoadSession(con) as session:
         def flush():
             by_source: dict[str, list[Article]] = {}
             for a in articles:
                 by_source.setdefault(a.source, []).append(a)
             for name, batch in by_source.items():
-                res = warehouse.load_articles(con, batch)
+                res = session.articles(batch)
                 c = counts.setdefault(name, SourceCounts())
                 c.new += res.new
                 c.updated += res.updated
                 c.unchanged += res.unchanged
-            warehouse.load_rejected(con, rejected)
+            session.rejected(rejected)
             for r in rejected:
                 c = counts.setdefault(r.source, SourceCounts())
                 c.rejected += 1
@@ -69,7 +71,7 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
             if len(articles) + len(rejected) >= CHUNK:
                 flush()
                 if progress:
-                    progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in counts.values())} articles")
+                    progress(f"extracted {sum(c.new + c.updated + c.unchanged for c in counts.values())} articles")
         flush()
         for run_id, source in runs:
             c = counts.get(source)

@@ -1,0 +1,98 @@
+"""The CLI through its real entry point (the installed `newsflow` console script)."""
+import json
+import subprocess
+
+import pytest
+
+COMMANDS = ["sources", "crawl", "process", "ingest", "extract", "sql"]
+
+
+def run(exe, *args, input=None, check=False):
+    proc = subprocess.run([exe, *args], capture_output=True, text=True, input=input, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(newsflow_exe, command):
+    out = run(newsflow_exe, command, "--help", check=True).stdout
+    assert "Example" in out and f"newsflow {command}" in out
+
+
+def test_top_level_help(newsflow_exe):
+    out = run(newsflow_exe, "--help", check=True).stdout
+    for c in COMMANDS:
+        assert c in out
+
+
+def test_sources_lists_the_registry(newsflow_exe):
+    out = run(newsflow_exe, "sources", "--format", "json", check=True).stdout
+    names = {s["name"] for s in json.loads(out)}
+    assert {"gxzf", "gx-sthjt", "tanpaifang", "gzwhw", "hainan", "sd-sthj", "gz-sthj"} <= names
+
+
+def test_bad_registry_is_one_line_error(newsflow_exe, tmp_path):
+    bad = tmp_path / "r.toml"
+    bad.write_text('[presets.generic]\n[[sources]]\nname = "x"\ntitel = "typo"\n', encoding="utf-8")
+    proc = run(newsflow_exe, "--registry", str(bad), "sources")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ") and "titel" in proc.stderr and str(bad) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_source_is_one_line_error(newsflow_exe, tmp_path):
+    proc = run(newsflow_exe, "--db", str(tmp_path / "x.duckdb"), "crawl", "nosuchsource")
+    assert proc.returncode == 1 and "unknown source 'nosuchsource'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_sql_errors_and_missing_db(newsflow_exe, tmp_path):
+    proc = run(newsflow_exe, "--db", str(tmp_path / "none.duckdb"), "sql", "select 1")
+    assert proc.returncode == 1 and "no warehouse" in proc.stderr and "Traceback" not in proc.stderr
+    db = tmp_path / "w.duckdb"
+    import warehouse
+    with warehouse.connect(db):
+        pass
+    proc = run(newsflow_exe, "--db", str(db), "sql", "select * from nope")
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "nope" in proc.stderr
+    proc = run(newsflow_exe, "--db", str(db), "sql", "drop table articles")
+    assert proc.returncode == 1 and "read-only" in proc.stderr.lower()
+
+
+def test_sql_formats_and_stdin(newsflow_exe, tmp_path):
+    db = tmp_path / "w.duckdb"
+    import warehouse
+    with warehouse.connect(db):
+        pass
+    q = "select '广西日报' as 来源, 3 as n"
+    table = run(newsflow_exe, "--db", str(db), "sql", q, check=True).stdout
+    assert "广西日报" in table and "(1 row)" in table
+    assert json.loads(run(newsflow_exe, "--db", str(db), "sql", "--format", "json", q, check=True).stdout) == [{"来源": "广西日报", "n": 3}]
+    assert run(newsflow_exe, "--db", str(db), "sql", "--format", "csv", q, check=True).stdout.splitlines() == ["来源,n", "广西日报,3"]
+    assert "| 来源 | n |" in run(newsflow_exe, "--db", str(db), "sql", "--format", "markdown", q, check=True).stdout
+    assert "广西日报" in run(newsflow_exe, "--db", str(db), "sql", input=q, check=True).stdout
+
+
+def test_extract_json_in_order_with_errors_recorded(newsflow_exe, tmp_path):
+    good = tmp_path / "a.html"
+    good.write_text("<html><head><title>一篇新闻_某网站</title></head><body><h1>一篇新闻</h1>"
+                    "<div>发布时间：2025-07-06 08:35 来源：人民日报 作者：张三</div>"
+                    "<div><p>" + "正文内容足够长，可以作为文章主体。" * 6 + "</p></div>"
+                    "<div>京ICP备2024055651号-1</div></body></html>", encoding="utf-8")
+    empty = tmp_path / "b.html"
+    empty.write_bytes(b"")
+    gbk = tmp_path / "c.html"
+    gbk.write_bytes(("<html><head><meta charset='gb2312'><title>贵州新闻</title></head><body><h1>贵州新闻</h1>"
+                     "<p>发表于:2025-07-06 08:35:57 来源:人民日报 作者: 点击: 评论:0</p><p>"
+                     + "生态文明贵阳国际论坛在贵阳举办，镕。" * 5 + "</p></body></html>").encode("gbk"))
+    out = run(newsflow_exe, "extract", "--json", str(good), str(empty), str(gbk)).stdout.splitlines()
+    recs = [json.loads(x) for x in out]
+    assert [r["file"] for r in recs] == [str(good), str(empty), str(gbk)]
+    a, b, c = recs
+    assert a["title"] == "一篇新闻" and a["published_at"].startswith("2025-07-06T08:35:00+08:00")
+    assert a["source"] == "人民日报" and a["author"] == "张三"
+    assert "ICP" not in a["text"] and "正文内容足够长" in a["text"]
+    assert b["error"] == "empty"
+    assert c["source"] == "人民日报" and not c["author"] and c["encoding"] == "gb18030"
+    assert "镕" in c["text"]
