@@ -24,7 +24,7 @@ from lxml import etree
 
 from flows.dates import parse_date
 from flows.decode import decode_html
-from flows.normalise import clean_body, clean_inline
+from flows.normalise import PINYIN, clean_body, clean_inline
 
 EXTRACTOR_VERSION = "0.2.0"
 
@@ -242,17 +242,22 @@ def parse_labels(line: str) -> dict[str, str]:
             continue
         if label in _NOT_EDITORS:
             continue
-        stop = _VALUE_STOP.search(raw)
-        value = (raw[:stop.start()] if stop else raw).strip(" :：,，;；()（）")
+        if kind == "source":
+            # `来源:海报新闻 孙杰 2025-02-12` — outlets have no spaces; a short name after it
+            # (before any date or separator) is the byline on DedeCMS-style header lines
+            head = re.split(r"[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]", raw)[0]
+            tokens = head.split()
+            if not tokens:
+                continue
+            value = tokens[0].strip(" :：,，;；()（）")
+            if len(tokens) >= 2 and "author" not in found and \
+                    re.fullmatch(r"[\u4e00-\u9fff]{2,4}(?:\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\))?", tokens[1]):
+                found["author_guess"] = tokens[1]
+        else:
+            stop = _VALUE_STOP.search(raw)
+            value = (raw[:stop.start()] if stop else raw).strip(" :：,，;；()（）")
         if not value:
             continue
-        if kind == "source":
-            # `来源:海报新闻 孙杰` — outlets have no spaces; a trailing short name is a byline
-            first, _, rest = value.partition(" ")
-            value = first
-            rest = rest.strip()
-            if rest and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", rest) and "author" not in found:
-                found["author_guess"] = rest
         if len(value) > 40:
             continue
         found.setdefault(kind, value)
@@ -318,6 +323,11 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     if head.startswith((b"%pdf", b"pk\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89png", b"gif8", b"\xff\xd8")):
         raise ExtractError("not_html", "binary body (document or image)")
     html, encoding = decode_html(body, content_type, encoding_hint)
+    # content-farm copies put pinyin after characters (推動(dòng)); it breaks labels, names and
+    # matching, and the original stays in the archive
+    pinyin_groups = len(PINYIN.findall(html))
+    if pinyin_groups:
+        html = PINYIN.sub("", html)
     if html.count("\x00") > 16:
         raise ExtractError("not_html", "binary body")
     try:
@@ -325,7 +335,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError("unparseable", str(exc)[:200])
-    prov: dict[str, str] = {}
+    prov: dict[str, str] = {"pinyin_stripped": str(pinyin_groups)} if pinyin_groups else {}
     meta = _meta(doc)
     ld = _jsonld(doc)
     title_tag = _norm_space(doc.findtext(".//title") or "")
