@@ -191,6 +191,18 @@ def ingest(ctx, source_names, mirror, since, max_pages, as_json):
         sys.exit(3)
 
 
+def _prog() -> str:
+    """How the user can call us again: a relative path when the script is not on PATH."""
+    import shutil
+    exe = Path(sys.argv[0])
+    if exe.name == "newsflow" and shutil.which("newsflow") != str(exe.resolve()):
+        try:
+            return str(exe.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(exe.resolve())
+    return "newsflow"
+
+
 def _print_summary(s: dict) -> None:
     from flows.table import render
     click.echo("")
@@ -202,7 +214,8 @@ def _print_summary(s: dict) -> None:
                f"articles new: {s['articles_new']}  updated: {s['articles_updated']}  "
                f"rejected: {s['articles_rejected']}   ({s['seconds']} s)")
     click.echo(f"warehouse: {s['db']}")
-    click.echo(f"try: newsflow --db {s['db']} sql \"select source, count(*) from articles group by 1\"")
+    prog = _prog()
+    click.echo(f"try: {prog} --db {s['db']} sql \"select source, count(*) from articles group by 1\"")
     if s["failed_sources"]:
         click.echo(f"sources that failed or came back empty: {', '.join(s['failed_sources'])}")
 
