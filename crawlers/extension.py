@@ -6,14 +6,13 @@ per-source stats file the flow loads into `crawl_runs`.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 from pathlib import Path
 
 from scrapy import signals
 
 from crawlers.archive import ArchiveWriter
+from crawlers.stats import write_stats
 from schemas import CrawlStats
 
 UTC = dt.timezone.utc
@@ -79,23 +78,3 @@ class ArchiveExtension:
             errors_by_kind=tuple(sorted(errors.items())), warc_path=str(self.warc_path),
             message=f"closed: {reason}")
         write_stats(Path(self.crawler.settings.get("NF_OUT_DIR")), stats)
-
-
-def write_stats(out_dir: Path, stats: CrawlStats) -> Path:
-    path = out_dir / stats.source / f"{stats.run_id}.stats.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = dataclasses.asdict(stats)
-    for k in ("started_at", "finished_at"):
-        data[k] = data[k].isoformat()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def read_stats(path: Path) -> CrawlStats:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    for k in ("started_at", "finished_at"):
-        data[k] = dt.datetime.fromisoformat(data[k])
-    data["errors_by_kind"] = tuple(tuple(x) for x in data["errors_by_kind"])
-    return CrawlStats(**data)

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from scrapy.settings import Settings
 
     from crawlers import settings as nf_settings
-    from crawlers.extension import read_stats
+    from crawlers.stats import read_stats
     from crawlers.spiders.registry_spider import RegistrySpider
 
     settings = Settings()

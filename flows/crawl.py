@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from crawlers.errors import CrawlFailed
-from crawlers.extension import read_stats
+from crawlers.stats import read_stats
 from schemas import CrawlStats
 
 

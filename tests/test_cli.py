@@ -96,3 +96,18 @@ def test_extract_json_in_order_with_errors_recorded(newsflow_exe, tmp_path):
     assert b["error"] == "empty"
     assert c["source"] == "人民日报" and not c["author"] and c["encoding"] == "gb18030"
     assert "镕" in c["text"]
+
+
+@pytest.mark.parametrize("args", [["sources"], ["sql", "select 1"], ["extract", "--help"], ["process", "--help"]])
+def test_light_commands_import_neither_prefect_nor_scrapy(tmp_path, args):
+    import sys
+    db = tmp_path / "w.duckdb"
+    import warehouse
+    with warehouse.connect(db):
+        pass
+    code = ("import sys; from flows.cli import main\n"
+            "try:\n    main([*sys.argv[1:]], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'scrapy', 'twisted'))\n"
+            "print('HEAVY', heavy)")
+    proc = subprocess.run([sys.executable, "-c", code, "--db", str(db), *args], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr[-500:]

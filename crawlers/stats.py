@@ -1,0 +1,30 @@
+"""The per-source crawl stats file the crawler leaves next to its WARC file (no Scrapy here:
+the flow side reads it)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+from schemas import CrawlStats
+
+
+def write_stats(out_dir: Path, stats: CrawlStats) -> Path:
+    path = out_dir / stats.source / f"{stats.run_id}.stats.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dataclasses.asdict(stats)
+    for k in ("started_at", "finished_at"):
+        data[k] = data[k].isoformat()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_stats(path: Path) -> CrawlStats:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    for k in ("started_at", "finished_at"):
+        data[k] = dt.datetime.fromisoformat(data[k])
+    data["errors_by_kind"] = tuple(tuple(x) for x in data["errors_by_kind"])
+    return CrawlStats(**data)
