@@ -65,4 +65,14 @@ CREATE TABLE crawl_runs (
     PRIMARY KEY (run_id, source)
 );
 """),
+    (2, "article quality, script, simplified copies, images and attachments", """
+ALTER TABLE articles ADD COLUMN title_simplified VARCHAR;
+ALTER TABLE articles ADD COLUMN text_simplified VARCHAR;
+ALTER TABLE articles ADD COLUMN script VARCHAR;
+ALTER TABLE articles ADD COLUMN quality DOUBLE;
+ALTER TABLE articles ADD COLUMN quality_flags VARCHAR[];
+ALTER TABLE articles ADD COLUMN column_name VARCHAR;
+ALTER TABLE articles ADD COLUMN images STRUCT(src VARCHAR, caption VARCHAR)[];
+ALTER TABLE articles ADD COLUMN attachments STRUCT(url VARCHAR, name VARCHAR)[];
+"""),
 ]

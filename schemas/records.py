@@ -57,6 +57,14 @@ class Article:
     encoding: str | None = None
     date_missing: bool = False
     provenance: tuple[tuple[str, str], ...] = field(default=())   # (field, rule that set it)
+    title_simplified: str | None = None     # OpenCC t2s copies, used for matching and search
+    text_simplified: str | None = None
+    script: str | None = None               # simplified | traditional | mixed
+    quality: float = 1.0                    # 0..1, lowered by mojibake, lost bytes, pinyin
+    quality_flags: tuple[str, ...] = ()
+    column_name: str | None = None          # the site's column (ColumnName meta), when given
+    images: tuple[tuple[str, str], ...] = ()        # (src, caption)
+    attachments: tuple[tuple[str, str], ...] = ()   # (url, link text)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ ARTICLE_SCHEMA = pa.schema([
     ("language", pa.string()), ("encoding", pa.string()), ("content_hash", pa.string()),
     ("extractor_version", pa.string()), ("provenance", pa.string()), ("fetched_at", TS),
     ("run_id", pa.string()), ("warc_path", pa.string()), ("warc_offset", pa.int64()),
+    ("title_simplified", pa.string()), ("text_simplified", pa.string()), ("script", pa.string()),
+    ("quality", pa.float64()), ("quality_flags", pa.list_(pa.string())), ("column_name", pa.string()),
+    ("images", pa.list_(pa.struct([("src", pa.string()), ("caption", pa.string())]))),
+    ("attachments", pa.list_(pa.struct([("url", pa.string()), ("name", pa.string())]))),
 ])
 # Columns an update rewrites (everything the page determines; not first_seen).
 _UPDATABLE = [n for n in ARTICLE_SCHEMA.names if n != "id"]
@@ -122,6 +126,11 @@ def articles_to_arrow(articles: Sequence[Article]) -> pa.Table:
         values = [getattr(a, f.name) for a in articles]
         if f.name in ("published_at", "fetched_at"):
             arrays.append(_micros(values))
+        elif f.name == "quality_flags":
+            arrays.append(pa.array([list(v) for v in values], f.type))
+        elif f.name in ("images", "attachments"):
+            keys = [c.name for c in f.type.value_type]
+            arrays.append(pa.array([[dict(zip(keys, pair)) for pair in v] for v in values], f.type))
         elif f.name == "provenance":
             arrays.append(pa.array([json.dumps(dict(v), ensure_ascii=False, sort_keys=True) if v else None
                                     for v in values], f.type))
