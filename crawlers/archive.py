@@ -44,7 +44,8 @@ class ArchiveWriter:
 
     def write(self, *, url: str, final_url: str, fetch_url: str, status: int,
               headers: list[tuple[str, str]], body: bytes, fetched_at: dt.datetime,
-              source: str, page_kind: str, list_date: str | None, run_id: str) -> int:
+              source: str, page_kind: str, list_date: str | None, run_id: str,
+              block_reason: str | None = None) -> int:
         """Write one response; returns its offset in the file."""
         http_headers = StatusAndHeaders(
             f"{status} {_REASONS.get(status, 'Status')}",
@@ -58,6 +59,8 @@ class ArchiveWriter:
         }
         if list_date:
             warc_headers["NF-List-Date"] = list_date
+        if block_reason:
+            warc_headers["NF-Block-Reason"] = block_reason
         record = self._writer.create_warc_record(final_url, "response", payload=io.BytesIO(body),
                                                  http_headers=http_headers,
                                                  warc_headers_dict=warc_headers)
@@ -113,6 +116,7 @@ def read_pages(path: str | Path, report: ReadReport | None = None) -> Iterator[R
                     body=body, fetched_at=fetched.replace(tzinfo=dt.timezone.utc),
                     source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
                     list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
+                    block_reason=h.get_header("NF-Block-Reason"),
                     warc_path=str(path), warc_offset=offset)
         # warcio raises assorted errors on a torn gzip member or record (AttributeError on a
         # header block cut in half, among others): any of them ends the readable part here

@@ -49,6 +49,8 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
                         fetched_at=page.fetched_at, run_id=page.run_id, warc_path=page.warc_path,
                         warc_offset=page.warc_offset)
 
+    if page.block_reason:
+        return reject("blocked", page.block_reason)
     if page.status >= 400 or page.status < 200:
         return reject("http_error", f"HTTP {page.status}")
     ctype = (page.header("content-type") or "").split(";")[0].strip().lower()

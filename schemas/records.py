@@ -25,6 +25,7 @@ class RawPage:
     run_id: str = ""
     warc_path: str = ""
     warc_offset: int = -1
+    block_reason: str | None = None  # set by the crawler: challenge page, login wall, soft 404 ...
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -63,3 +63,14 @@ def test_appending_after_a_torn_tail_is_not_attempted_by_the_writer(tmp_path):
     write(p, 2)
     p.write_bytes(p.read_bytes()[:-40])
     assert len(list(read_pages(p))) == 1
+
+
+def test_block_reason_roundtrip_and_becomes_a_rejection(tmp_path):
+    from flows.process import to_record
+    from schemas import Rejected
+    p = tmp_path / "e.warc.gz"
+    write(p, 1, status=412, block_reason="challenge: 瑞数 $_ts script")
+    (pg,) = list(read_pages(p))
+    assert pg.block_reason == "challenge: 瑞数 $_ts script"
+    rec = to_record(pg, None)
+    assert isinstance(rec, Rejected) and rec.reason == "blocked" and "瑞数" in rec.detail
