@@ -22,6 +22,7 @@ from typing import Protocol
 import lxml.html
 from lxml import etree
 
+from flows import content
 from flows.dates import parse_date
 from flows.decode import decode_html
 from flows.normalise import PINYIN, clean_body, clean_inline
@@ -54,8 +55,9 @@ class Extracted:
     text: str
     encoding: str
     provenance: dict = field(default_factory=dict)
-    images: tuple[str, ...] = ()
-    attachments: tuple[str, ...] = ()
+    images: tuple[tuple[str, str], ...] = ()         # (src, caption)
+    attachments: tuple[tuple[str, str], ...] = ()    # (url, link text)
+    column_name: str | None = None
 
     @property
     def date_missing(self) -> bool:
@@ -84,6 +86,7 @@ _NOT_EDITORS = {"点击", "點擊", "浏览", "瀏覽", "阅读", "評論", "评
 REPORTER_RE = re.compile(r"(?:^|[（(\s])(?:[\u4e00-\u9fff]{0,12})(?:记者|記者)\s*[:：]?\s*"
                          r"((?:[\u4e00-\u9fff]{2,4}(?:\s+|、|$|(?=[）)])))+)")
 SLASH_AUTHOR_RE = re.compile(r"(?:^|\s)(?:文|文/图|文／图|图/文|撰文)\s*[/／|｜:：]\s*([\u4e00-\u9fff]{2,4}(?:[ 、][\u4e00-\u9fff]{2,4})*)")
+ZH_SENTENCE = re.compile(r"[，。；]")
 DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 _VALUE_STOP = re.compile(r"\s{2,}|[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]")
 
@@ -92,19 +95,6 @@ BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "tbody", "h1", 
               "pre", "form", "center", "td", "th", "figure", "figcaption", "hr", "nav", "aside"}
 DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
              "select", "button", "input", "textarea")
-
-# lines our cleanup drops from bodies (widgets, footers) — the whole line must be boilerplate
-BOILERPLATE_LINE = re.compile(
-    r"^\s*(?:"
-    r"【?\s*(?:打印本页|打印|关闭窗口|關閉窗口|关闭|返回顶部|收藏|字体|字號|字号)[^】]{0,20}】?\s*(?:【[^】]{0,12}】\s*)*"
-    r"|(?:分享到|分享|扫一扫|掃一掃)[:：]?.{0,30}"
-    r"|(?:文件下载|关联文件|附件下载|相关附件|相关文章|相关阅读|相关链接|相关新闻|延伸阅读)[:：]?"
-    r"|.{0,40}(?:ICP备|ICP証|ICP证|公网安备|公網安備|网站标识码|網站標識碼)\s*[:：]?.{0,60}"
-    r"|.{0,30}(?:版权所有|版權所有|Copyright|copyright|All Rights Reserved|\u00a9).{0,80}"
-    r"|(?:上一篇|下一篇)[:：].{0,80}"
-    r"|(?:责任编辑|責任編輯|编辑|責編|责编)\s*[:：].{0,20}"
-    r")\s*$")
-
 
 def _text_lines(root, inline_sep: str) -> list[str]:
     """Visible text split at block elements; `inline_sep` joins inline element boundaries."""
@@ -140,8 +130,12 @@ def _text_lines(root, inline_sep: str) -> list[str]:
     return out
 
 
+def _flat(s: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+
+
 def _norm_space(s: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s)).strip()
+    return re.sub(r"\s+", " ", s).strip()
 
 
 # --- title ----------------------------------------------------------------------------------
@@ -156,8 +150,25 @@ def _title_from_tag(title_tag: str) -> str:
     return parts[0].strip() if len(parts[0]) >= 6 else max(parts, key=len).strip()
 
 
-def _pick_headline(doc, title_tag: str, preset: Preset | None) -> tuple[str | None, str]:
-    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title_tag or ""))
+def _is_header_line(line: str) -> bool:
+    """A short line carrying a publish date or a 来源/作者 label: what sits under a headline."""
+    return len(line) <= 160 and bool(DATE_NEAR.search(unicodedata.normalize("NFKC", line))
+                                     or LABEL_RE.search(line))
+
+
+def _looks_like_headline(line: str) -> bool:
+    flat = _flat(line)
+    if len(ZH_SENTENCE.findall(flat)) > 3 or "。" in flat or flat.endswith(("：", ":")):
+        return False        # a body sentence, not a headline
+    return 5 <= len(flat) <= 80 and not _is_header_line(line) and not content.BOILERPLATE_LINE.match(line) \
+        and not re.search(r"[>›»]|首页|当前位置|您的位置", line)
+
+
+def _pick_headline(doc, title_tag: str, preset: Preset | None,
+                   lines: list[str]) -> tuple[str | None, str]:
+    """The page's own headline: an h1/h2/title-like element the <title> contains, else the
+    line right above the first header line (date / 来源), else nothing."""
+    key = _flat(title_tag or "")
     candidates: list[tuple[str, str]] = []
     if preset is not None and preset.title_selector:
         for el in _css(doc, preset.title_selector)[:3]:
@@ -165,28 +176,52 @@ def _pick_headline(doc, title_tag: str, preset: Preset | None) -> tuple[str | No
     for tag in ("h1", "h2", "h3"):
         for el in doc.iter(tag):
             candidates.append((tag, el.text_content()))
-    for el in doc.xpath("//*[contains(@class,'title') or contains(@id,'title')]")[:20]:
-        if el.tag not in ("head", "title", "html", "body"):
+    for el in doc.xpath("//*[contains(@class,'title') or contains(@id,'title') or "
+                        "contains(@class,'Title') or contains(@id,'Title')]")[:30]:
+        if el.tag not in ("head", "title", "html", "body", "meta"):
             candidates.append(("title_class", el.text_content()))
+    heads = {_flat(t) for _, t in candidates}
     best, best_rule, best_score = None, "", 0.0
     for rule, text in candidates:
         t = _norm_space(text)
-        if not (4 <= len(t) <= 120):
+        flat = _flat(t)
+        if not (4 <= len(flat) <= 120):
             continue
-        flat = t.replace(" ", "")
-        if key and flat in key:
+        if key and flat == key:
+            score = 0.45        # all of <title>: right only if nothing shorter (no site suffix) fits
+        elif key and flat in key:
             score = len(flat) / max(len(key), 1) + 0.5     # the <title> contains it: a headline
-        elif key and key in flat:
+        elif key and key in flat and len(flat) < len(key) + 30:
             score = 0.4
         else:
-            score = 0.0
-        if rule == "preset_title" and score > 0:
+            continue
+        if rule == "preset_title":
             score += 0.3
         if score > best_score:
             best, best_rule, best_score = t, rule, score
     if best:
         return best, best_rule
-    # nothing matches <title>: the preset's or first h1 if it looks like a headline
+    # <title> is generic ("新闻动态--某网站"): the headline is the line above the header line
+    # the line above a header line (date / 来源 / 作者); earlier, labelled, and headline-like
+    # elements score higher (a bare date may be the top bar's "2024年5月20日 星期一")
+    best_line, best_line_score = None, 0.0
+    n = max(len(lines), 1)
+    for i, line in enumerate(lines[:400]):
+        if i == 0 or len(line) > 100 or not _is_header_line(line):
+            continue
+        label = LABEL_RE.search(line)
+        kind = _KIND.get(label.group(1)) if label else None
+        if label and kind not in ("date", "source", "author"):
+            continue
+        for j in (i - 1, i - 2):
+            if _looks_like_headline(lines[j]):
+                flat = _flat(lines[j])
+                score = 1.0 + (0.5 if label else 0.0) + (1.0 if flat in heads else 0.0) - i / n
+                if score > best_line_score:
+                    best_line, best_line_score = _norm_space(lines[j]), score
+                break
+    if best_line:
+        return best_line, "above_header"
     for rule, text in candidates:
         t = _norm_space(text)
         if rule in ("preset_title", "h1") and 6 <= len(t) <= 80:
@@ -284,32 +319,36 @@ def _reporters(lines: list[str]) -> tuple[str | None, str]:
 
 
 # --- body ------------------------------------------------------------------------------------
-def _clean_lines(lines: list[str]) -> list[str]:
-    return [ln for ln in lines if not BOILERPLATE_LINE.match(ln)]
+def _container_text(el) -> str:
+    return "\n\n".join(content.clean_lines(content.lines_with_links(el)))
 
 
-def _body_from_preset(doc, preset: Preset | None) -> tuple[str, str]:
-    if preset is None or not preset.body_selector:
-        return "", ""
-    for sel in [s.strip() for s in preset.body_selector.split(",") if s.strip()]:
-        for el in _css(doc, sel)[:1]:
-            lines = _clean_lines(_text_lines(el, ""))
-            text = "\n\n".join(lines)
-            if len(text) >= 80:
-                return text, f"preset:{sel}"
-    return "", ""
+def _body(doc, preset: Preset | None, url: str | None) -> tuple[str, str, list, list]:
+    """(text, rule, images, attachments): preset container, else the densest block."""
+    if preset is not None and preset.body_selector:
+        for sel in [s.strip() for s in preset.body_selector.split(",") if s.strip()]:
+            for el in _css(doc, sel)[:1]:
+                images, attachments = content.take_media(el, url)
+                text = _container_text(el)
+                if len(text) >= 80:
+                    return text, f"preset:{sel}", images, attachments
+    content.drop_unlikely(doc)
+    body = doc.find("body")
+    el, score = content.best_container(body if body is not None else doc)
+    if el is not None and score >= 5:
+        images, attachments = content.take_media(el, url)
+        text = _container_text(el)
+        if len(text) >= 50:
+            return text, "density", images, attachments
+    return "", "", [], []
 
 
-def _body_from_trafilatura(html: str, url: str | None) -> tuple[str, dict]:
+def _body_from_trafilatura(html: str, url: str | None) -> str:
     import trafilatura
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
-                                      include_tables=True, favor_recall=True)
-    if doc is None:
-        return "", {}
-    d = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    text = d.get("text") or ""
-    lines = _clean_lines([ln.strip() for ln in text.splitlines() if ln.strip()])
-    return "\n\n".join(lines), d
+    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True,
+                               with_metadata=False) or ""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return "\n\n".join(content.clean_lines([(ln, len(ln), 0) for ln in lines]))
 
 
 # --- the extractor --------------------------------------------------------------------------
@@ -343,12 +382,15 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
         bad.drop_tree()
     etree.strip_elements(doc, etree.Comment, with_tail=False)
 
+    body_el = doc.find("body")
+    all_lines = _text_lines(body_el if body_el is not None else doc, " ")
+
     # title
     title = None
     if meta.get("articletitle"):
         title, prov["title"] = _norm_space(meta["articletitle"]), "meta:ArticleTitle"
     if not title:
-        title, rule = _pick_headline(doc, title_tag, preset)
+        title, rule = _pick_headline(doc, title_tag, preset, all_lines)
         if title:
             prov["title"] = rule
     if not title and (ld.get("headline") or meta.get("og:title")):
@@ -361,13 +403,11 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     if preset is not None and preset.info_selector:
         for el in _css(doc, preset.info_selector)[:2]:
             info_lines.extend(_text_lines(el, " "))
-    body_el = doc.find("body")
-    all_lines = _text_lines(body_el if body_el is not None else doc, " ")
     near: list[str] = []
     if title:
-        flat_title = title.replace(" ", "")
+        flat_title = _flat(title)
         for i, ln in enumerate(all_lines):
-            if flat_title and flat_title in ln.replace(" ", ""):
+            if flat_title and flat_title in _flat(ln) and len(_flat(ln)) < len(flat_title) + 40:
                 near = all_lines[i + 1:i + 8]
                 break
     labels: dict[str, str] = {}
@@ -425,19 +465,10 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     editor = labels.get("editor")
 
     # body
-    text, body_rule = _body_from_preset(doc, preset)
-    tdoc: dict = {}
+    text, body_rule, images, attachments = _body(doc, preset, url)
     if not text:
-        text, tdoc = _body_from_trafilatura(html, url)
+        text = _body_from_trafilatura(html, url)
         body_rule = "trafilatura" if text else ""
-    if not text:
-        lines = _clean_lines([ln for ln in all_lines if len(ln) >= 30])
-        text, body_rule = "\n\n".join(lines), "long_lines"
-    if not title and tdoc.get("title"):
-        title, prov["title"] = _title_from_tag(tdoc["title"]), "trafilatura"
-    if published is None and tdoc.get("date"):
-        published = parse_date(tdoc["date"])
-        date_rule = "trafilatura" if published else ""
     if published is None and ref is not None:
         published, date_rule = dt.datetime.combine(ref, dt.time(), tzinfo=parse_date("2000-01-01").tzinfo), "list_date"
 
@@ -456,7 +487,9 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
         prov["editor"] = "label"
     return Extracted(title=clean_inline(title), published_at=published,
                      original_source=clean_inline(source), author=clean_inline(author),
-                     editor=clean_inline(editor), text=text, encoding=encoding, provenance=prov)
+                     editor=clean_inline(editor), text=text, encoding=encoding, provenance=prov,
+                     images=tuple(images), attachments=tuple(attachments),
+                     column_name=clean_inline(meta.get("columnname")))
 
 
 def _iso_to_shanghai(raw: str) -> dt.datetime | None:

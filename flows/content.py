@@ -1,0 +1,232 @@
+"""Find an article's main text in the DOM, and cut what these sites leave around it.
+
+General extractors keep related-article lists, share widgets, comment prompts and copyright
+notices on Chinese news and government pages. This module works on our own lxml tree:
+it scores block elements by the Chinese punctuation and non-link text their paragraphs carry
+(readability-style, tuned for text without spaces), takes the best container, and turns it
+into lines while dropping lines that are mostly links or known widget/footer wording, and
+everything after an end-of-article marker (相关阅读, 责任编辑, 声明 ...). Image captions and
+attachment links are collected as lists instead of being mixed into the body.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》,.!?;]")
+ZH_PUNCT = re.compile(r"[，。！？；“”]")
+BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "tbody", "thead", "h1", "h2", "h3", "h4",
+         "h5", "h6", "section", "article", "header", "footer", "dd", "dt", "dl", "blockquote", "pre",
+         "form", "center", "td", "th", "figure", "figcaption", "hr", "nav", "aside", "main"}
+SCORED = {"p", "td", "pre", "div", "section", "article", "li", "blockquote", "dd", "font", "span", "center"}
+UNLIKELY = re.compile(
+    r"comment|share|footer|foot|\bnav|menu|related|recommend|sidebar|side-bar|copyright|crumb|"
+    r"toolbar|print|\btags?\b|pagination|pager|\bhot|rank|advert|\bads?\b|banner|login|reply|"
+    r"qrcode|erweima|weixin|wechat|popup|modal|social|subscribe|disclaimer|statement|shengming|"
+    r"xgxw|xgyd|tuijian|remen|bottom|topbar|header|search", re.I)
+LIKELY = re.compile(r"article|content|main|body|text|detail|zhengwen|\bzw\b|news_con|con_|TRS_|"
+                    r"ucap|view|post|entry|story", re.I)
+ATTACH = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|et|ofd|zip|rar|7z|txt|csv)(\?|$)", re.I)
+
+# a line that is only one of these is widget/footer text, never article text
+BOILERPLATE_LINE = re.compile(
+    r"^\s*(?:"
+    r"(?:【\s*)?(?:打印本页|打印此页|打印|关闭窗口|關閉窗口|关闭本页|关闭|返回顶部|回到顶部|收藏本页|收藏|"
+    r"字体|字號|字号|纠错|我要纠错|我要打印|加入收藏)[^】\n]{0,20}(?:】)?(?:\s*[【\[][^】\]]{0,12}[】\]])*"
+    r"|(?:分享到|分享|扫一扫|掃一掃|扫描二维码|微信扫一扫)[:：]?.{0,40}"
+    r"|(?:文件下载|关联文件|附件下载|相关附件|附件)[:：]?"
+    r"|.{0,40}(?:ICP备|ICP証|ICP证|ICP備|公网安备|公網安備|网站标识码|網站標識碼|网站识别码).{0,80}"
+    r"|.{0,30}(?:版权所有|版權所有|Copyright|COPYRIGHT|copyright|All Rights Reserved|\u00a9).{0,80}"
+    r"|(?:上一篇|下一篇|上一条|下一条)[:：].{0,80}"
+    r"|(?:责任编辑|責任編輯|编辑|責編|责编|编审|审核|校对|值班编辑)\s*[:：|｜丨].{0,30}"
+    r"|(?:【|\[)?\s*(?:纠错|打印|关闭)\s*(?:】|\])?.{0,10}"
+    r"|(?:当前位置|您的位置|您现在的位置)[:：].{0,120}"
+    r"|(?:主办|承办|协办|技术支持|运行维护|运维)(?:单位)?[:：].{0,80}"
+    r"|.{0,20}(?:返回首页|返回列表|查看更多|更多>>|更多 >>|点击查看).{0,20}"
+    r")\s*$")
+
+# everything from one of these lines on is after the article (when it comes late enough)
+END_MARKER = re.compile(
+    r"^\s*(?:[【\[]?\s*(?:相关阅读|相关新闻|相关文章|相关链接|相关报道|相关稿件|延伸阅读|推荐阅读|热点推荐|"
+    r"热门推荐|猜你喜欢|为你推荐|精彩推荐|热门文章|最新文章|网友评论|我要评论|发表评论|评论区|"
+    r"分享到|分享至|打印本页|关闭窗口|责任编辑|責任編輯|【纠错】|免责声明|版权声明|特别声明|声明|"
+    r"网友评论仅供|本文来源|更多精彩|更多资讯|推荐新闻|相关专题|返回搜狐|返回腾讯网首页|"
+    r"关注我们|扫描二维码|扫码关注|文件下载|关联文件|附件下载)\s*[】\]]?\s*[:：|｜]?)", re.I)
+
+
+@dataclass
+class Content:
+    text: str
+    rule: str
+    images: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _tag(el) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _attrs(el) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+def drop_unlikely(root) -> None:
+    """Remove subtrees whose class/id says widget, footer, nav, comments ... (readability)."""
+    doomed = []
+    for el in root.iter():
+        tag = _tag(el)
+        if tag in ("html", "body", "a", "") or tag not in BLOCK | {"span", "font"}:
+            continue
+        attrs = _attrs(el)
+        if attrs.strip() and UNLIKELY.search(attrs) and not LIKELY.search(attrs):
+            doomed.append(el)
+        elif tag in ("nav", "footer", "aside"):
+            doomed.append(el)
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
+def _text_len(s: str) -> int:
+    return len(re.sub(r"\s+", "", s))
+
+
+def _link_len(el) -> int:
+    return sum(_text_len(a.text_content()) for a in el.iter("a"))
+
+
+def link_density(el) -> float:
+    total = _text_len(el.text_content())
+    return _link_len(el) / total if total else 1.0
+
+
+def best_container(root):
+    """The element holding the article text, by readability-style scores; None if unsure."""
+    scores: dict = {}
+    for el in root.iter():
+        tag = _tag(el)
+        if tag not in SCORED:
+            continue
+        if tag in ("div", "section", "article", "span", "font", "center"):
+            # a div counts as a paragraph only for its own text (old layouts use br-separated text)
+            own = (el.text or "") + "".join(c.tail or "" for c in el)
+            text = own
+        else:
+            text = el.text_content()
+        n = _text_len(text)
+        if n < 20:
+            continue
+        score = 1 + len(ZH_PUNCT.findall(text)) + min(n / 100, 3)
+        parent = el.getparent()
+        if tag in ("div", "section", "article", "span", "font", "center"):
+            parent = el
+        for weight, node in ((1.0, parent), (0.5, parent.getparent() if parent is not None else None)):
+            if node is None or _tag(node) in ("html",):
+                continue
+            scores[node] = scores.get(node, 0.0) + score * weight
+    if not scores:
+        return None, 0.0
+    best, best_score = None, 0.0
+    for node, score in scores.items():
+        attrs = _attrs(node)
+        if LIKELY.search(attrs):
+            score *= 1.25
+        score *= (1 - link_density(node))
+        if score > best_score:
+            best, best_score = node, score
+    return best, best_score
+
+
+def lines_with_links(root) -> list[tuple[str, int, int]]:
+    """(line text, its length, its link-text length) for each block-separated line."""
+    out: list[tuple[str, int, int]] = []
+    buf: list[str] = []
+    link = [0]
+
+    def flush():
+        line = "".join(buf).strip()
+        if line:
+            out.append((line, _text_len(line), link[0]))
+        buf.clear()
+        link[0] = 0
+
+    def walk(el, in_link):
+        tag = _tag(el)
+        block = tag in BLOCK
+        if block:
+            flush()
+        here_link = in_link or tag == "a"
+        if el.text and tag:
+            buf.append(el.text)
+            if here_link:
+                link[0] += _text_len(el.text)
+        for child in el:
+            walk(child, here_link)
+            if child.tail:
+                buf.append(child.tail)
+                if in_link or tag == "a":
+                    link[0] += _text_len(child.tail)
+        if block:
+            flush()
+
+    walk(root, False)
+    flush()
+    return out
+
+
+CAPTION_HINT = re.compile(r"(摄|攝|供图|供圖|图片来源|圖片來源|^图为|^圖為|^图：|^图/|资料图|资料照片)")
+
+
+def take_media(root, base_url: str | None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Collect images (with captions) and attachment links, removing captions from the tree.
+
+    A caption is a figcaption, or the short block right after an image-only block when it is
+    centred or reads like a caption (摄, 供图, 图为 ...).
+    """
+    from urllib.parse import urljoin
+    images, attachments = [], []
+    for img in list(root.iter("img")):
+        src = img.get("src") or img.get("data-src") or ""
+        if not src or src.startswith("data:"):
+            continue
+        caption = (img.get("alt") or img.get("title") or "").strip()
+        holder = img.getparent()
+        while holder is not None and _tag(holder) not in ("figure", "p", "div", "td", "center"):
+            holder = holder.getparent()
+        if holder is not None and holder is not root:
+            cap = holder.find(".//figcaption")
+            if cap is not None:
+                caption = cap.text_content().strip() or caption
+                cap.drop_tree()
+            elif not _text_len(holder.text_content()):
+                nxt = holder.getnext()
+                if nxt is not None and _tag(nxt) in ("p", "div", "center", "span", "font"):
+                    text = nxt.text_content().strip()
+                    style = (nxt.get("style", "") + nxt.get("align", "")).replace(" ", "").lower()
+                    if 0 < _text_len(text) <= 100 and not nxt.findall(".//img") and \
+                            ("center" in style or CAPTION_HINT.search(text)):
+                        caption = text
+                        nxt.drop_tree()         # (lxml keeps its tail text in place)
+        images.append((urljoin(base_url or "", src), caption))
+    for a in root.iter("a"):
+        href = a.get("href") or ""
+        if ATTACH.search(href):
+            attachments.append((urljoin(base_url or "", href), a.text_content().strip()))
+    return images, attachments
+
+
+def clean_lines(lines: list[tuple[str, int, int]]) -> list[str]:
+    """Drop link-list lines and widget/footer lines; cut at a late end-of-article marker."""
+    total = sum(n for _, n, _ in lines) or 1
+    kept: list[str] = []
+    seen = 0
+    for text, n, links in lines:
+        if seen > total * 0.3 and len(kept) >= 2 and END_MARKER.match(text) and n < 200:
+            break
+        seen += n
+        if BOILERPLATE_LINE.match(text):
+            continue
+        if n and links / n > 0.6 and n < 200:
+            continue        # a related-article link, a nav row, a tag cloud
+        kept.append(text)
+    return kept
