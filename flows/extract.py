@@ -25,7 +25,7 @@ from lxml import etree
 from flows import content
 from flows.dates import parse_date
 from flows.decode import decode_html
-from flows.normalise import PINYIN, clean_body, clean_inline
+from flows.normalise import clean_body, clean_inline, strip_pinyin
 
 EXTRACTOR_VERSION = "0.2.0"
 
@@ -72,7 +72,7 @@ LABELS = {
     "date": ["发布时间", "發布時間", "发表时间", "发表于", "發表於", "发布日期", "發布日期", "更新时间",
              "时间", "時間", "日期"],
     "source": ["文章来源", "文章來源", "信息来源", "信息來源", "稿件来源", "新闻来源", "内容来源",
-               "来源", "來源", "稿源", "出处", "转载自"],
+               "本文来源于", "本文来源", "来源", "來源", "稿源", "出处", "转载自", "原创"],
     "author": ["作者", "撰稿", "撰文", "记者", "記者", "通讯员", "文"],
     "editor": ["责任编辑", "責任編輯", "责编", "責編", "编辑", "編輯", "值班编辑", "审核", "審核",
                "校对", "校對", "主编", "编审", "监制", "点击", "點擊", "浏览", "瀏覽", "阅读", "評論",
@@ -83,9 +83,24 @@ LABEL_RE = re.compile(_NOT_HAN_BEFORE + "(" + "|".join(map(re.escape, _ALL)) + r
 _KIND = {w: k for k, ws in LABELS.items() for w in ws}
 _NOT_EDITORS = {"点击", "點擊", "浏览", "瀏覽", "阅读", "評論", "评论", "字号", "字體", "字体", "打印", "分享"}
 # `（记者 张三 李四）`, `本报记者 张三`, `海南日报全媒体记者 余佳琪 王迎春` (not `记者 王程龙 摄`)
-REPORTER_RE = re.compile(r"(?:^|[（(\s])(?:[\u4e00-\u9fff]{0,12})(?:记者|記者)\s*[:：]?\s*"
-                         r"((?:[\u4e00-\u9fff]{2,4}(?:\s+|、|$|(?=[）)])))+)")
-SLASH_AUTHOR_RE = re.compile(r"(?:^|\s)(?:文|文/图|文／图|图/文|撰文)\s*[/／|｜:：]\s*([\u4e00-\u9fff]{2,4}(?:[ 、][\u4e00-\u9fff]{2,4})*)")
+_NAMES = r"([\u4e00-\u9fff]{2,4}(?:(?:\s+|、|，|,)[\u4e00-\u9fff]{2,4})*)"
+# `（记者 张三 李四）`, `本报记者 张三`, `海南日报全媒体记者 余佳琪 王迎春` (not `记者 王程龙 摄`)
+REPORTER_RE = re.compile(r"(?:^|[（(\s])[\u4e00-\u9fff]{0,12}?(?:记者|記者|通讯员|通訊員|评论员|評論員)\s*[:：]?\s*"
+                         + _NAMES + r"\s*(?=$|[）)\s]|报道|報道|发自|發自)")
+# `文/张三`, `文丨政能亮特约评论员 韩涵`, `文|图 张三`
+SLASH_AUTHOR_RE = re.compile(r"(?:^|[\s（(])(?:文|文/图|文／图|图/文|撰文|作者)\s*[/／|｜丨:：]\s*"
+                             r"(?:[\u4e00-\u9fff]{0,12}?(?:特约评论员|评论员|记者|通讯员|特约撰稿人))?\s*"
+                             + _NAMES + r"\s*(?=$|[）)\s])")
+# a line that is only a byline: `《棱镜》作者 周纯`, `作者 张三`, `文 / 张三`
+BYLINE_LINE = re.compile(r"^(?:《[^》]{1,12}》|[\u4e00-\u9fff]{0,8})\s*(?:作者|撰文|文)\s*[:：/／|丨]?\s*"
+                         + _NAMES + r"\s*$")
+ROLE_PREFIX = re.compile(r"^(?:本报|本台|本刊|特约|实习)?(?:记者|記者|通讯员|通訊員|评论员|特约评论员|撰稿人)\s*")
+WIDGET_WORDS = {"举报", "分享", "收藏", "评论", "打印", "纠错", "关注", "订阅", "点赞", "转发", "字号",
+                "返回", "更多", "投稿", "编辑", "责编", "阅读", "浏览", "点击", "正文", "首页", "新闻",
+                "资讯", "详情", "原文", "链接", "图片", "视频", "专题", "列表"}
+ACCOUNT_SELECTOR = "#js_name, .profile_nickname, .rich_media_meta_nickname, .account_nickname_inner"
+SOURCE_SENTENCE = re.compile(r"(?:本文来自|本文来源于|本文来源|转自|转载自|原刊于|来源于)\s*[:：]?\s*"
+                             r"[《“]?([\u4e00-\u9fffA-Za-z0-9·]{2,16}?)[》”]?(?=[，,。；;）)\s]|$)")
 ZH_SENTENCE = re.compile(r"[，。；]")
 DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 _VALUE_STOP = re.compile(r"\s{2,}|[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]")
@@ -269,7 +284,7 @@ def parse_labels(line: str) -> dict[str, str]:
     for i, m in enumerate(matches):
         label = m.group(1)
         end = matches[i + 1].start() if i + 1 < len(matches) else len(line)
-        raw = line[m.end():end]
+        raw = re.sub(r"[\[\]【】]", " ", line[m.end():end])
         kind = _KIND[label]
         if kind == "date":
             if "date" not in found and DATE_NEAR.search(raw):
@@ -280,13 +295,15 @@ def parse_labels(line: str) -> dict[str, str]:
         if kind == "source":
             # `来源:海报新闻 孙杰 2025-02-12` — outlets have no spaces; a short name after it
             # (before any date or separator) is the byline on DedeCMS-style header lines
-            head = re.split(r"[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]", raw)[0]
+            parts = re.split(r"((?:19|20)\d{2}\s*[-/.年])", raw, maxsplit=1)
+            head, dated = parts[0], len(parts) > 1
+            head = re.split(r"[|｜丨]", head)[0]
             tokens = head.split()
             if not tokens:
                 continue
             value = tokens[0].strip(" :：,，;；()（）")
-            if len(tokens) >= 2 and "author" not in found and \
-                    re.fullmatch(r"[\u4e00-\u9fff]{2,4}(?:\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\))?", tokens[1]):
+            if len(tokens) == 2 and dated and "author" not in found and tokens[1] not in WIDGET_WORDS \
+                    and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", tokens[1]):
                 found["author_guess"] = tokens[1]
         else:
             stop = _VALUE_STOP.search(raw)
@@ -305,16 +322,19 @@ def parse_labels(line: str) -> dict[str, str]:
 
 def _reporters(lines: list[str]) -> tuple[str | None, str]:
     for line in lines:
-        if len(line) > 60:
-            continue
-        m = REPORTER_RE.search(line)
-        if m and not re.search(r"[摄攝]\s*$", line.strip()):
-            names = re.sub(r"[、\s]+", " ", m.group(1)).strip()
-            if names:
-                return names, "reporter_line"
-        m = SLASH_AUTHOR_RE.search(line)
-        if m:
-            return m.group(1).replace("、", " "), "slash_byline"
+        if len(line) <= 30:
+            m = BYLINE_LINE.match(line.strip())
+            if m and m.group(1) not in WIDGET_WORDS:
+                return m.group(1), "byline_line"
+        if len(line) > 300:
+            line = line[:60] + " " + line[-80:]     # bylines open or close a paragraph
+        for rx, rule in ((REPORTER_RE, "reporter_line"), (SLASH_AUTHOR_RE, "slash_byline")):
+            for m in rx.finditer(line):
+                if re.match(r"\s*[摄攝]", line[m.end():]) or re.search(r"[摄攝]\s*$", m.group(1)):
+                    continue        # a photographer's credit
+                names = m.group(1).strip()
+                if names and names not in WIDGET_WORDS:
+                    return names, rule
     return None, ""
 
 
@@ -364,9 +384,9 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     html, encoding = decode_html(body, content_type, encoding_hint)
     # content-farm copies put pinyin after characters (推動(dòng)); it breaks labels, names and
     # matching, and the original stays in the archive
-    pinyin_groups = len(PINYIN.findall(html))
-    if pinyin_groups:
-        html = PINYIN.sub("", html)
+    before = len(html)
+    html = strip_pinyin(html)
+    pinyin_groups = before - len(html)
     if html.count("\x00") > 16:
         raise ExtractError("not_html", "binary body")
     try:
@@ -374,12 +394,12 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError("unparseable", str(exc)[:200])
-    prov: dict[str, str] = {"pinyin_stripped": str(pinyin_groups)} if pinyin_groups else {}
+    prov: dict[str, str] = {"pinyin_stripped": f"{pinyin_groups} chars"} if pinyin_groups else {}
     meta = _meta(doc)
     ld = _jsonld(doc)
     title_tag = _norm_space(doc.findtext(".//title") or "")
-    for bad in doc.xpath("//" + "|//".join(DROP_TAGS)):
-        bad.drop_tree()
+    for bad in doc.xpath("//" + "|//".join(DROP_TAGS + ("title",))):
+        bad.drop_tree()     # (old pages put <title> in the body: it is not the headline line)
     etree.strip_elements(doc, etree.Comment, with_tail=False)
 
     body_el = doc.find("body")
@@ -406,10 +426,12 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     near: list[str] = []
     if title:
         flat_title = _flat(title)
-        for i, ln in enumerate(all_lines):
-            if flat_title and flat_title in _flat(ln) and len(_flat(ln)) < len(flat_title) + 40:
-                near = all_lines[i + 1:i + 8]
-                break
+        hits = [i for i, ln in enumerate(all_lines)
+                if flat_title and flat_title in _flat(ln) and len(_flat(ln)) < len(flat_title) + 40]
+        exact = [i for i in hits if _flat(all_lines[i]) == flat_title]
+        if hits:
+            i = (exact or hits)[0]
+            near = all_lines[i + 1:i + 8]
     labels: dict[str, str] = {}
     label_rule = ""
     for rule, lines in (("info_selector", info_lines), ("header_line", near)):
@@ -421,14 +443,27 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                     labels[k] = v
                     label_rule = label_rule or rule
                     prov.setdefault("_labels_" + k, rule)
-    if not any(k in labels for k in ("source", "author", "date")):
-        # a labelled line anywhere (short lines only: not running text)
-        for ln in all_lines:
+    if "source" not in labels or "author" not in labels:
+        # a labelled line elsewhere around the headline (short lines only: not running text,
+        # and not the comment section far below)
+        title_at = next((i for i, ln in enumerate(all_lines) if title and _flat(title) in _flat(ln)), None)
+        around = all_lines[max(0, title_at - 5):title_at + 40] if title_at is not None else all_lines[:80]
+        for ln in around:
             if len(ln) <= 80 and LABEL_RE.search(ln):
                 for k, v in parse_labels(ln).items():
-                    if k in ("source", "author", "date") and k not in labels:
+                    if k in ("source", "author") and k not in labels:
                         labels[k] = v
                         prov.setdefault("_labels_" + k, "labelled_line")
+
+    if "source" not in labels:
+        for ln in all_lines:
+            m = LABEL_RE.match(ln.strip())
+            if m and len(ln) <= 40 and _KIND[m.group(1)] == "source":
+                value = parse_labels(ln).get("source")
+                if value:
+                    labels["source"] = value
+                    prov["_labels_source"] = "source_line"
+                    break
 
     # published_at
     ref = None
@@ -438,39 +473,79 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
         except ValueError:
             ref = None
     published, date_rule = None, ""
-    for rule, raw in (("meta:PubDate", meta.get("pubdate")),
-                      ("jsonld", ld.get("datePublished")),
-                      ("og:published_time", meta.get("article:published_time")),
-                      ("label:" + prov.get("_labels_date", ""), labels.get("date")),
-                      ("header_date", labels.get("date_unlabelled") if near or info_lines else None)):
+    meta_date_key = next((k for k in META_DATE_KEYS if meta.get(k)), None)
+    ref = ref or _reference_from(meta)
+    candidates = [
+        ("meta:" + (meta_date_key or ""), meta.get(meta_date_key) if meta_date_key else None),
+        ("jsonld", ld.get("datePublished")),
+        ("label:" + prov.get("_labels_date", ""), labels.get("date")),
+        ("header_date", labels.get("date_unlabelled") if near or info_lines else None),
+    ]
+    updated_key = next((k for k in META_UPDATED_KEYS if meta.get(k)), None)
+    if updated_key:
+        candidates.append(("meta:" + updated_key, meta[updated_key]))
+    for rule, raw in candidates:
         if raw:
             published = parse_date(raw, reference=ref)
-            if published and rule in ("jsonld", "og:published_time"):
+            if published and (rule == "jsonld" or "published_time" in rule or "datepublished" in rule):
                 published = _iso_to_shanghai(raw) or published
             if published:
                 date_rule = rule
                 break
+    if published is None:
+        # a labelled date anywhere (some templates put 时间：… under the body), or the
+        # publish time a platform keeps only in its page script (WeChat: var ct = "epoch")
+        for ln in all_lines:
+            if len(ln) <= 80:
+                raw = parse_labels(ln).get("date")
+                if raw and (published := parse_date(raw, reference=ref)):
+                    date_rule = "labelled_line"
+                    break
+    if published is None:
+        m = SCRIPT_EPOCH.search(html)
+        if m:
+            from flows.dates import SHANGHAI
+            published = dt.datetime.fromtimestamp(int(m.group(1)), SHANGHAI)
+            date_rule = "script_epoch"
 
-    # 来源, author, editor
-    source, source_rule = None, ""
-    if meta.get("contentsource"):
-        source, source_rule = _norm_space(meta["contentsource"]), "meta:ContentSource"
-    elif labels.get("source"):
-        source, source_rule = labels["source"], "label:" + prov.get("_labels_source", "")
-    author, author_rule = labels.get("author"), ("label:" + prov.get("_labels_author", "")) if labels.get("author") else ""
-    if not author:
-        author, author_rule = _reporters(near + info_lines + all_lines[:60])
-    if not author and labels.get("author_guess"):
-        author, author_rule = labels["author_guess"], "after_source"
-    editor = labels.get("editor")
+    # the account a platform page belongs to (WeChat official accounts and the like)
+    account = next((_norm_space(el.text_content()) for el in _css(doc, ACCOUNT_SELECTOR)
+                    if 2 <= len(_norm_space(el.text_content())) <= 30), None)
 
-    # body
+    # body (before 来源/作者: bylines often open or close it)
     text, body_rule, images, attachments = _body(doc, preset, url)
     if not text:
         text = _body_from_trafilatura(html, url)
         body_rule = "trafilatura" if text else ""
     if published is None and ref is not None:
         published, date_rule = dt.datetime.combine(ref, dt.time(), tzinfo=parse_date("2000-01-01").tzinfo), "list_date"
+    body_lines = [ln for ln in text.split("\n") if ln.strip()]
+
+    # 来源: gov meta, the labelled header line, other meta, the unlabelled header line,
+    # the account, a 来源 label anywhere, a "本文来自 X" sentence
+    source, source_rule = None, ""
+    for rule, value in (("meta:ContentSource", meta.get("contentsource")),
+                        ("label:" + prov.get("_labels_source", ""), labels.get("source")),
+                        ("meta:source", _meta_source(meta)),
+                        ("header_line_unlabelled", _unlabelled_source(near[:3], title)),
+                        ("account", account),
+                        ("byline_outlet", _byline_outlet(near[:3] + body_lines[:3])),
+                        ("source_sentence", _source_sentence(near[:3] + body_lines[:2] + body_lines[-3:]))):
+        value = clean_inline(value)
+        if value and value not in WIDGET_WORDS and len(value) <= 40:
+            source, source_rule = value, rule
+            break
+    author, author_rule = labels.get("author"), ("label:" + prov.get("_labels_author", "")) if labels.get("author") else ""
+    if author:
+        author = ROLE_PREFIX.sub("", author).strip() or None
+    if author in WIDGET_WORDS:
+        author, author_rule = None, ""
+    if not author:
+        author, author_rule = _reporters(near + info_lines + body_lines[:3] + body_lines[-6:]
+                                         + [ln for ln in body_lines if len(ln) <= 30])
+    if not author and labels.get("author_guess"):
+        author, author_rule = labels["author_guess"], "after_source"
+    editor = labels.get("editor")
 
     # a title repeated as the first body line, and the header line itself, are not body
     text = _strip_leading(text, title, near[:1])
@@ -490,6 +565,88 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                      editor=clean_inline(editor), text=text, encoding=encoding, provenance=prov,
                      images=tuple(images), attachments=tuple(attachments),
                      column_name=clean_inline(meta.get("columnname")))
+
+
+def _meta_source(meta: dict) -> str | None:
+    """来源 from non-gov meta tags: `source` (often "来源：X"), `mediaid`, a named article:author."""
+    for key in ("source", "mediaid", "article:author", "og:article:author"):
+        value = (meta.get(key) or "").strip()
+        value = re.sub(r"^(?:来源|來源|source)\s*[:：]\s*", "", value, flags=re.I)
+        if value and not re.search(r"https?:|www\.|@|\d{3,}", value) and len(value) <= 30 \
+                and re.search(r"[\u4e00-\u9fff]", value):
+            return value
+    return None
+
+
+LOOSE_DATE = re.compile(r"(?:(?:19|20)\d{2}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+_NAME_TOKEN = re.compile(r"[\u4e00-\u9fffA-Za-z·]{2,16}")
+
+
+def _unlabelled_source(lines: list[str], title: str | None) -> str | None:
+    """The outlet on the line under the headline when it has no 来源 label:
+    `金融市场 棱镜 2019-09-23 07:48`, `2024-05-09 22:30 · 新华社`, or a lone account-name line
+    right above the date line (`八卦大相公` / `发布时间：01-14 17:58`)."""
+    for i, line in enumerate(lines):
+        norm = unicodedata.normalize("NFKC", line)
+        m = DATE_NEAR.search(norm) or LOOSE_DATE.search(norm)
+        if not m:
+            continue
+        label = LABEL_RE.search(norm)
+        if label and _KIND.get(label.group(1)) in ("source", "author"):
+            return None         # a labelled line: parse_labels had its chance
+        if i > 0 and _NAME_TOKEN.fullmatch(lines[i - 1].strip()):
+            return lines[i - 1].strip()
+        if label:
+            return None
+        before = norm[:m.start()].split()
+        if before and _NAME_TOKEN.fullmatch(before[-1]) and len(before) <= 3:
+            return before[-1]
+        after = re.sub(r"^[\s·•|｜丨/-]+", "", norm[m.end():]).split()
+        if after and _NAME_TOKEN.fullmatch(after[0]) and after[0] not in WIDGET_WORDS:
+            return after[0]
+        return None
+    return None
+
+
+BYLINE_OUTLET = re.compile(r"(?:^|[（(\s])((?!本报|本台|本刊|本网)[\u4e00-\u9fff]{2,10}?)(?:全媒体|融媒体|特约)?"
+                           r"(?:记者|記者|评论员|特约评论员)")
+
+
+def _byline_outlet(lines: list[str]) -> str | None:
+    """`澎湃新闻记者 贺梨萍`, `文丨政能亮特约评论员 韩涵`: the outlet the byline names."""
+    for line in lines:
+        m = BYLINE_OUTLET.search(re.sub(r"^\s*(?:文|撰文)\s*[/／|丨]\s*", "", line[:60]))
+        if m:
+            return m.group(1)
+    return None
+
+
+def _source_sentence(lines: list[str]) -> str | None:
+    for line in lines:
+        m = SOURCE_SENTENCE.search(line[:200] if len(line) > 200 else line)
+        if m:
+            return m.group(1)
+    return None
+
+
+META_DATE_KEYS = ("pubdate", "publishdate", "publish_date", "publishtime", "publish-time", "pubtime",
+                  "article:published_time", "og:article:published_time", "og:release_date",
+                  "datepublished", "dc.date.issued", "dc.date", "sailthru.date",
+                  "weibo:article:create_at", "firstpublishedtime", "published_time", "created")
+# modification times: only after what the page shows, and as the year for year-less dates
+META_UPDATED_KEYS = ("dateupdate", "dateupdated", "datemodified", "lastmodifiedtime",
+                     "article:modified_time", "og:updated_time", "last-modified")
+SCRIPT_EPOCH = re.compile(r"""\b(?:var\s+ct|ct|createTime|publish_time|pubtime)\s*[:=]\s*["']?(1[0-9]{9})\b""")
+
+
+def _reference_from(meta: dict) -> dt.date | None:
+    """A year for year-less visible dates (`01-14 17:58`), from any date-ish meta tag."""
+    for k in META_DATE_KEYS + META_UPDATED_KEYS:
+        if meta.get(k):
+            d = parse_date(meta[k])
+            if d:
+                return d.date()
+    return None
 
 
 def _iso_to_shanghai(raw: str) -> dt.datetime | None:

@@ -14,9 +14,18 @@ import unicodedata
 from urllib.parse import urlsplit, urlunsplit
 
 _V = "aāáǎàeēéěèiīíǐìoōóǒòuūúǔùüǖǘǚǜvê"
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 # one syllable: optional initial, vowels, optional n/ng/r coda ("kg", "km" are not syllables)
 _SYL = rf"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?[{_V}]{{1,4}}(?:ng|n|r)?"
 PINYIN = re.compile(rf"(?<=[\u3400-\u9fff])[(（]({_SYL}(?:\s*/\s*{_SYL})*)[)）]")
+# a lone toneless vowel, as in 第一场(a), is an enumeration, not an annotation
+_LONE_VOWEL = re.compile(r"[aeiouv]")
+
+
+def _annotation(m: re.Match) -> str:
+    return m.group(0) if _LONE_VOWEL.fullmatch(m.group(1)) else ""
+
+
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
 _BLANKS = re.compile(r"\n\s*\n+")
 
@@ -25,13 +34,14 @@ def strip_pinyin(text: str | None) -> str | None:
     """Remove `(pinyin)` groups that follow a Han character; idempotent."""
     if not text:
         return text
-    return PINYIN.sub("", text)
+    return PINYIN.sub(_annotation, text)
 
 
 def pinyin_density(text: str) -> float:
     """Annotations per 100 Han characters: high on content-farm copies."""
     han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return 100.0 * len(PINYIN.findall(text)) / han if han else 0.0
+    n = sum(1 for m in PINYIN.finditer(text) if not _LONE_VOWEL.fullmatch(m.group(1)))
+    return 100.0 * n / han if han else 0.0
 
 
 def clean_inline(text: str | None) -> str | None:

@@ -47,3 +47,8 @@ def test_canonical_url_and_id():
 
 def test_clean_body_keeps_paragraphs():
     assert clean_body("第一段\u3000\u3000文字\n\n\n\n 第二段 ") == "第一段 文字\n\n第二段"
+
+
+def test_lone_vowel_enumerations_are_not_pinyin():
+    assert strip_pinyin("第一场(a)：12月1日") == "第一场(a)：12月1日"
+    assert strip_pinyin("方案(b)和方案(ā)") == "方案(b)和方案"
