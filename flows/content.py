@@ -18,14 +18,19 @@ ZH_PUNCT = re.compile(r"[，。！？；“”]")
 BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "tbody", "thead", "h1", "h2", "h3", "h4",
          "h5", "h6", "section", "article", "header", "footer", "dd", "dt", "dl", "blockquote", "pre",
          "form", "center", "td", "th", "figure", "figcaption", "hr", "nav", "aside", "main"}
-SCORED = {"p", "td", "pre", "div", "section", "article", "li", "blockquote", "dd", "font", "span", "center"}
+# paragraph-like elements whose text votes for their container; list items do not vote:
+# teaser lists (related/recommended) are made of them, article bodies rarely are
+SCORED = {"p", "td", "pre", "div", "section", "article", "blockquote", "font", "span", "center"}
+NOT_CONTAINERS = {"ul", "ol", "dl", "li", "dd", "dt", "a", "tr", "tbody", "table"}
 UNLIKELY = re.compile(
     r"comment|share|footer|foot|\bnav|menu|related|recommend|sidebar|side-bar|copyright|crumb|"
     r"toolbar|print|\btags?\b|pagination|pager|\bhot|rank|advert|\bads?\b|banner|login|reply|"
     r"qrcode|erweima|weixin|wechat|popup|modal|social|subscribe|disclaimer|statement|shengming|"
-    r"xgxw|xgyd|tuijian|remen|bottom|topbar|header|search", re.I)
+    r"xgxw|xgyd|tuijian|remen|bottom|topbar|header|search|promo|newsletter|download-app", re.I)
 LIKELY = re.compile(r"article|content|main|body|text|detail|zhengwen|\bzw\b|news_con|con_|TRS_|"
                     r"ucap|view|post|entry|story", re.I)
+# what may rescue an element whose class/id also says widget (readability's "maybe candidate")
+RESCUE = re.compile(r"article|\bbody|content|\bmain|zhengwen|TRS_|ucap", re.I)
 ATTACH = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|et|ofd|zip|rar|7z|txt|csv)(\?|$)", re.I)
 
 # a line that is only one of these is widget/footer text, never article text
@@ -43,7 +48,11 @@ BOILERPLATE_LINE = re.compile(
     r"|(?:当前位置|您的位置|您现在的位置)[:：].{0,120}"
     r"|(?:主办|承办|协办|技术支持|运行维护|运维)(?:单位)?[:：].{0,80}"
     r"|.{0,20}(?:返回首页|返回列表|查看更多|更多>>|更多 >>|点击查看).{0,20}"
+    r"|\d{0,2}[、.]?\s*回复\s*[【\[「“][^】\]」”]{1,10}[】\]」”].{0,30}"       # WeChat reply menus
+    r"|【[^】]{1,6}】[^，。！？；、]{4,40}(?:\.\.\.|…+)"                    # a truncated teaser title
     r")\s*$")
+# widget text glued to the end of the last paragraph
+TRAILING_WIDGET = re.compile(r"\s*(?:返回[^，。]{0,8}首页|查看更多|展开全文|阅读全文|点击查看|更多精彩)\s*(?:>>|》|→|>)?\s*$")
 
 # everything from one of these lines on is after the article (when it comes late enough)
 END_MARKER = re.compile(
@@ -78,7 +87,7 @@ def drop_unlikely(root) -> None:
         if tag in ("html", "body", "a", "") or tag not in BLOCK | {"span", "font"}:
             continue
         attrs = _attrs(el)
-        if attrs.strip() and UNLIKELY.search(attrs) and not LIKELY.search(attrs):
+        if attrs.strip() and UNLIKELY.search(attrs) and not RESCUE.search(attrs):
             doomed.append(el)
         elif tag in ("nav", "footer", "aside"):
             doomed.append(el)
@@ -100,8 +109,13 @@ def link_density(el) -> float:
     return _link_len(el) / total if total else 1.0
 
 
-def best_container(root):
-    """The element holding the article text, by readability-style scores; None if unsure."""
+def best_container(root, headline: str | None = None):
+    """The element holding the article text, by readability-style scores; None if unsure.
+
+    When a page has teaser lists that out-score a short article, the article is the one that
+    follows the headline: the container of the first real paragraph after the headline wins
+    over an unrelated higher-scoring block if it scores at least 30% of it.
+    """
     scores: dict = {}
     for el in root.iter():
         tag = _tag(el)
@@ -127,14 +141,79 @@ def best_container(root):
     if not scores:
         return None, 0.0
     best, best_score = None, 0.0
+    final: dict = {}
     for node, score in scores.items():
+        if _tag(node) in NOT_CONTAINERS:
+            continue
         attrs = _attrs(node)
         if LIKELY.search(attrs):
             score *= 1.25
         score *= (1 - link_density(node))
+        final[node] = score
         if score > best_score:
             best, best_score = node, score
-    return best, best_score
+    if best is not None and headline:
+        near = _after_headline(root, headline, final)
+        if near is not None and near is not best and final[near] >= 0.3 * best_score \
+                and not _contains(best, near) and not _contains(near, best):
+            best = near
+    return (with_siblings(best, final, best_score) if best is not None else None), best_score
+
+
+def with_siblings(container, final: dict, best_score: float) -> list:
+    """The container plus sibling blocks that read like more of the article (a standfirst
+    before it, a prologue in its own block, a continuation after it) — readability's rule."""
+    parent = container.getparent()
+    if parent is None:
+        return [container]
+    out = []
+    threshold = max(10.0, best_score * 0.2)
+    for sib in parent:
+        if sib is container:
+            out.append(sib)
+            continue
+        tag = _tag(sib)
+        if tag not in ("p", "div", "section", "article", "td", "center", "font", "blockquote"):
+            continue
+        if final.get(sib, 0.0) >= threshold:
+            out.append(sib)
+            continue
+        text = sib.text_content()
+        n = _text_len(text)
+        if n >= 60 and link_density(sib) < 0.25 and len(ZH_PUNCT.findall(text)) >= 3:
+            out.append(sib)
+    return out
+
+
+def _contains(a, b) -> bool:
+    return any(x is b for x in a.iter())
+
+
+def _flat(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def _after_headline(root, headline: str, final: dict):
+    """The scored container of the first sentence-like paragraph after the headline."""
+    key = _flat(headline)
+    seen_title = False
+    for el in root.iter():
+        tag = _tag(el)
+        if not tag:
+            continue
+        if not seen_title:
+            if tag in ("h1", "h2", "h3", "div", "td", "span", "p", "font", "strong", "b") \
+                    and _flat(el.text_content()) == key:
+                seen_title = True
+            continue
+        if tag in ("p", "div", "td", "section", "span", "font"):
+            own = el.text_content() if tag in ("p", "td") else (el.text or "") + "".join(c.tail or "" for c in el)
+            if _text_len(own) >= 30 and len(ZH_PUNCT.findall(own)) >= 2:
+                node = el if tag not in ("p", "td", "span", "font") else el.getparent()
+                while node is not None and node not in final:
+                    node = node.getparent()
+                return node
+    return None
 
 
 def lines_with_links(root) -> list[tuple[str, int, int]]:
@@ -228,5 +307,7 @@ def clean_lines(lines: list[tuple[str, int, int]]) -> list[str]:
             continue
         if n and links / n > 0.6 and n < 200:
             continue        # a related-article link, a nav row, a tag cloud
-        kept.append(text)
+        text = TRAILING_WIDGET.sub("", text)
+        if text:
+            kept.append(text)
     return kept

@@ -1,8 +1,8 @@
 """Decode page bytes to text, trusting the bytes over what the page claims.
 
-Candidates in order: BOM, HTTP charset, `<meta>` charset, UTF-8, GB18030. Every declared
-member of the GB family (gb2312, gbk, gb18030) is decoded as GB18030, its superset: pages
-that declare gb2312 routinely contain GBK/GB18030 characters. A candidate must decode the
+Candidates in order: BOM, HTTP charset, `<meta>` charset, UTF-8, GB18030. A declared member
+of the GB family is tried as declared, then as GBK, then GB18030 (its supersets): pages that
+declare gb2312 routinely contain GBK/GB18030 characters. A candidate must decode the
 whole body strictly; if none does, charset-normalizer guesses, and as a last resort the best
 candidate decodes with replacement characters (recorded, so quality checks can flag it).
 """
@@ -21,8 +21,10 @@ def _norm(name: str | None) -> str | None:
     if not name:
         return None
     name = name.strip().lower()
+    if name in ("gb2312", "gb_2312-80", "euc-cn"):
+        return "gb2312"
     if name in GB_FAMILY:
-        return "gb18030"
+        return "gbk"
     try:
         return codecs.lookup(name).name
     except LookupError:
@@ -50,9 +52,13 @@ def decode_html(body: bytes, content_type: str | None = None,
     declared: list[str] = []
     for name in [*declared_charsets(body, content_type), hint]:
         enc = _norm(name)
-        if enc and enc not in declared:
-            declared.append(enc)
-    fallback = [e for e in ("utf-8", "gb18030") if e not in declared]
+        # a GB-family claim is tried as itself, then as its supersets: pages that say gb2312
+        # routinely hold GBK or GB18030 characters (Python's gb2312 and gbk also differ on
+        # a few punctuation marks, e.g. A1AA: U+2015 vs U+2014, so the claim goes first)
+        for e in ([enc, "gbk", "gb18030"] if enc in ("gb2312", "gbk") else [enc]):
+            if e and e not in declared:
+                declared.append(e)
+    fallback = [e for e in ("utf-8", "gb2312", "gbk", "gb18030") if e not in declared]
     # 1. what the page (or the registry) vouches for, if the bytes agree exactly
     for enc in declared:
         try:

@@ -343,7 +343,8 @@ def _container_text(el) -> str:
     return "\n\n".join(content.clean_lines(content.lines_with_links(el)))
 
 
-def _body(doc, preset: Preset | None, url: str | None) -> tuple[str, str, list, list]:
+def _body(doc, preset: Preset | None, url: str | None,
+          title: str | None = None) -> tuple[str, str, list, list]:
     """(text, rule, images, attachments): preset container, else the densest block."""
     if preset is not None and preset.body_selector:
         for sel in [s.strip() for s in preset.body_selector.split(",") if s.strip()]:
@@ -354,12 +355,17 @@ def _body(doc, preset: Preset | None, url: str | None) -> tuple[str, str, list, 
                     return text, f"preset:{sel}", images, attachments
     content.drop_unlikely(doc)
     body = doc.find("body")
-    el, score = content.best_container(body if body is not None else doc)
-    if el is not None and score >= 5:
-        images, attachments = content.take_media(el, url)
-        text = _container_text(el)
+    blocks, score = content.best_container(body if body is not None else doc, title)
+    if blocks and score >= 5:
+        images, attachments, parts = [], [], []
+        for el in blocks:
+            imgs, atts = content.take_media(el, url)
+            images += imgs
+            attachments += atts
+            parts.append(_container_text(el))
+        text = "\n\n".join(p for p in parts if p)
         if len(text) >= 50:
-            return text, "density", images, attachments
+            return text, "density" + (f"+{len(blocks) - 1}" if len(blocks) > 1 else ""), images, attachments
     return "", "", [], []
 
 
@@ -513,7 +519,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                     if 2 <= len(_norm_space(el.text_content())) <= 30), None)
 
     # body (before 来源/作者: bylines often open or close it)
-    text, body_rule, images, attachments = _body(doc, preset, url)
+    text, body_rule, images, attachments = _body(doc, preset, url, title)
     if not text:
         text = _body_from_trafilatura(html, url)
         body_rule = "trafilatura" if text else ""

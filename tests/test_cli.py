@@ -94,7 +94,7 @@ def test_extract_json_in_order_with_errors_recorded(newsflow_exe, tmp_path):
     assert a["source"] == "人民日报" and a["author"] == "张三"
     assert "ICP" not in a["text"] and "正文内容足够长" in a["text"]
     assert b["error"] == "empty"
-    assert c["source"] == "人民日报" and not c["author"] and c["encoding"] == "gb18030"
+    assert c["source"] == "人民日报" and not c["author"] and c["encoding"] == "gbk"
     assert "镕" in c["text"]
 
 

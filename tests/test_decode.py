@@ -7,10 +7,23 @@ def page(charset: str, body: str = TEXT) -> str:
     return f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}"></head><body>{body}</body></html>'
 
 
-def test_gb2312_declared_gbk_bytes_decode_as_gb18030():
+def test_gb2312_declared_gbk_bytes_decode_as_gbk():
     raw = page("gb2312").encode("gbk")
     text, enc = decode_html(raw, "text/html")
-    assert TEXT in text and enc == "gb18030"
+    assert TEXT in text and enc == "gbk"
+
+
+def test_gb18030_only_bytes_under_a_gbk_claim():
+    body = TEXT + "𠀀"                                  # a four-byte GB18030 character
+    raw = page("gbk", body).encode("gb18030")
+    text, enc = decode_html(raw, None)
+    assert body in text and enc == "gb18030"
+
+
+def test_pure_gb2312_keeps_the_declared_codec():
+    raw = page("gb2312", "13\u201515岁 儿童").encode("gb2312")
+    text, enc = decode_html(raw, None)
+    assert enc == "gb2312" and "13\u201515岁" in text
 
 
 def test_header_charset_wins_when_bytes_agree():
@@ -20,9 +33,9 @@ def test_header_charset_wins_when_bytes_agree():
 
 
 def test_lying_meta_falls_back_to_what_the_bytes_are():
-    raw = page("utf-8").encode("gb18030")          # claims utf-8, is GB
+    raw = page("utf-8").encode("gbk")              # claims utf-8, is GB
     text, enc = decode_html(raw, None)
-    assert TEXT in text and enc == "gb18030"
+    assert TEXT in text and enc == "gbk"
 
 
 def test_one_bad_byte_in_utf8_page_keeps_utf8():
@@ -35,9 +48,9 @@ def test_one_bad_byte_in_utf8_page_keeps_utf8():
 def test_undeclared_gbk():
     raw = f"<html><body>{TEXT * 20}</body></html>".encode("gbk")
     text, enc = decode_html(raw, "text/html")
-    assert TEXT in text and enc == "gb18030"
+    assert TEXT in text and enc == "gbk"
 
 
 def test_registry_hint_used_when_page_says_nothing():
     raw = f"<html><body>{TEXT}</body></html>".encode("gb18030")
-    assert decode_html(raw, None, hint="gbk")[1] == "gb18030"
+    assert decode_html(raw, None, hint="gbk")[1] == "gbk"
