@@ -25,7 +25,7 @@ from lxml import etree
 from flows import content
 from flows.dates import parse_date
 from flows.decode import decode_html
-from flows.normalise import clean_body, clean_inline, strip_pinyin
+from flows.normalise import clean_body, clean_inline, count_pinyin, strip_pinyin
 
 EXTRACTOR_VERSION = "0.2.0"
 
@@ -58,6 +58,7 @@ class Extracted:
     images: tuple[tuple[str, str], ...] = ()         # (src, caption)
     attachments: tuple[tuple[str, str], ...] = ()    # (url, link text)
     column_name: str | None = None
+    pinyin_groups: int = 0      # pinyin annotations stripped (content-farm copies)
 
     @property
     def date_missing(self) -> bool:
@@ -390,9 +391,9 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     html, encoding = decode_html(body, content_type, encoding_hint)
     # content-farm copies put pinyin after characters (推動(dòng)); it breaks labels, names and
     # matching, and the original stays in the archive
-    before = len(html)
-    html = strip_pinyin(html)
-    pinyin_groups = before - len(html)
+    pinyin_groups = count_pinyin(html)
+    if pinyin_groups:
+        html = strip_pinyin(html)
     if html.count("\x00") > 16:
         raise ExtractError("not_html", "binary body")
     try:
@@ -400,7 +401,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError("unparseable", str(exc)[:200])
-    prov: dict[str, str] = {"pinyin_stripped": f"{pinyin_groups} chars"} if pinyin_groups else {}
+    prov: dict[str, str] = {"pinyin_stripped": str(pinyin_groups)} if pinyin_groups else {}
     meta = _meta(doc)
     ld = _jsonld(doc)
     title_tag = _norm_space(doc.findtext(".//title") or "")
@@ -570,7 +571,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                      original_source=clean_inline(source), author=clean_inline(author),
                      editor=clean_inline(editor), text=text, encoding=encoding, provenance=prov,
                      images=tuple(images), attachments=tuple(attachments),
-                     column_name=clean_inline(meta.get("columnname")))
+                     column_name=clean_inline(meta.get("columnname")), pinyin_groups=pinyin_groups)
 
 
 def _meta_source(meta: dict) -> str | None:

@@ -17,6 +17,7 @@ from crawlers.registry import Registry, Source
 from flows.extract import EXTRACTOR_VERSION, ExtractError, extract
 from flows.normalise import (article_id, canonical_url, clean_body, clean_inline, content_hash,
                              strip_pinyin)
+from flows.script import detect_script, quality, to_simplified
 from schemas import Article, RawPage, Rejected
 
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
@@ -71,12 +72,17 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
                   author=clean_inline(strip_pinyin(e.author)),
                   editor=clean_inline(strip_pinyin(e.editor)), text=text)
     url = canonical_url(page.final_url)
+    score, flags = quality(text, e.encoding, e.pinyin_groups)
     return Article(
         id=article_id(url), url=url, source=page.source, language=detect_language(text),
-        content_hash=content_hash(*fields.values()), extractor_version=EXTRACTOR_VERSION,
+        content_hash=content_hash(*fields.values(), e.images, e.attachments, e.column_name),
+        extractor_version=EXTRACTOR_VERSION,
         fetched_at=page.fetched_at, run_id=page.run_id, warc_path=page.warc_path,
         warc_offset=page.warc_offset, encoding=e.encoding, date_missing=e.published_at is None,
-        provenance=tuple(sorted(e.provenance.items())), **fields)
+        provenance=tuple(sorted(e.provenance.items())),
+        title_simplified=to_simplified(title), text_simplified=to_simplified(text),
+        script=detect_script(title + "\n" + text), quality=score, quality_flags=flags,
+        column_name=e.column_name, images=e.images, attachments=e.attachments, **fields)
 
 
 @dataclass

@@ -167,8 +167,11 @@ class LoadSession:
         else:
             self.con.execute("ROLLBACK")
 
-    def articles(self, articles: Iterable[Article]) -> LoadResult:
-        """Insert new ids, update rows whose content hash changed, touch last_seen of the rest."""
+    def articles(self, articles: Iterable[Article], replace: bool = False) -> LoadResult:
+        """Insert new ids, update rows whose content hash changed, touch last_seen of the rest.
+
+        `replace` updates every existing row of the batch (re-extraction: fields outside the
+        content hash, such as quality or script, may have changed too)."""
         batch = dedupe_batch(articles)
         if not batch:
             return LoadResult(0, 0, 0)
@@ -180,11 +183,15 @@ class LoadSession:
             changed = 0
             if existing:
                 sets = ", ".join(f"{c} = b.{c}" for c in _UPDATABLE)
-                changed = con.execute(f"UPDATE articles SET {sets}, last_seen = $now FROM _batch b "
-                                      f"WHERE articles.id = b.id AND articles.content_hash <> b.content_hash",
-                                      now).fetchone()[0]
-                con.execute("UPDATE articles SET last_seen = $now FROM _batch b "
-                            "WHERE articles.id = b.id AND articles.last_seen < $now", now)
+                if replace:     # re-extraction: new fields, same fetch (last_seen stays)
+                    changed = con.execute(f"UPDATE articles SET {sets} FROM _batch b "
+                                          f"WHERE articles.id = b.id").fetchone()[0]
+                else:
+                    changed = con.execute(f"UPDATE articles SET {sets}, last_seen = $now FROM _batch b "
+                                          f"WHERE articles.id = b.id AND articles.content_hash <> b.content_hash",
+                                          now).fetchone()[0]
+                    con.execute("UPDATE articles SET last_seen = $now FROM _batch b "
+                                "WHERE articles.id = b.id AND articles.last_seen < $now", now)
             new = 0
             if existing < len(batch):
                 cols = ", ".join(ARTICLE_SCHEMA.names)
@@ -281,3 +288,37 @@ def query(path: str | Path, sql: str, params: Sequence | None = None,
             return [], []
         cols = [d[0] for d in cur.description]
         return cols, cur.fetchall()
+
+
+REEXTRACT_FIELDS = ("title", "published_at", "original_source", "author", "editor", "text",
+                    "language", "script", "quality", "column_name", "images", "attachments")
+
+
+def articles_for_reextract(con: duckdb.DuckDBPyConnection, source: str | None = None,
+                           since: dt.date | None = None) -> list[dict]:
+    """Stored articles with where their raw page is and the fields re-extraction may change.
+
+    `since` keeps articles published on or after that day (and undated ones first seen since).
+    """
+    where, params = ["warc_path IS NOT NULL"], []
+    if source:
+        where.append("source = ?")
+        params.append(source)
+    if since:
+        where.append("(published_at >= ? OR (published_at IS NULL AND first_seen >= ?))")
+        params += [since, since]
+    cols = ("id", "url", "source", "warc_path", "warc_offset", "content_hash", "extractor_version") + REEXTRACT_FIELDS
+    cur = con.execute(f"SELECT {', '.join(cols)} FROM articles WHERE {' AND '.join(where)} "
+                      "ORDER BY warc_path, warc_offset", params)
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def set_extractor_version(con: duckdb.DuckDBPyConnection, ids: Sequence[str], version: str) -> None:
+    if not ids:
+        return
+    con.register("_ids", pa.table({"id": pa.array(list(ids), pa.string())}))
+    try:
+        con.execute("UPDATE articles SET extractor_version = ? FROM _ids WHERE articles.id = _ids.id "
+                    "AND articles.extractor_version <> ?", [version, version])
+    finally:
+        con.unregister("_ids")

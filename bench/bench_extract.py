@@ -1,0 +1,92 @@
+"""Extraction throughput, measured in one run on the same pages:
+
+- trafilatura 2.x with defaults and metadata (`bare_extraction(with_metadata=True)`), the
+  reference the issue names;
+- our extractor on the generic path (no preset: density-based body, our metadata rules);
+- our extractor on the preset fast path (the registry source's CMS body selector).
+
+Pages: the dev corpus (../shared/corpus/dev/pages, generic path and trafilatura) and the
+bundled mirror's article pages (all three paths). Prints pages/s per path and the ratio to
+trafilatura. Target: generic >= 1.5x trafilatura; the preset path well above that.
+
+    python -m bench.bench_extract [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "corpus" / "dev" / "pages"
+
+
+def load_pages():
+    dev = [(p.read_bytes(), None, None) for p in sorted(DEV.glob("*.html"))] if DEV.exists() else []
+    from crawlers.registry import load_registry
+    reg = load_registry()
+    expected = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))
+    mirror = []
+    for e in expected:
+        body = (ROOT / "mirror" / "sites" / e["path"]).read_bytes()
+        mirror.append((body, e["url"], reg.get(e["source"])))
+    return dev, mirror
+
+
+def rate(fn, pages, rounds):
+    fn(*pages[0])                                     # warm-up (imports, caches)
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for p in pages:
+            fn(*p)
+        times.append(time.perf_counter() - t)
+    return len(pages) / statistics.median(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args(argv)
+    import trafilatura
+
+    from flows.extract import ExtractError, extract
+
+    def traf(body, url, preset):
+        trafilatura.bare_extraction(body, url=url, with_metadata=True)
+
+    def ours_generic(body, url, preset):
+        try:
+            extract(body, url)
+        except ExtractError:
+            pass
+
+    def ours_preset(body, url, preset):
+        try:
+            extract(body, url, preset=preset, encoding_hint=preset.encoding if preset else None)
+        except ExtractError:
+            pass
+
+    dev, mirror = load_pages()
+    print(f"pages: {len(dev)} dev corpus, {len(mirror)} mirror articles; median of {args.rounds} rounds, one core")
+    rows = []
+    for name, pages in (("dev corpus", dev), ("mirror", mirror)):
+        if not pages:
+            print(f"{name}: no pages (../shared/corpus/dev missing?)")
+            continue
+        t = rate(traf, pages, args.rounds)
+        g = rate(ours_generic, pages, args.rounds)
+        rows.append((name, "trafilatura defaults + metadata", t, 1.0))
+        rows.append((name, "newsflow generic path", g, g / t))
+        if name == "mirror":
+            f = rate(ours_preset, pages, args.rounds)
+            rows.append((name, "newsflow preset fast path", f, f / t))
+    w = max(len(r[1]) for r in rows)
+    for name, label, r, ratio in rows:
+        print(f"{name:<11} {label:<{w}}  {r:7.1f} pages/s  {ratio:5.2f}x trafilatura")
+
+
+if __name__ == "__main__":
+    main()
