@@ -294,14 +294,29 @@ def take_media(root, base_url: str | None) -> tuple[list[tuple[str, str]], list[
     return images, attachments
 
 
+def _prose(line: tuple[str, int, int]) -> bool:
+    text, n, links = line
+    return n - links >= 40 and len(ZH_PUNCT.findall(text)) >= 2
+
+
 def clean_lines(lines: list[tuple[str, int, int]]) -> list[str]:
-    """Drop link-list lines and widget/footer lines; cut at a late end-of-article marker."""
+    """Drop link-list lines and widget/footer lines; cut at a late end-of-article marker,
+    unless real prose resumes after the marker's box (a 推荐阅读 box inside the article)."""
     total = sum(n for _, n, _ in lines) or 1
     kept: list[str] = []
     seen = 0
-    for text, n, links in lines:
+    skip_until = -1
+    for i, (text, n, links) in enumerate(lines):
+        if i < skip_until:
+            seen += n
+            continue
         if seen > total * 0.3 and len(kept) >= 2 and END_MARKER.match(text) and n < 200:
-            break
+            ahead = lines[i + 1:i + 40]
+            resume = next((j for j, ln in enumerate(ahead) if _prose(ln)), None)
+            if resume is None or sum(1 for ln in ahead[resume:] if _prose(ln)) < 2:
+                break
+            skip_until = i + 1 + resume      # drop the box, keep the prose after it
+            continue
         seen += n
         if BOILERPLATE_LINE.match(text):
             continue

@@ -43,6 +43,40 @@ def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
     return out
 
 
+def _utf8_with_gbk_patches(body: bytes) -> tuple[str, int, int]:
+    """Decode UTF-8; where a byte sequence is invalid, try it as a two-byte GBK character.
+    Returns (text, GBK characters patched in, bytes lost). A GBK pair that happens to be
+    valid UTF-8 (lead C2-DF, trail A1-BF, e.g. 全 = C8 AB) cannot be told apart and stays
+    as read."""
+    out: list[str] = []
+    patched = lost = 0
+    pos = 0
+    while True:
+        try:
+            out.append(body[pos:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            out.append(body[pos:pos + exc.start].decode("utf-8"))
+            at = pos + exc.start
+            pair = body[at:at + 2]
+            try:
+                ch = pair.decode("gbk") if len(pair) == 2 else ""
+            except UnicodeDecodeError:
+                ch = ""
+            if len(ch) == 1 and "\u3000" <= ch <= "\uffef":
+                out.append(ch)
+                patched += 1
+                pos = at + 2
+            else:
+                out.append("\ufffd")
+                lost += 1
+                pos = at + 1
+            if lost > 1000:
+                out.append(body[pos:].decode("utf-8", errors="replace"))
+                break
+    return "".join(out), patched, lost
+
+
 def decode_html(body: bytes, content_type: str | None = None,
                 hint: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used). Encoding ends with ':replace' when bytes were lost."""
@@ -71,7 +105,12 @@ def decode_html(body: bytes, content_type: str | None = None,
         text = body.decode(enc, errors="replace")
         if text.count("\ufffd") <= max(2, len(body) // 500):
             return text, f"{enc}:replace"
-    # 3. the page lied about its charset: try the two that cover nearly all Chinese pages
+    # 3. a UTF-8 page with GBK fragments pasted in (seen on big portals): UTF-8, with each
+    #    invalid spot read as one GBK character where that works
+    text, patched, lost = _utf8_with_gbk_patches(body)
+    if patched and patched <= len(body) // 50 and lost <= max(2, len(body) // 500):
+        return text, "utf-8+gbk"
+    # 4. the page lied about its charset: try the two that cover nearly all Chinese pages
     for enc in fallback:
         try:
             return body.decode(enc), enc

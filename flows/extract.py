@@ -23,7 +23,7 @@ import lxml.html
 from lxml import etree
 
 from flows import content
-from flows.dates import parse_date
+from flows.dates import has_time, parse_date
 from flows.decode import decode_html
 from flows.normalise import clean_body, clean_inline, count_pinyin, strip_pinyin
 
@@ -87,7 +87,7 @@ _NOT_EDITORS = {"点击", "點擊", "浏览", "瀏覽", "阅读", "評論", "评
 _NAMES = r"([\u4e00-\u9fff]{2,4}(?:(?:\s+|、|，|,)[\u4e00-\u9fff]{2,4})*)"
 # `（记者 张三 李四）`, `本报记者 张三`, `海南日报全媒体记者 余佳琪 王迎春` (not `记者 王程龙 摄`)
 REPORTER_RE = re.compile(r"(?:^|[（(\s])[\u4e00-\u9fff]{0,12}?(?:记者|記者|通讯员|通訊員|评论员|評論員)\s*[:：]?\s*"
-                         + _NAMES + r"\s*(?=$|[）)\s]|报道|報道|发自|發自)")
+                         + _NAMES + r"\s*(?=$|[）)\s、，]|报道|報道|发自|發自)")
 # `文/张三`, `文丨政能亮特约评论员 韩涵`, `文|图 张三`
 SLASH_AUTHOR_RE = re.compile(r"(?:^|[\s（(])(?:文|文/图|文／图|图/文|撰文|作者)\s*[/／|｜丨:：]\s*"
                              r"(?:[\u4e00-\u9fff]{0,12}?(?:特约评论员|评论员|记者|通讯员|特约撰稿人))?\s*"
@@ -498,6 +498,13 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                 published = _iso_to_shanghai(raw) or published
             if published:
                 date_rule = rule
+                if rule.startswith("meta:") and not has_time(raw):
+                    # a day-only meta tag: the header line's time of that same day is better
+                    for shown in (labels.get("date"), labels.get("date_unlabelled")):
+                        better = parse_date(shown, reference=ref) if shown else None
+                        if better and better.date() == published.date() and has_time(shown):
+                            published, date_rule = better, rule + "+header_time"
+                            break
                 break
     if published is None:
         # a labelled date anywhere (some templates put 时间：… under the body), or the

@@ -54,3 +54,12 @@ def test_undeclared_gbk():
 def test_registry_hint_used_when_page_says_nothing():
     raw = f"<html><body>{TEXT}</body></html>".encode("gb18030")
     assert decode_html(raw, None, hint="gbk")[1] == "gbk"
+
+
+def test_utf8_page_with_gbk_fragments_is_patched():
+    raw = ("<html><head><meta charset='utf-8'></head><body>" + TEXT * 30).encode("utf-8") + \
+        "（记者张三）".encode("gbk") + ("</body></html>").encode("utf-8")
+    text, enc = decode_html(raw, None)
+    assert enc == "utf-8+gbk"
+    # (a GBK pair that happens to be valid UTF-8, such as 全 = C8 AB, cannot be told apart)
+    assert "（记者张三）" in text and TEXT in text
