@@ -381,7 +381,7 @@ def _body_from_trafilatura(html: str, url: str | None) -> str:
 # --- the extractor --------------------------------------------------------------------------
 def extract(body: bytes, url: str | None = None, *, content_type: str | None = None,
             preset: Preset | None = None, encoding_hint: str | None = None,
-            list_date: str | None = None) -> Extracted:
+            list_date: str | None = None, detect_cms: bool = True) -> Extracted:
     """Extract one article from raw page bytes; raises ExtractError when it is not one."""
     if not body or not body.strip():
         raise ExtractError("empty", "empty body")
@@ -402,6 +402,11 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError("unparseable", str(exc)[:200])
     prov: dict[str, str] = {"pinyin_stripped": str(pinyin_groups)} if pinyin_groups else {}
+    if preset is None and detect_cms:
+        from flows import cms
+        preset = cms.detect(html)
+        if preset is not None:
+            prov["cms"] = preset.name
     meta = _meta(doc)
     ld = _jsonld(doc)
     title_tag = _norm_space(doc.findtext(".//title") or "")

@@ -63,3 +63,31 @@ def test_golden(path):
         assert fold(frag) in text, f"body lacks {frag!r}"
     for frag in g["must_not_contain"]:
         assert fold(frag) not in text, f"body leaks {frag!r}"
+
+
+def test_cms_family_recognised_from_fingerprints():
+    from flows import cms
+    want = {"gxzf": "trs", "gx-sthjt": "trs", "sd-sthj": "trs", "gz-sthj": "trs",
+            "hainan": "ucap", "tanpaifang": "dedecms", "gzwhw": None}
+    expected = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))
+    for e in expected:
+        if e["source"] in want:
+            html = (ROOT / "mirror" / "sites" / e["path"]).read_bytes().decode("utf-8", "replace")
+            got = cms.detect(html)
+            assert (got.name if got else None) == want[e["source"]], e["url"]
+
+
+def test_generic_path_matches_preset_path_on_every_mirror_page():
+    """No registry preset given: CMS detection + density must find the same fields."""
+    reg = load_registry()
+    expected = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))
+    for e in expected:
+        if e["source"] not in {s.name for s in reg.sources}:
+            continue
+        body = (ROOT / "mirror" / "sites" / e["path"]).read_bytes()
+        generic = extract(body, e["url"], list_date=e["list_date"])
+        assert fold(generic.title) == fold(strip_pinyin(e["title"])), e["url"]
+        for frag in e["must_include"]:
+            assert fold(strip_pinyin(frag)) in fold(generic.text), (e["url"], frag)
+        for frag in e["must_exclude"]:
+            assert fold(strip_pinyin(frag)) not in fold(generic.text), (e["url"], frag)
