@@ -45,3 +45,24 @@ def test_roundtrip_every_form(when, form, prefix):
     assert got.date() == when.date()
     if "{H" in form:
         assert (got.hour, got.minute) == (when.hour, when.minute)
+
+
+@given(st.dates(min_value=dt.date(1990, 3, 1), max_value=dt.date(2099, 12, 31)),
+       st.integers(0, 300), st.integers(0, 23), st.integers(0, 59), st.booleans(),
+       st.sampled_from(["{m:02d}-{d:02d}", "{m}-{d}", "{m}月{d}日", "{m:02d}/{d:02d}"]))
+def test_yearless_forms_take_the_year_from_the_reference(day, back, hour, minute, with_time, form):
+    reference = day + dt.timedelta(days=back)
+    text = form.format(m=day.month, d=day.day) + (f" {hour:02d}:{minute:02d}" if with_time else "")
+    got = parse_date(text, reference=reference)
+    assert got is not None
+    if back < 365 and not (day.month == 2 and day.day == 29):
+        assert got.date() == day
+    assert got.date() <= reference
+    if with_time:
+        assert (got.hour, got.minute) == (hour, minute)
+
+
+@given(st.text(alphabet="0123456789-/:年月日 时分", max_size=30))
+def test_never_crashes_and_never_invents(text):
+    got = parse_date(text)
+    assert got is None or 1900 <= got.year <= 2099
