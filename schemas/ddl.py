@@ -75,4 +75,16 @@ ALTER TABLE articles ADD COLUMN column_name VARCHAR;
 ALTER TABLE articles ADD COLUMN images STRUCT(src VARCHAR, caption VARCHAR)[];
 ALTER TABLE articles ADD COLUMN attachments STRUCT(url VARCHAR, name VARCHAR)[];
 """),
+    (6, "full-text search postings (jieba tokens, BM25 at query time)", """
+CREATE TABLE search_postings (
+    term       VARCHAR NOT NULL,     -- a jieba token of the simplified title/text, lower-cased
+    article_id VARCHAR NOT NULL,
+    tf         INTEGER NOT NULL      -- occurrences in the text, title occurrences count 3
+);
+CREATE TABLE search_docs (
+    article_id VARCHAR PRIMARY KEY,
+    len        INTEGER NOT NULL,     -- tokens in the document (for BM25 length normalisation)
+    indexed_at TIMESTAMPTZ NOT NULL
+);
+"""),
 ]

@@ -91,7 +91,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
                 "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
     done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
-    for version, name, sql in MIGRATIONS:
+    for version, name, sql in sorted(MIGRATIONS):
         if version in done:
             continue
         con.execute("BEGIN TRANSACTION")
@@ -276,10 +276,54 @@ def known_urls(con: duckdb.DuckDBPyConnection, source: str | None = None) -> set
     return {r[0] for r in con.execute(sql, [source] if source else []).fetchall()}
 
 
+def snapshot_path(db: str | Path) -> Path:
+    """Where the published read-only copy of a warehouse lives (next to it)."""
+    db = Path(db)
+    return db.with_name(db.stem + ".snapshot" + db.suffix)
+
+
+def publish_snapshot(db: str | Path, wait: float = 30.0) -> Path:
+    """Copy the warehouse to its snapshot, atomically, while holding the write lock.
+
+    Analysts keep long sessions on the snapshot: a load never waits for them and they never
+    see a half-written file. Readers that have the old snapshot open keep reading it (the
+    rename replaces the name, not their open file)."""
+    import os
+    import shutil
+    db = Path(db)
+    target = snapshot_path(db)
+    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    with connect(db, wait=wait) as con:
+        con.execute("CHECKPOINT")       # everything in the main file, nothing left in the WAL
+        try:
+            shutil.copyfile(db, tmp)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    return target
+
+
 def query(path: str | Path, sql: str, params: Sequence | None = None,
-          wait: float = 10.0) -> tuple[list[str], list[tuple]]:
-    """Run ad-hoc SQL on a read-only connection; returns (column names, rows)."""
-    with connect(path, read_only=True, wait=wait) as con:
+          wait: float = 10.0, snapshot_fallback: bool = False) -> tuple[list[str], list[tuple]]:
+    """Run ad-hoc SQL on a short-lived read-only connection; returns (column names, rows).
+
+    With snapshot_fallback, a warehouse held by a load for longer than `wait` is read from
+    its published snapshot instead (see publish_snapshot); `last_query_source` says which."""
+    global last_query_source
+    target = Path(path)
+    try:
+        con_cm = connect(target, read_only=True, wait=wait)
+        con = con_cm.__enter__()
+        last_query_source = str(target)
+    except WarehouseBusy:
+        snap = snapshot_path(target)
+        if not snapshot_fallback or not snap.exists():
+            raise
+        con_cm = connect(snap, read_only=True, wait=wait)
+        con = con_cm.__enter__()
+        last_query_source = str(snap)
+    try:
         try:
             cur = con.execute(sql, params or [])
         except duckdb.Error as exc:
@@ -288,6 +332,11 @@ def query(path: str | Path, sql: str, params: Sequence | None = None,
             return [], []
         cols = [d[0] for d in cur.description]
         return cols, cur.fetchall()
+    finally:
+        con_cm.__exit__(None, None, None)
+
+
+last_query_source: str | None = None
 
 
 REEXTRACT_FIELDS = ("title", "published_at", "original_source", "author", "editor", "text",

@@ -1,0 +1,61 @@
+"""Chinese full-text search: jieba tokens, BM25 in SQL, filters, highlighting."""
+import datetime as dt
+
+import pytest
+
+import warehouse
+from flows.index import index_new, search, snippet
+from flows.steps import process_archives
+from test_reextract import archive_some
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("search")
+    db = tmp / "w.duckdb"
+    warc = tmp / "a.warc.gz"
+    archive_some(warc, n_per_source=10)
+    process_archives(db, [warc])
+    assert index_new(db) > 0
+    return db
+
+
+def test_index_is_incremental(db):
+    assert index_new(db) == 0
+    with warehouse.connect(db) as con:
+        n_docs = con.execute("select count(*) from search_docs").fetchone()[0]
+        n_articles = con.execute("select count(*) from articles").fetchone()[0]
+    assert n_docs == n_articles
+
+
+def test_ranked_hits_contain_the_terms(db):
+    terms, hits = search(db, "东盟 环境合作")
+    assert terms == ["东盟", "环境", "合作"] or "东盟" in terms
+    assert hits, "no hits"
+    scores = [h["score"] for h in hits]
+    top = hits[0]
+    assert "东盟" in (top["title"] + top["snippet"])
+    assert "【" in top["snippet"]
+    # documents matching more of the query terms rank first
+    assert [h["matched"] for h in hits] == sorted((h["matched"] for h in hits), reverse=True)
+    assert all(s > 0 for s in scores)
+
+
+def test_traditional_query_finds_simplified_and_traditional_articles(db):
+    _, simp = search(db, "生態文明")
+    _, trad = search(db, "生态文明")
+    assert {h["id"] for h in simp} == {h["id"] for h in trad} and simp
+
+
+def test_filters(db):
+    _, hits = search(db, "合作", source="hainan", limit=50)
+    assert hits and {h["source"] for h in hits} == {"hainan"}
+    _, none = search(db, "合作", since=dt.date(2100, 1, 1))
+    assert none == []
+    _, nothing = search(db, "xyzzyqqq")
+    assert nothing == []
+
+
+def test_snippet_marks_every_hit():
+    s = snippet("中国—东盟环境合作论坛在南宁举行，东盟各国代表出席。", ["东盟", "论坛"], width=40)
+    assert s.count("【东盟】") == 2 and "【论坛】" in s
