@@ -1,21 +1,29 @@
-"""Scrapy extension that archives every response verbatim and tallies the crawl's stats.
+"""Scrapy extension that archives every response verbatim, tells blocked pages apart, tallies
+the crawl and, at the end, writes the run's state and stats files.
 
 Hooked to `response_received`, which fires once per final response (after retries and
-redirects), so list pages, articles and error pages are all kept. At close it writes the
-per-source stats file the flow loads into `crawl_runs`.
+redirects), so list pages, articles, 304s and error pages are all kept. A list page is read
+here once (crawlers/discovery.py) so that `classify` can tell a JS-only list from a real one;
+the spider reuses that reading. The stats file is written last: its presence marks a run as
+finished (a run without one was killed and is resumed by the next crawl).
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 from scrapy import signals
+from scrapy.http import TextResponse
 
 from crawlers.archive import ArchiveWriter
+from crawlers.blocking import classify
+from crawlers.state import run_state_path, truncate_archive, write_run_state
 from crawlers.stats import write_stats
 from schemas import CrawlStats
 
 UTC = dt.timezone.utc
+logger = logging.getLogger(__name__)
 
 
 class ArchiveExtension:
@@ -23,9 +31,6 @@ class ArchiveExtension:
         self.crawler = crawler
         self.writer: ArchiveWriter | None = None
         self.started = dt.datetime.now(UTC)
-        self.pages = 0
-        self.bytes = 0
-        self.articles = 0
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.response_received, signal=signals.response_received)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -35,46 +40,120 @@ class ArchiveExtension:
         return cls(crawler)
 
     def spider_opened(self, spider):
-        out = Path(self.crawler.settings.get("NF_OUT_DIR"))
-        self.warc_path = out / spider.source.name / f"{spider.run_id}.warc.gz"
+        self.out = Path(self.crawler.settings.get("NF_OUT_DIR")) / spider.source.name
+        self.warc_path = self.out / f"{spider.run_id}.warc.gz"
+        if spider.resume is not None:
+            truncate_archive(spider.resume)
+            if spider.resume.started_at:
+                self.started = dt.datetime.fromisoformat(spider.resume.started_at)
+            logger.info("resuming run %s of %s: %d pages already archived%s", spider.run_id, spider.source.name,
+                        len(spider.resume.pages), " (torn last record cut off)" if spider.resume.torn else "")
         self.writer = ArchiveWriter(self.warc_path)
 
     def response_received(self, response, request, spider):
+        t = spider.tally
         source = spider.source
-        first = (request.meta.get("redirect_urls") or [request.url])[0]
-        kind = request.meta.get("nf_kind", "other")
-        self.writer.write(
-            url=source.to_logical(first), final_url=source.to_logical(response.url),
-            fetch_url=response.url, status=response.status,
-            headers=[(k.decode("latin-1"), v.decode("latin-1"))
-                     for k, vs in response.headers.items() for v in vs],
-            body=response.body, fetched_at=dt.datetime.now(UTC), source=source.name,
-            page_kind=kind, list_date=request.meta.get("nf_list_date"), run_id=spider.run_id)
-        self.pages += 1
-        self.bytes += len(response.body)
-        if kind == "article" and response.status < 400:
-            self.articles += 1
+        meta = request.meta
+        kind = meta.get("nf_kind", "other")
+        parse = meta.get("nf_parse", "html")
+        redirects = meta.get("redirect_urls")
+        first = source.to_logical(redirects[0]) if redirects else (meta.get("nf_logical") or source.to_logical(request.url))
+        final = source.to_logical(response.url)
+        status = response.status
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs]
+        block = None
+        if kind != "other" and status != 304:
+            found_articles = None
+            if kind in ("list", "sitemap", "feed") and 200 <= status < 300 and isinstance(response, TextResponse):
+                found = spider.discover(response)
+                meta["nf_found"] = found
+                found_articles = len(found.articles(source))
+            block = classify("article" if kind == "article" else "list", status, headers, response.body, final,
+                             parse=parse, found_articles=found_articles, soft404_markers=source.soft404_markers)
+            meta["nf_block"] = block
+        offset = self.writer.write(
+            url=first, final_url=final, fetch_url=response.url, status=status, headers=headers,
+            body=response.body, fetched_at=dt.datetime.now(UTC), source=source.name, page_kind=kind,
+            list_date=meta.get("nf_list_date"), run_id=spider.run_id, block_reason=block)
+        t.pages += 1
+        t.bytes += len(response.body)
+        t.status[status] += 1
+        if block:
+            t.blocked[block] += 1
+            if kind != "article" and meta.get("nf_page", 1) == 1:
+                t.roots_blocked += 1
+            logger.warning("blocked (%s): %s", block, final)
+        elif status == 304:
+            if kind in ("list", "sitemap", "feed"):
+                t.list_pages += 1
+                t.not_modified += 1
+        elif status in (301, 302, 303, 307, 308):
+            t.error("redirect_offsite" if meta.get("nf_offsite_redirect") else "redirect_not_followed")
+        elif status >= 400:
+            t.error(f"http_{status}")
+        elif kind == "article":
+            t.articles += 1
+            if first not in spider.state.known:
+                t.new_articles += 1
+        elif kind in ("list", "sitemap", "feed"):
+            t.list_pages += 1
+            t.list_ok += 1
+        t.fetched.append({"url": first, "final_url": final, "kind": kind, "status": status, "block": block,
+                          "offset": offset, "list_date": meta.get("nf_list_date"),
+                          "fetched_at": dt.datetime.now(UTC).isoformat(timespec="seconds")})
 
     def spider_closed(self, spider, reason):
         if self.writer:
             self.writer.close()
-        errors = dict(spider.errors)
-        if reason not in ("finished",):
+        t = spider.tally
+        errors = dict(t.errors)
+        if reason != "finished":
             errors[f"closed_{reason}"] = errors.get(f"closed_{reason}", 0) + 1
         n_errors = sum(errors.values())
-        if self.pages == 0:
-            status = "failed" if n_errors else "empty"
-        elif self.articles == 0 and spider.article_requests == 0:
-            status = "empty"
-        elif n_errors > self.pages / 2:
+        n_blocked = sum(t.blocked.values())
+        attempts = t.pages + sum(v for k, v in errors.items() if not k.startswith(("http_", "redirect_")))
+        roots = len(spider.source.start()) + len(spider.source.sitemaps) + len(spider.source.feeds)
+        flags = []
+        if t.list_ok + t.not_modified == 0 and t.roots_blocked:
+            status = "blocked"          # the site answered every start page with a challenge
+        elif t.list_ok + t.not_modified == 0:
+            status = "failed"           # no list page could be read: nothing was discovered
+        elif t.links_found == 0:
+            status = "empty"            # list pages came back, but without one article link
+        elif (n_errors + n_blocked) * 2 > attempts:
             status = "failed"
         else:
             status = "ok"
+        if t.new_articles == 0:
+            flags.append("nothing_new")
+        if (n_errors + n_blocked) * 2 > attempts:
+            flags.append("mostly_errors")
+        if n_blocked:
+            flags.append("blocked_pages")
+        if t.robots_disallowed:
+            flags.append("robots_disallowed")
+        if not spider.source.obey_robots:
+            flags.append("robots_ignored")
+        if spider.resume is not None:
+            flags.append("resumed")
+        if t.roots_blocked and t.roots_blocked >= roots:
+            flags.append("start_blocked")
+        state_path = write_run_state(self.out, spider.run_id, spider.source.name, t.fetched, t.lists_out)
+        finished = dt.datetime.now(UTC)
+        retries = int(self.crawler.stats.get_value("retry/count", 0) or 0)
+        notes = [f"closed: {reason}"] + spider.state.notes
+        if spider.resume is not None:
+            notes.append(f"resumed after {len(spider.resume.pages)} archived pages")
         stats = CrawlStats(
-            run_id=spider.run_id, source=spider.source.name, started_at=self.started,
-            finished_at=dt.datetime.now(UTC), status=status, pages_fetched=self.pages,
-            list_pages=spider.list_pages_seen, article_requests=spider.article_requests,
-            articles_archived=self.articles, errors=n_errors, bytes=self.bytes,
-            errors_by_kind=tuple(sorted(errors.items())), warc_path=str(self.warc_path),
-            message=f"closed: {reason}")
+            run_id=spider.run_id, source=spider.source.name, started_at=self.started, finished_at=finished,
+            status=status, pages_fetched=t.pages, list_pages=t.list_pages, article_requests=t.article_requests,
+            articles_archived=t.articles, not_modified=t.not_modified, errors=n_errors, blocked=n_blocked,
+            bytes=t.bytes, errors_by_kind=tuple(sorted(errors.items())), warc_path=str(self.warc_path),
+            message="; ".join(notes), retries=retries, robots_disallowed=t.robots_disallowed,
+            links_found=t.links_found, known_skipped=t.known_skipped,
+            duration_s=round((finished - self.started).total_seconds(), 3),
+            status_counts=tuple(sorted(t.status.items())), blocked_by_reason=tuple(sorted(t.blocked.items())),
+            skipped_by_kind=tuple(sorted(t.skipped.items())), flags=tuple(flags), mode=spider.mode,
+            resumed=spider.resume is not None, state_path=str(run_state_path(self.out, spider.run_id)))
+        assert state_path.exists()
         write_stats(Path(self.crawler.settings.get("NF_OUT_DIR")), stats)

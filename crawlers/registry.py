@@ -1,9 +1,16 @@
 """The source registry: per-site knowledge as data (crawlers/sources.toml).
 
 Each [[sources]] entry is merged over its CMS preset ([presets.<cms>]) and validated on load:
-unknown keys, missing fields, bad regexes and bad URLs fail with the file, source and field
-named, before anything runs. `Source.rebase` points a source at another base URL (the local
-mirror) while every URL the pipeline records stays the real site's.
+unknown keys, missing fields, bad regexes, bad templates and bad URLs fail with the file,
+source and field named, before anything runs. `Source.rebase` points a source at another base
+URL (the local mirror) while every URL the pipeline records stays the real site's.
+
+Discovery fields (see docs/crawling.md): `pagination` says how HTML list pages page ("trs":
+page count from `page_count_pattern`, then `page_url`; "next": follow `next_selector`, with
+the count + `page_url` as fallback; "none"), `dataproxy` names a Hanweb XML endpoint that holds
+the column's records, and `sitemaps` / `feeds` add sitemap and RSS/Atom discovery. Politeness
+fields (`robots`, `delay`, `concurrency`, `timeout`, `retries`, `retry_backoff`, `max_bytes`)
+override the crawl defaults for one source.
 """
 from __future__ import annotations
 
@@ -21,12 +28,18 @@ DEFAULT_REGISTRY = Path(__file__).with_name("sources.toml")
 KINDS = {"government", "media"}
 PAGINATION_RULES = {"trs", "next", "none"}
 PRESET_FIELDS = {"pagination", "list_item", "body_selector", "title_selector", "info_selector",
-                 "next_selector", "list_date_pattern"}
+                 "next_selector", "list_date_pattern", "page_count_pattern", "page_url",
+                 "index_name", "dataproxy", "dataproxy_batch", "soft404_markers"}
+POLITENESS_FIELDS = {"robots", "delay", "concurrency", "timeout", "retries", "retry_backoff",
+                     "max_bytes"}
 REQUIRED = {"name", "title", "kind", "cms", "base_url", "allowed_domains", "start_urls",
             "article_pattern"}
-OPTIONAL = {"province", "encoding", "max_list_pages", "verified"} | PRESET_FIELDS
+OPTIONAL = ({"province", "encoding", "max_list_pages", "verified", "sitemaps", "feeds"}
+            | PRESET_FIELDS | POLITENESS_FIELDS)
 DEFAULT_NEXT = 'a.next, a:contains("下一页")'
 DEFAULT_LIST_DATE = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})"
+PAGE_URL_FIELDS = {"stem", "ext", "page", "i", "dir"}
+ROBOTS_POLICIES = {"obey", "ignore"}
 
 
 @dataclass(frozen=True)
@@ -50,15 +63,46 @@ class Source:
     info_selector: str = ""
     max_list_pages: int = 50
     verified: bool = False
+    # discovery
+    page_count_pattern: str = ""      # regex; group 1 (or the first group that matched) = pages
+    page_url: str = ""                # template for page N: {dir} {stem} {ext} {page} {i}=page-1
+    index_name: str = "index.html"    # the file a directory start URL stands for
+    dataproxy: str = ""               # Hanweb: path of the XML endpoint behind the column page
+    dataproxy_batch: int = 0          # records per dataproxy request (0: the column's perpage)
+    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()       # RSS or Atom
+    soft404_markers: tuple[str, ...] = ()   # extra soft-404 phrases, besides the built-in ones
+    # politeness (None: the crawl's default)
+    robots: str = "obey"              # "obey" | "ignore" (logged at every crawl)
+    delay: float | None = None        # seconds between requests to the site (AutoThrottle minimum)
+    concurrency: int | None = None    # concurrent requests to the site
+    timeout: float | None = None
+    retries: int | None = None
+    retry_backoff: float | None = None   # first retry waits this long, then doubles
+    max_bytes: int | None = None      # response size cap
     fetch_base: str | None = None     # where requests really go (the mirror); None = base_url
 
     @cached_property
     def article_re(self) -> re.Pattern:
         return re.compile(self.article_pattern)
 
+    @cached_property
+    def count_re(self) -> re.Pattern | None:
+        return re.compile(self.page_count_pattern) if self.page_count_pattern else None
+
     def start(self) -> list[str]:
         """Logical (real-site) start URLs."""
         return [urljoin(self.base_url + "/", u) for u in self.start_urls]
+
+    def sitemap_urls(self) -> list[str]:
+        return [urljoin(self.base_url + "/", u) for u in self.sitemaps]
+
+    def feed_urls(self) -> list[str]:
+        return [urljoin(self.base_url + "/", u) for u in self.feeds]
+
+    @property
+    def obey_robots(self) -> bool:
+        return self.robots != "ignore"
 
     def rebase(self, fetch_base: str) -> "Source":
         return replace(self, fetch_base=fetch_base.rstrip("/"))
@@ -126,6 +170,37 @@ def _check_selector(path, where, fieldname, value):
         raise _fail(path, where, fieldname, f"bad CSS selector {value!r}: {exc}")
 
 
+def _check_fields(path, where, merged) -> None:
+    """Types and ranges of the discovery and politeness fields."""
+    def number(key, kind, low):
+        v = merged.get(key)
+        if v is None:
+            return
+        if isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int) or v < low:
+            raise _fail(path, where, key, f"must be a {kind.__name__} >= {low}, got {v!r}")
+    number("delay", float, 0)
+    number("timeout", float, 0.1)
+    number("retry_backoff", float, 0)
+    number("concurrency", int, 1)
+    number("retries", int, 0)
+    number("max_bytes", int, 1024)
+    number("max_list_pages", int, 1)
+    number("dataproxy_batch", int, 0)
+    if merged.get("robots", "obey") not in ROBOTS_POLICIES:
+        raise _fail(path, where, "robots", f"must be one of {sorted(ROBOTS_POLICIES)}")
+    tpl = merged.get("page_url", "")
+    if tpl:
+        names = set(re.findall(r"{(\w*)}", tpl))
+        if not names <= PAGE_URL_FIELDS or not names & {"page", "i"}:
+            raise _fail(path, where, "page_url",
+                        f"template {tpl!r} may use {sorted(PAGE_URL_FIELDS)} and needs {{page}} or {{i}}")
+    if merged.get("dataproxy") and not str(merged["dataproxy"]).startswith("/"):
+        raise _fail(path, where, "dataproxy", "must be a site path starting with '/'")
+    markers = merged.get("soft404_markers", [])
+    if not isinstance(markers, list) or not all(isinstance(m, str) and m for m in markers):
+        raise _fail(path, where, "soft404_markers", "must be a list of non-empty strings")
+
+
 def load_registry(path: str | Path | None = None) -> Registry:
     path = Path(path) if path else DEFAULT_REGISTRY
     try:
@@ -139,7 +214,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
         raise RegistryError(f"{path}: unknown top-level key(s) {sorted(unknown_top)}")
     presets = data.get("presets", {})
     for pname, pvalues in presets.items():
-        bad = set(pvalues) - PRESET_FIELDS
+        bad = set(pvalues) - PRESET_FIELDS - POLITENESS_FIELDS
         if bad:
             raise _fail(path, f"preset {pname!r}", sorted(bad)[0], "unknown key")
     entries = data.get("sources", [])
@@ -165,13 +240,19 @@ def load_registry(path: str | Path | None = None) -> Registry:
         if merged.get("pagination", "next") not in PAGINATION_RULES:
             raise _fail(path, where, "pagination", f"must be one of {sorted(PAGINATION_RULES)}")
         _check_url(path, where, "base_url", merged["base_url"])
-        if not isinstance(merged["start_urls"], list) or not merged["start_urls"]:
-            raise _fail(path, where, "start_urls", "must be a non-empty list")
-        for u in merged["start_urls"]:
-            _check_url(path, where, "start_urls", urljoin(merged["base_url"] + "/", u))
+        for key in ("start_urls", "sitemaps", "feeds"):
+            if not isinstance(merged.get(key, []), list):
+                raise _fail(path, where, key, "must be a list")
+            for u in merged.get(key, []):
+                if not isinstance(u, str):
+                    raise _fail(path, where, key, f"not a URL: {u!r}")
+                _check_url(path, where, key, urljoin(merged["base_url"] + "/", u))
+        if not (merged["start_urls"] or merged.get("sitemaps") or merged.get("feeds")):
+            raise _fail(path, where, "start_urls", "must be a non-empty list (or give sitemaps/feeds)")
+        _check_fields(path, where, merged)
         if not isinstance(merged["allowed_domains"], list) or not merged["allowed_domains"]:
             raise _fail(path, where, "allowed_domains", "must be a non-empty list")
-        for key in ("article_pattern", "list_date_pattern"):
+        for key in ("article_pattern", "list_date_pattern", "page_count_pattern"):
             if key in merged:
                 try:
                     re.compile(merged[key])
@@ -187,6 +268,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
                 raise _fail(path, where, "encoding", f"unknown encoding {merged['encoding']!r}")
         merged["base_url"] = merged["base_url"].rstrip("/")
         merged["allowed_domains"] = tuple(d.lower() for d in merged["allowed_domains"])
-        merged["start_urls"] = tuple(merged["start_urls"])
+        for key in ("start_urls", "sitemaps", "feeds", "soft404_markers"):
+            merged[key] = tuple(merged.get(key, ()))
         sources.append(Source(**merged))
     return Registry(tuple(sources), path, presets)

@@ -1,16 +1,28 @@
 """Run one crawl in this process: `python -m crawlers.run --out DIR --run-id ID SOURCE...`.
 
 Scrapy's reactor cannot restart inside a process, so the pipeline always starts this as a
-subprocess. One crawler per source runs concurrently; each writes its WARC file and a stats
-file under OUT/<source>/. The exit status comes from those stats, because Scrapy itself exits
-0 even when nothing was fetched: 0 when every source fetched something, 3 when some failed or
-came back empty, 2 for bad arguments or registry errors.
+subprocess. One crawler per source runs concurrently, each with its registry entry's own
+politeness settings; each writes under OUT/<source>/ its WARC file, its state file (URLs
+fetched, list-page validators) and, last, its stats file.
+
+State comes in as a file (`--state`, written by the flow from the warehouse: URLs already
+stored, list-page ETags/Last-Modified and the links they held); runs on disk that the flow
+has not recorded are read directly, so the crawl is incremental even without a warehouse.
+A source whose last run was killed continues that run (same run id and WARC file) unless
+`--no-resume`.
+
+The exit status comes from the stats, because Scrapy itself exits 0 even when nothing was
+fetched: 0 when every source is ok, 3 when some failed, came back empty or were blocked,
+2 for bad arguments or registry errors. `--report FILE` writes, per source, the run id used
+(a resumed run keeps its own) and the stats file.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,17 +31,34 @@ from crawlers.registry import load_registry
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m crawlers.run", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m crawlers.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", nargs="*", help="registry names (default: all)")
     p.add_argument("--out", required=True, help="archive folder")
     p.add_argument("--run-id", required=True)
     p.add_argument("--registry", default=None)
     p.add_argument("--map", default=None,
-                   help="JSON file mapping real base URLs to fetch base URLs (the mirror)")
-    p.add_argument("--since", default=None, help="skip list items dated before YYYY-MM-DD")
+                   help="JSON file mapping real base URLs to fetch base URLs (the mirror): politeness off, "
+                        "requests only to 127.0.0.1")
+    p.add_argument("--since", default=None, help="back-fill: page on until items are older than YYYY-MM-DD")
     p.add_argument("--max-pages", type=int, default=None, help="list pages per start URL")
+    p.add_argument("--refresh", action="store_true", help="fetch known articles again (catch edits)")
+    p.add_argument("--state", default=None, help="state file from the flow (known URLs, list validators)")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if a run was killed")
+    p.add_argument("--no-politeness", action="store_true", help="no delays or throttling (benchmarks)")
+    p.add_argument("--report", default=None, help="write {source: {run_id, stats}} here")
     p.add_argument("--log-file", default=None)
     return p.parse_args(argv)
+
+
+def offline_public_suffixes() -> None:
+    """Scrapy's cookie middleware asks tldextract for public suffixes, and tldextract would
+    download the Public Suffix List from the internet (blocking the reactor while it tries).
+    Use the snapshot it ships instead: a crawl only talks to the sites it crawls."""
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    import scrapy.downloadermiddlewares.cookies as cookies
+    from tldextract import TLDExtract
+    cookies._split_domain = TLDExtract(cache_dir=None, suffix_list_urls=(), include_psl_private_domains=True)
 
 
 def main(argv=None) -> int:
@@ -37,48 +66,79 @@ def main(argv=None) -> int:
     try:
         registry = load_registry(args.registry)
         sources = registry.select(args.sources)
-    except RegistryError as exc:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except (RegistryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     mapping = json.loads(Path(args.map).read_text()) if args.map else {}
     sources = [s.rebase(mapping[s.base_url]) if s.base_url in mapping else s for s in sources]
-    since = dt.date.fromisoformat(args.since) if args.since else None
+    from crawlers.state import load_source_state, read_state_file
+    try:
+        state_docs = read_state_file(args.state)
+    except (OSError, ValueError) as exc:
+        print(f"error: bad state file: {exc}", file=sys.stderr)
+        return 2
 
-    from scrapy.crawler import CrawlerProcess
+    offline_public_suffixes()
+    from scrapy.crawler import Crawler, CrawlerProcess
     from scrapy.settings import Settings
 
     from crawlers import settings as nf_settings
-    from crawlers.stats import read_stats
     from crawlers.spiders.registry_spider import RegistrySpider
+    from crawlers.stats import read_stats
 
+    out = Path(args.out).resolve()
+    polite = not (mapping or args.no_politeness)
     settings = Settings()
     settings.setmodule(nf_settings, priority="project")
-    if mapping:
+    if not polite:
         settings.update(nf_settings.MIRROR_OVERRIDES, priority="project")
-    settings.set("NF_OUT_DIR", str(Path(args.out).resolve()), priority="cmdline")
-    settings.set("EXTENSIONS", {"crawlers.extension.ArchiveExtension": 500}, priority="cmdline")
+        if not mapping:
+            settings.set("NF_LOOPBACK_ONLY", False, priority="project")
+    settings.set("NF_OUT_DIR", str(out), priority="cmdline")
     if args.log_file:
         Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", bool(args.log_file), priority="cmdline")
     process = CrawlerProcess(settings)
-    for source in sources:
-        process.crawl(RegistrySpider, source=source, run_id=args.run_id, since=since,
-                      max_pages=args.max_pages)
+    log = logging.getLogger("crawlers.run")
+    run_ids: dict[str, str] = {}
+    for i, source in enumerate(sources):
+        state, resume = load_source_state(out / source.name, state_docs.get(source.name), args.run_id,
+                                           resume=not args.no_resume)
+        run_id = resume.run_id if resume else args.run_id
+        run_ids[source.name] = run_id
+        if resume:
+            print(f"resuming killed run {run_id} of {source.name} ({len(resume.pages)} pages archived)",
+                  file=sys.stderr)
+        own = settings.copy()
+        own.setdict(nf_settings.per_source_settings(source, polite), priority="spider")
+        if not source.obey_robots:
+            log.warning("robots.txt ignored for %s by its registry entry", source.name)
+        # the first crawler installs the reactor (as CrawlerProcess does for its own crawlers)
+        crawler = Crawler(RegistrySpider, own, init_reactor=(i == 0))
+        process._initialized_reactor = True
+        process.crawl(crawler, source=source, run_id=run_id, since=since, max_pages=args.max_pages,
+                      state=state, refresh=args.refresh, resume=resume)
     process.start()
 
-    bad = []
+    bad, report = [], {}
     for source in sources:
-        path = Path(args.out) / source.name / f"{args.run_id}.stats.json"
+        run_id = run_ids[source.name]
+        path = out / source.name / f"{run_id}.stats.json"
+        report[source.name] = {"run_id": run_id, "stats": str(path) if path.exists() else None}
         if not path.exists():
             bad.append(f"{source.name}: no stats (crawler crashed?)")
             continue
         stats = read_stats(path)
-        print(json.dumps({"source": stats.source, "status": stats.status,
+        print(json.dumps({"source": stats.source, "run_id": run_id, "status": stats.status,
                           "pages": stats.pages_fetched, "articles": stats.articles_archived,
-                          "errors": stats.errors}, ensure_ascii=False))
+                          "not_modified": stats.not_modified, "errors": stats.errors,
+                          "blocked": stats.blocked, "flags": list(stats.flags)}, ensure_ascii=False))
         if stats.status != "ok":
             bad.append(f"{source.name}: {stats.status}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     for line in bad:
         print(f"crawl problem: {line}", file=sys.stderr)
     return 3 if bad else 0

@@ -26,5 +26,10 @@ def read_stats(path: Path) -> CrawlStats:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     for k in ("started_at", "finished_at"):
         data[k] = dt.datetime.fromisoformat(data[k])
-    data["errors_by_kind"] = tuple(tuple(x) for x in data["errors_by_kind"])
-    return CrawlStats(**data)
+    for k in ("errors_by_kind", "status_counts", "blocked_by_reason", "skipped_by_kind"):
+        if k in data:
+            data[k] = tuple(tuple(x) for x in data[k])
+    if "flags" in data:
+        data["flags"] = tuple(data["flags"])
+    known = {f.name for f in dataclasses.fields(CrawlStats)}
+    return CrawlStats(**{k: v for k, v in data.items() if k in known})

@@ -69,62 +69,251 @@ def _date(value):
         raise click.BadParameter(f"{value!r} is not a date like 2025-01-31")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
 def sources(ctx, fmt):
-    """List the sources in the registry.
+    """List the sources in the registry (validating it); `sources check SOURCE` tries one.
 
     \b
     Example:
       newsflow sources
+      newsflow sources check zj-sthjt --mirror    # one list page + one article, rule by rule
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from flows.table import render
     reg = _registry(ctx)
-    cols = ["name", "title", "province", "kind", "cms", "start"]
-    rows = [[s.name, s.title, s.province, s.kind, s.cms, " ".join(s.start())] for s in reg.sources]
+    cols = ["name", "title", "province", "kind", "cms", "discovery", "robots", "start"]
+    rows = [[s.name, s.title, s.province, s.kind, s.cms, _discovery(s), s.robots, " ".join(s.start())]
+            for s in reg.sources]
     click.echo(render(cols, rows, fmt, max_width=60))
+
+
+def _discovery(s) -> str:
+    parts = ["dataproxy" if s.dataproxy else f"pages:{s.pagination}"]
+    if s.sitemaps:
+        parts.append("sitemap")
+    if s.feeds:
+        parts.append("feed")
+    return " ".join(parts)
+
+
+@sources.command("check")
+@click.argument("source_name", metavar="SOURCE")
+@click.option("--mirror", is_flag=True, help="Check against the bundled local mirror.")
+@click.option("--article", "article_url", help="Check this article URL instead of the first one listed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def sources_check(ctx, source_name, mirror, article_url, as_json):
+    """Fetch one list page and one article of SOURCE and show what each rule found.
+
+    Uses the crawler's own rules (discovery, block detection, User-Agent, robots.txt) and the
+    extractor. Exit 0 when the list gave article links and the article extracted; else 1.
+
+    \b
+    Example:
+      newsflow sources check gxzf --mirror
+      newsflow sources check hainan --article http://www.hainan.gov.cn/hainan/5309/202412/<id>.shtml
+    """
+    from crawlers.check import check_source
+    from crawlers.settings import USER_AGENT
+    source = _registry(ctx).get(source_name)
+    server = _mirror() if mirror else None
+    try:
+        if server:
+            source = source.rebase(server.base_urls[source.base_url]) if source.base_url in server.base_urls else source
+        report = check_source(source, user_agent=USER_AGENT, article_url=article_url, loopback_only=bool(server))
+    finally:
+        if server:
+            server.close()
+    art = report.get("article")
+    if art is not None:
+        body, headers = art.pop("body"), art.pop("headers")
+        if art.get("status") and art["status"] < 400 and not art.get("block_reason"):
+            art["extracted"] = _extract_summary(body, art.get("final_url") or art["url"], source, headers)
+            if art["extracted"].get("error"):
+                report["problems"].append(f"extraction failed: {art['extracted']['error']}")
+    elif not report["problems"]:
+        report["problems"].append("no article to check")
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        _print_check(report)
+    if report["problems"]:
+        sys.exit(1)
+
+
+def _extract_summary(body: bytes, url: str, source, headers) -> dict:
+    from flows.extract import ExtractError
+    from flows.extract import extract as run_extract
+    from flows.normalise import strip_pinyin
+    ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
+    try:
+        e = run_extract(body, url, content_type=ctype, preset=source, encoding_hint=source.encoding)
+    except ExtractError as exc:
+        return {"error": exc.reason, "detail": exc.detail}
+    text = strip_pinyin(e.text) or ""
+    return {"title": strip_pinyin(e.title), "published_at": e.published_at.isoformat() if e.published_at else None,
+            "source": strip_pinyin(e.original_source), "author": strip_pinyin(e.author),
+            "encoding": e.encoding, "text_chars": len(text), "text_start": text[:80],
+            "provenance": dict(e.provenance)}
+
+
+def _print_check(r: dict) -> None:
+    out = click.echo
+    out(f"source {r['source']} (cms {r['cms']})")
+    rb = r["robots"]
+    out(f"  robots.txt      {rb['url']} -> {rb['status']}; start URL {'allowed' if rb['allows_start'] else 'DISALLOWED'}"
+        f" (policy: {rb['policy']})")
+    lst = r["list"]
+    out(f"  list page       {lst['url']} -> HTTP {lst.get('status') or lst.get('error')}, {lst.get('content_type')}, "
+        f"{lst.get('bytes')} bytes, {lst.get('encoding', '?')}")
+    if "rule" in lst:
+        if lst.get("block_reason"):
+            out(f"  blocked         {lst['block_reason']}")
+        if lst.get("list_item"):
+            out(f"  list_item       {lst['list_item']!r} matched {lst['items_matched']} item(s)")
+        out(f"  links           {lst['links']} found by rule '{lst['rule']}', {lst['article_links']} match "
+            f"article_pattern, {lst['dated']} with a list date")
+        for ex in lst["examples"]:
+            out(f"                    {ex['date'] or '----------'}  {ex['url']}")
+        out(f"  pagination      {lst['pagination']}; page count {lst['page_count'] if lst['page_count'] else '-'}; "
+            f"next: {', '.join(n['url'] for n in lst['next_pages']) or 'none'}")
+        if lst.get("dataproxy"):
+            d = lst["dataproxy"]
+            out(f"  dataproxy       {d['url']} -> {d['status']}, {d['records']} record(s), {d['article_links']} article link(s)")
+        for note in lst.get("notes") or ():
+            out(f"  note            {note}")
+    art = r.get("article")
+    if art:
+        out(f"  article         {art['url']} -> HTTP {art.get('status') or art.get('error')}, {art.get('content_type')}, "
+            f"{art.get('bytes')} bytes" + (f", final {art['final_url']}" if art.get("final_url") not in (None, art["url"]) else ""))
+        if art.get("block_reason"):
+            out(f"  blocked         {art['block_reason']}")
+        ex = art.get("extracted")
+        if ex:
+            if ex.get("error"):
+                out(f"  extraction      failed: {ex['error']} ({ex.get('detail')})")
+            else:
+                prov = ex.get("provenance", {})
+                for k in ("title", "published_at", "source", "author"):
+                    out(f"  {k:<15} {ex.get(k) or '-'}" + (f"   [{prov[k if k != 'source' else 'original_source']}]"
+                                                          if prov.get(k if k != "source" else "original_source") else ""))
+                out(f"  text            {ex['text_chars']} characters [{prov.get('text', '?')}]: {ex['text_start']}…")
+    out("")
+    if r["problems"]:
+        out("problems:")
+        for p in r["problems"]:
+            out(f"  - {p}")
+    else:
+        out("ok: the rules found article links and the article extracted")
 
 
 @main.command()
 @click.argument("source_names", metavar="SOURCE...", nargs=-1, required=True)
-@click.option("--since", help="Skip list items dated before this day (YYYY-MM-DD).")
+@click.option("--since", help="Back-fill: page on until list items are older than this day (YYYY-MM-DD).")
 @click.option("--max-pages", type=int, help="Follow at most N list pages per start URL.")
+@click.option("--refresh", is_flag=True, help="Fetch known articles again to catch edits (earlier versions stay archived).")
 @click.option("--mirror", is_flag=True, help="Crawl the bundled local mirror instead of the live sites.")
 @click.pass_context
-def crawl(ctx, source_names, since, max_pages, mirror):
+def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     """One-off crawl of SOURCE... into the archive (no Prefect).
 
-    Fetched pages are archived and the crawl is recorded in crawl_runs; `newsflow process`
-    then extracts and loads them (or use `newsflow ingest`, which does both).
+    Incremental: URLs already stored are not fetched again, list pages are asked with
+    If-None-Match/If-Modified-Since, and paging stops at a page of known URLs. A crawl that
+    was killed is continued. Pages are archived and the run is recorded in crawl_runs (see
+    `newsflow runs`); `newsflow process` then extracts and loads them (or use `newsflow
+    ingest`, which does both). Exit 3 when a source failed, came back empty or was blocked.
 
     \b
     Example:
       newsflow crawl gxzf hainan --max-pages 2
+      newsflow crawl gxzf --since 2025-01-01      # back-fill
     """
     from flows import steps
     from flows.crawl import crawl as run_crawl
+    from flows.crawl import unrecorded_runs
     from flows.process import run_id_now
     reg = _registry(ctx)
     for n in source_names:
         reg.get(n)
+    since_d = _date(since)
+    names = list(source_names)
+    state = steps.crawl_state(ctx.obj["db"], names)
     server = _mirror() if mirror else None
     try:
         run_id = run_id_now()
-        click.echo(f"crawling {', '.join(source_names)} (run {run_id}) ...", err=True)
-        stats = run_crawl(list(source_names), archive_dir=ctx.obj["archive"], run_id=run_id,
+        click.echo(f"crawling {', '.join(names)} (run {run_id}) ...", err=True)
+        stats = run_crawl(names, archive_dir=ctx.obj["archive"], run_id=run_id,
                           mapping=dict(server.base_urls) if server else None,
-                          since=_date(since), max_pages=max_pages, registry=ctx.obj["registry"])
+                          since=since_d, max_pages=max_pages, registry=ctx.obj["registry"],
+                          state=state, refresh=refresh)
     finally:
         if server:
             server.close()
-    steps.record_crawl(ctx.obj["db"], stats)
+    recovered = unrecorded_runs(ctx.obj["archive"], names, state, exclude=stats)
+    steps.record_crawl(ctx.obj["db"], stats + recovered)
+    if recovered:
+        click.echo(f"also recorded {len(recovered)} earlier finished run(s): "
+                   f"{', '.join(f'{s.source}/{s.run_id}' for s in recovered)}", err=True)
     from flows.table import render
-    click.echo(render(["source", "status", "pages", "articles", "errors", "archive"],
-                      [[s.source, s.status, s.pages_fetched, s.articles_archived, s.errors, s.warc_path]
-                       for s in stats], max_width=80))
+    click.echo(render(["source", "run", "status", "pages", "lists", "304", "requests", "archived", "blocked",
+                       "errors", "flags", "archive"],
+                      [[s.source, s.run_id, s.status, s.pages_fetched, s.list_pages, s.not_modified,
+                        s.article_requests, s.articles_archived, s.blocked, s.errors, " ".join(s.flags),
+                        s.warc_path] for s in stats], max_width=80))
     if any(s.status != "ok" for s in stats):
         sys.exit(3)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="A JSON list, newest first.")
+@click.option("--limit", type=int, default=20, show_default=True, help="How many (run, source) rows.")
+@click.option("--source", "source_name", help="Only this source.")
+@click.option("--run", "run_id", help="Only this run id.")
+@click.pass_context
+def runs(ctx, as_json, limit, source_name, run_id):
+    """Show recent crawl runs (one row per source per run), newest first.
+
+    Each row is the run's report: pages fetched, list pages and 304s, article requests,
+    articles new/updated/rejected (after processing), retries, errors by kind, blocked pages
+    by reason, bytes, duration, and flags (nothing_new, mostly_errors, blocked_pages ...).
+
+    \b
+    Example:
+      newsflow runs
+      newsflow runs --json --source gxzf --limit 5
+    """
+    import warehouse
+    with warehouse.connect(ctx.obj["db"], read_only=True) as con:
+        try:
+            rows = warehouse.recent_runs(con, limit=limit, source=source_name, run_id=run_id)
+        except Exception as exc:        # a warehouse from before migration 3
+            import duckdb
+            if isinstance(exc, duckdb.Error):
+                raise click.ClickException(f"cannot read crawl runs: {str(exc).splitlines()[0]} "
+                                           f"(run any crawl to migrate the warehouse)")
+            raise
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    from flows.table import render
+
+    def when(v):
+        return dt.datetime.fromisoformat(v).astimezone().strftime("%m-%d %H:%M:%S") if v else ""
+
+    def kinds(d):
+        return " ".join(f"{k}:{v}" for k, v in sorted(d.items()))
+
+    click.echo(render(["started", "source", "run", "status", "pages", "lists", "304", "requests", "new",
+                       "updated", "rejected", "retries", "errors", "blocked", "bytes", "secs", "flags"],
+                      [[when(r["started_at"]), r["source"], r["run_id"], r["status"], r["pages_fetched"],
+                        r["list_pages"], r["not_modified"], r["article_requests"], r["articles_new"],
+                        r["articles_updated"], r["articles_rejected"], r["retries"],
+                        f"{r['errors']} {kinds(r['errors_by_kind'])}".strip() if r["errors"] else 0,
+                        f"{r['blocked']} {kinds(r['blocked_by_reason'])}".strip() if r["blocked"] else 0,
+                        r["bytes"], r["duration_s"], " ".join(r["flags"])] for r in rows], max_width=48))
 
 
 def _mirror():
@@ -160,11 +349,12 @@ def process(ctx, files):
 @click.argument("source_names", metavar="[SOURCE...]", nargs=-1)
 @click.option("--mirror", is_flag=True,
               help="Serve the bundled local mirror on 127.0.0.1 for the run and crawl it.")
-@click.option("--since", help="Skip list items dated before this day (YYYY-MM-DD).")
+@click.option("--since", help="Back-fill: page on until list items are older than this day (YYYY-MM-DD).")
 @click.option("--max-pages", type=int, help="Follow at most N list pages per start URL.")
+@click.option("--refresh", is_flag=True, help="Fetch known articles again to catch edits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
-def ingest(ctx, source_names, mirror, since, max_pages, as_json):
+def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
     """Run the Prefect ingest flow: crawl, extract, load (all sources by default).
 
     Prefect runs in its ephemeral mode: no server to install or start.
@@ -182,7 +372,7 @@ def ingest(ctx, source_names, mirror, since, max_pages, as_json):
     from flows.ingest import ingest_flow
     summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
                           archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
-                          registry=ctx.obj["registry"])
+                          registry=ctx.obj["registry"], refresh=refresh)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
@@ -206,9 +396,11 @@ def _prog() -> str:
 def _print_summary(s: dict) -> None:
     from flows.table import render
     click.echo("")
-    click.echo(render(["source", "status", "pages", "new", "updated", "unchanged", "rejected", "errors"],
-                      [[p["source"], p["status"], p["pages"], p["new"], p["updated"], p["unchanged"],
-                        p["rejected"], p["errors"]] for p in s["per_source"]]))
+    click.echo(render(["source", "status", "pages", "304", "requests", "new", "updated", "unchanged", "rejected",
+                       "errors", "blocked", "flags"],
+                      [[p["source"], p["status"], p["pages"], p.get("not_modified", 0), p.get("article_requests", 0),
+                        p["new"], p["updated"], p["unchanged"], p["rejected"], p["errors"], p.get("blocked", 0),
+                        " ".join(p.get("flags", ()))] for p in s["per_source"]]))
     click.echo("")
     click.echo(f"sources: {s['sources']}   pages fetched: {s['pages_fetched']}   "
                f"articles new: {s['articles_new']}  updated: {s['articles_updated']}  "

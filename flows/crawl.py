@@ -1,5 +1,11 @@
 """Launch a crawl in its own process (Scrapy's reactor cannot restart in one process) and
-collect the per-source stats it leaves next to the archive."""
+collect the per-source stats it leaves next to the archive.
+
+State goes to the crawl as a file: what the warehouse knows (article URLs already stored,
+list-page ETags/Last-Modified and the links they held, runs already recorded; built by
+`warehouse.crawl_state`). A source whose previous run was killed is resumed by the crawl
+under that run's id, so the stats come back per source with the run id actually used.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,50 +20,101 @@ from crawlers.errors import CrawlFailed
 from crawlers.stats import read_stats
 from schemas import CrawlStats
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tmp_json(data) -> str:
+    fh = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8")
+    json.dump(data, fh, ensure_ascii=False)
+    fh.close()
+    return fh.name
+
 
 def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
           mapping: dict[str, str] | None = None, since: dt.date | None = None,
           max_pages: int | None = None, registry: str | Path | None = None,
-          timeout: float | None = None) -> list[CrawlStats]:
+          timeout: float | None = None, state: dict | None = None, refresh: bool = False,
+          polite: bool = True, resume: bool = True) -> list[CrawlStats]:
     """Crawl these sources into archive_dir/<source>/<run_id>.warc.gz; return their stats.
 
-    A source that fetched nothing has status 'empty' or 'failed' in its stats; only a crawl
-    process that crashed (no stats at all) raises CrawlFailed.
+    `state` is {source: {"known", "lists", "recorded_runs"}} (warehouse.crawl_state); None
+    lets the crawler rely on the runs it finds on disk. A source that fetched nothing has
+    status 'empty', 'failed' or 'blocked' in its stats; only a crawl process that crashed (no
+    stats at all) raises CrawlFailed.
     """
     archive_dir = Path(archive_dir)
     archive_dir.mkdir(parents=True, exist_ok=True)
     log_file = archive_dir / "logs" / f"{run_id}.log"
     cmd = [sys.executable, "-m", "crawlers.run", "--out", str(archive_dir), "--run-id", run_id,
            "--log-file", str(log_file)]
-    map_file = None
+    temps = []
     if mapping:
-        map_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump(mapping, map_file)
-        map_file.close()
-        cmd += ["--map", map_file.name]
+        temps.append(_tmp_json(mapping))
+        cmd += ["--map", temps[-1]]
+    if state is not None:
+        temps.append(_tmp_json({"version": 1, "sources": state}))
+        cmd += ["--state", temps[-1]]
+    report_fd, report_path = tempfile.mkstemp(suffix=".json")
+    os.close(report_fd)
+    temps.append(report_path)
+    cmd += ["--report", report_path]
     if since:
         cmd += ["--since", since.isoformat()]
     if max_pages:
         cmd += ["--max-pages", str(max_pages)]
     if registry:
         cmd += ["--registry", str(registry)]
+    if refresh:
+        cmd += ["--refresh"]
+    if not polite:
+        cmd += ["--no-politeness"]
+    if not resume:
+        cmd += ["--no-resume"]
     cmd += list(sources)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        report = {}
+        try:
+            text = Path(report_path).read_text(encoding="utf-8")
+            report = json.loads(text) if text.strip() else {}
+        except (OSError, ValueError):
+            pass
     except subprocess.TimeoutExpired as exc:
         raise CrawlFailed(f"crawl timed out after {timeout}s (log: {log_file})") from exc
     finally:
-        if map_file:
-            os.unlink(map_file.name)
+        for t in temps:
+            try:
+                os.unlink(t)
+            except OSError:
+                pass
     if proc.returncode == 2:
         raise CrawlFailed(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "bad arguments")
     stats = []
     for name in sources:
-        path = archive_dir / name / f"{run_id}.stats.json"
+        rid = (report.get(name) or {}).get("run_id") or run_id
+        path = archive_dir / name / f"{rid}.stats.json"
         if path.exists():
             stats.append(read_stats(path))
     if not stats:
         tail = (proc.stderr or "").strip().splitlines()[-3:]
         raise CrawlFailed(f"crawl process exited {proc.returncode} with no stats: {' | '.join(tail)} (log: {log_file})")
     return stats
+
+
+def unrecorded_runs(archive_dir: str | Path, sources: list[str], state: dict,
+                    exclude: list[CrawlStats] = ()) -> list[CrawlStats]:
+    """Finished runs on disk that the warehouse has not recorded (a flow killed after its
+    crawl): they are recorded and processed with this one, so nothing archived is lost."""
+    done = {(s.run_id, s.source) for s in exclude}
+    out = []
+    for name in sources:
+        recorded = set((state.get(name) or {}).get("recorded_runs") or ())
+        folder = Path(archive_dir) / name
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.stats.json")):
+            rid = path.name[:-len(".stats.json")]
+            if rid not in recorded and (rid, name) not in done:
+                out.append(read_stats(path))
+    return out

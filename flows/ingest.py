@@ -24,10 +24,16 @@ from flows.process import run_id_now  # noqa: E402
 
 @task(name="crawl-sources")
 def crawl_task(sources: list[str], archive_dir: str, run_id: str, mapping: dict | None,
-               since: str | None, max_pages: int | None, registry: str | None) -> list:
-    return crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping,
-                            since=dt.date.fromisoformat(since) if since else None,
-                            max_pages=max_pages, registry=registry)
+               since: str | None, max_pages: int | None, registry: str | None,
+               db: str, refresh: bool = False) -> dict:
+    """Crawl with the warehouse's state; returns this crawl's stats and any finished runs the
+    warehouse had not recorded yet (a flow killed after its crawl)."""
+    state = steps.crawl_state(db, sources)
+    stats = crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping,
+                             since=dt.date.fromisoformat(since) if since else None,
+                             max_pages=max_pages, registry=registry, state=state, refresh=refresh)
+    recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
+    return {"stats": stats, "recovered": recovered}
 
 
 @task(name="record-crawl")
@@ -36,9 +42,11 @@ def record_task(db: str, stats: list) -> None:
 
 
 @task(name="extract-and-load")
-def process_task(db: str, paths: list[str], registry: str | None) -> dict:
+def process_task(db: str, paths: list[str], registry: str | None,
+                 runs_done: list[tuple[str, str]] | None = None) -> dict:
     logger = get_run_logger()
-    counts = steps.process_archives(db, paths, load_registry(registry), progress=logger.info)
+    counts = steps.process_archives(db, paths, load_registry(registry), progress=logger.info,
+                                    runs_done=runs_done or [])
     return counts
 
 
@@ -46,25 +54,26 @@ def process_task(db: str, paths: list[str], registry: str | None) -> dict:
 def crawl_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb",
                archive_dir: str = "data/archive", mapping: dict | None = None,
                since: str | None = None, max_pages: int | None = None,
-               registry: str | None = None, run_id: str | None = None) -> list:
+               registry: str | None = None, run_id: str | None = None,
+               refresh: bool = False) -> dict:
     names = sources or load_registry(registry).names()
     run_id = run_id or run_id_now()
-    stats = crawl_task(names, archive_dir, run_id, mapping, since, max_pages, registry)
-    record_task(db, stats)
-    return stats
+    result = crawl_task(names, archive_dir, run_id, mapping, since, max_pages, registry, db, refresh)
+    record_task(db, result["stats"] + result["recovered"])
+    return result
 
 
 @flow(name="process")
 def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
-                 registry: str | None = None) -> dict:
-    return process_task(db, paths, registry)
+                 registry: str | None = None, runs_done: list | None = None) -> dict:
+    return process_task(db, paths, registry, runs_done)
 
 
 @flow(name="ingest")
 def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
                 db: str = "data/newsflow.duckdb", archive_dir: str = "data/archive",
                 since: str | None = None, max_pages: int | None = None,
-                registry: str | None = None) -> dict:
+                registry: str | None = None, refresh: bool = False) -> dict:
     """Crawl every (or the named) source, then extract and load what was fetched.
 
     With mirror=True the bundled local mirror is served on 127.0.0.1 for the run and every
@@ -82,14 +91,19 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
         mapping = dict(server.base_urls)
         logger.info("serving the local mirror for %d hosts on 127.0.0.1", len(mapping))
     try:
-        stats = crawl_flow(names, db, archive_dir, mapping, since, max_pages, registry, run_id)
+        result = crawl_flow(names, db, archive_dir, mapping, since, max_pages, registry, run_id, refresh)
     finally:
         if server is not None:
             server.close()
-    paths = steps.archive_paths_for(stats)
-    counts = process_flow(paths, db, registry)
+    stats, recovered = result["stats"], result["recovered"]
+    if recovered:
+        logger.info("also recording and loading %d earlier finished run(s) the warehouse lacked", len(recovered))
+    done = stats + recovered
+    paths = steps.archive_paths_for(done)
+    counts = process_flow(paths, db, registry, [(s.run_id, s.source) for s in done])
     summary = steps.summarise(stats, counts, db, started)
     summary["run_id"] = run_id
+    summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered]
     logger.info("ingest %s: %d new, %d updated, %d rejected", run_id, summary["articles_new"],
                 summary["articles_updated"], summary["articles_rejected"])
     return summary

@@ -17,27 +17,11 @@ from crawlers.registry import Registry, Source
 from flows.extract import EXTRACTOR_VERSION, ExtractError, extract
 from flows.normalise import (article_id, canonical_url, clean_body, clean_inline, content_hash,
                              strip_pinyin)
+from flows.language import detect_language
 from flows.script import detect_script, quality, to_simplified
 from schemas import Article, RawPage, Rejected
 
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
-
-
-def detect_language(text: str) -> str | None:
-    """'zh' when Han characters dominate (langdetect calls short Chinese ko/ja), else langdetect."""
-    sample = text[:600]
-    letters = [c for c in sample if c.isalpha()]
-    if not letters:
-        return None
-    han = sum(1 for c in letters if "\u3400" <= c <= "\u9fff")
-    if han / len(letters) >= 0.3:
-        return "zh"
-    try:
-        from langdetect import DetectorFactory, detect
-        DetectorFactory.seed = 0
-        return detect(sample)
-    except Exception:   # langdetect raises on text with no features; unknown is honest
-        return None
 
 
 def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None:

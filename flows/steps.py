@@ -27,18 +27,40 @@ class SourceCounts:
     reasons: Counter = field(default_factory=Counter)
 
 
+def crawl_state(db: str | Path, sources: list[str]) -> dict:
+    """What the warehouse knows for the next crawl of these sources (see warehouse/runs.py);
+    {} when there is no warehouse yet (the crawl then relies on the runs it finds on disk)."""
+    if not Path(db).exists():
+        return {}
+    import warehouse
+    with warehouse.connect(db) as con:
+        return warehouse.crawl_state(con, sources)
+
+
 def record_crawl(db: str | Path, stats: list[CrawlStats]) -> None:
+    """Record the crawl reports, and each run's fetch log and list-page state."""
+    import json
+
     import warehouse
     with warehouse.connect(db) as con:
         warehouse.record_crawl_runs(con, stats)
+        for s in stats:
+            path = Path(s.state_path) if s.state_path else None
+            if path and path.exists():
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                warehouse.record_crawl_state(con, s.run_id, s.source, doc, s.warc_path)
 
 
 def process_archives(db: str | Path, paths: list[str | Path], registry: Registry | None = None,
-                     progress: Callable[[str], None] | None = None) -> dict[str, SourceCounts]:
-    """Extract every article in these archive files and load them; per-source counts."""
+                     progress: Callable[[str], None] | None = None,
+                     runs_done: list[tuple[str, str]] = ()) -> dict[str, SourceCounts]:
+    """Extract every article in these archive files and load them; per-source counts.
+    `runs_done` (run_id, source): crawl runs these files are, whose counts become 0 if they
+    held no article."""
     import warehouse
     registry = registry or load_registry()
     counts: dict[str, SourceCounts] = {}
+    per_run: dict[tuple[str, str], SourceCounts] = {}       # (run_id, source): for crawl_runs
     runs: set[tuple[str, str]] = set()
     articles: list[Article] = []
     rejected: list[Rejected] = []
@@ -48,20 +70,20 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     # and DuckDB commits one large transaction far faster than many small ones
     with warehouse.connect(db) as con, warehouse.LoadSession(con) as session:
         def flush():
-            by_source: dict[str, list[Article]] = {}
+            by_run: dict[tuple[str, str], list[Article]] = {}
             for a in articles:
-                by_source.setdefault(a.source, []).append(a)
-            for name, batch in by_source.items():
+                by_run.setdefault((a.run_id, a.source), []).append(a)
+            for (run_id, name), batch in by_run.items():
                 res = session.articles(batch)
-                c = counts.setdefault(name, SourceCounts())
-                c.new += res.new
-                c.updated += res.updated
-                c.unchanged += res.unchanged
+                for c in (counts.setdefault(name, SourceCounts()), per_run.setdefault((run_id, name), SourceCounts())):
+                    c.new += res.new
+                    c.updated += res.updated
+                    c.unchanged += res.unchanged
             session.rejected(rejected)
             for r in rejected:
-                c = counts.setdefault(r.source, SourceCounts())
-                c.rejected += 1
-                c.reasons[r.reason] += 1
+                for c in (counts.setdefault(r.source, SourceCounts()), per_run.setdefault((r.run_id, r.source), SourceCounts())):
+                    c.rejected += 1
+                    c.reasons[r.reason] += 1
             articles.clear()
             rejected.clear()
 
@@ -74,9 +96,10 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
                     progress(f"extracted {sum(c.new + c.updated + c.unchanged for c in counts.values())} articles")
         flush()
         for run_id, source in runs:
-            c = counts.get(source)
+            c = per_run.get((run_id, source))
             if c and run_id:
                 warehouse.update_run_counts(con, run_id, source, c.new, c.updated, c.rejected)
+        warehouse.mark_processed(con, runs_done)
     for rep in reports:
         if rep.problems and progress:
             progress(f"{rep.path}: {'; '.join(rep.problems)}")
@@ -93,12 +116,16 @@ def summarise(stats: list[CrawlStats], counts: dict[str, SourceCounts], db: str 
     per_source = []
     for s in stats:
         c = counts.get(s.source, SourceCounts())
-        per_source.append({"source": s.source, "status": s.status, "pages": s.pages_fetched,
-                           "new": c.new, "updated": c.updated, "unchanged": c.unchanged,
-                           "rejected": c.rejected, "errors": s.errors})
+        per_source.append({"source": s.source, "run_id": s.run_id, "status": s.status,
+                           "pages": s.pages_fetched, "not_modified": s.not_modified,
+                           "article_requests": s.article_requests, "new": c.new, "updated": c.updated,
+                           "unchanged": c.unchanged, "rejected": c.rejected, "errors": s.errors,
+                           "blocked": s.blocked, "flags": list(s.flags)})
     return {
         "sources": len(stats),
         "pages_fetched": sum(s.pages_fetched for s in stats),
+        "not_modified": sum(s.not_modified for s in stats),
+        "article_requests": sum(s.article_requests for s in stats),
         "articles_new": sum(c.new for c in counts.values()),
         "articles_updated": sum(c.updated for c in counts.values()),
         "articles_unchanged": sum(c.unchanged for c in counts.values()),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import email.utils
 import hashlib
 import html
 import io
@@ -26,6 +27,7 @@ import random
 import re
 import shutil
 import sys
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from . import content
 PKG_DIR = Path(__file__).resolve().parent
 SEEDS_DIR = PKG_DIR / "seeds"
 FIXED_SEED = 20250715
-PAGE_SIZE = 4  # articles per list page: 10 articles -> 4 + 4 + 2 over 3 pages
+PAGE_SIZE = 2  # articles per list page: 10 articles -> 5 list pages per source
 
 # A 8x6 light-grey PNG used for every <img> (the mirror only needs the URL to resolve).
 PNG_BYTES = base64.b64decode(
@@ -334,6 +336,14 @@ class Site:
 
     def render_sitemap(self) -> str:
         raise NotImplementedError
+
+    def list_urls(self, n_pages: int) -> list[str]:
+        """The list pages' real URLs in crawl order (expected_lists.json)."""
+        return [self.base + p for p in self.list_paths(n_pages)]
+
+    def extra_files(self) -> dict[str, str | bytes]:
+        """Other files of the site (feeds, sitemaps, endpoint data), path -> content."""
+        return {}
 
     # --- shared body rendering ---
     def rel(self, path: str, art: dict) -> str:
@@ -743,6 +753,20 @@ class Tanpaifang(Site):
             self.head(self.sitename, self.sitename), "<body>", self.header(),
             '<div class="index_box"><h2><a href="/tanguihua/">%s</a></h2></div>' % esc(annotate("碳規劃")),
             self.footer(), "</body>", "</html>", ""])
+
+    def extra_files(self):
+        """DedeCMS's default RSS feed of the column: /data/rss/<typeid>.xml."""
+        items = []
+        for a in self.articles:
+            when = email.utils.format_datetime(a["dt"].replace(tzinfo=dt.timezone(dt.timedelta(hours=8))))
+            items.append("<item>\n<title>%s</title>\n<link>%s</link>\n<description><![CDATA[%s]]></description>\n"
+                         "<pubDate>%s</pubDate>\n</item>" % (esc(a["title"]), esc(self.base + a["urlpath"]),
+                                                            PINYIN_RE.sub(r"\1", a["lead"])[:80], when))
+        rss = ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0">\n<channel>\n'
+               "<title>%s</title>\n<link>%s/tanguihua/</link>\n<description>%s</description>\n"
+               "<language>zh-cn</language>\n%s\n</channel>\n</rss>\n"
+               % (esc(annotate("碳規劃") + "_" + self.sitename), self.base, esc(annotate("碳規劃欄目")), "\n".join(items)))
+        return {"/data/rss/%d.xml" % self.typeid: rss}
 
     def render_sitemap(self):
         links = "".join('<li><a href="%s">%s</a></li>' % (h, esc(t)) for h, t in self.chan)
@@ -1213,7 +1237,166 @@ class GzSthj(Site):
                           '<div class="Wzdt"><ul>%s</ul></div>' % links, self.footer(), "</body>", "</html>", ""])
 
 
-SITE_CLASSES = [Gxzf, GxSthjt, Tanpaifang, Gzwhw, Hainan, SdSthj, GzSthj]  # registry order
+# ---------------------------------------------------------------- Hanweb JCMS: Zhejiang ecology dept
+
+
+class ZjSthjt(Site):
+    """大汉 Hanweb JCMS: the column page carries its first records in a ``<script type="text/xml">``
+    datastore; the rest come from ``/module/web/jpage/dataproxy.jsp`` (POST, by record range),
+    served dynamically by mirror/server.py from ``_dataproxy.json``. Also an XML sitemap."""
+
+    name, host, title = "zj-sthjt", "sthjt.zj.gov.cn", "浙江省生态环境厅"
+    site_code = "3300000022"
+    widget = "扫一扫在手机上查看当前页面"
+    icp = "浙ICP备12037966号-1"
+    column = "厅局动态"
+    sitemap_path = "/col/col1229263568/index.html"
+    relative_resources = False
+    columnid, unitid, webid = "1229263559", "4567185", "1837"
+    dataproxy = "/module/web/jpage/dataproxy.jsp"
+    nav = [("/", "首页"), ("/col/col1229263552/index.html", "新闻发布"), ("/col/col1229263559/index.html", "厅局动态"),
+           ("/col/col1229116554/index.html", "信息公开"), ("/col/col1229116580/index.html", "政务服务"),
+           ("/col/col1229116597/index.html", "互动交流")]
+    id_anchor = ("2025-07-28 16:20", 59134721, 611)
+
+    def list_paths(self, n):
+        return ["/col/col%s/index.html" % self.columnid]
+
+    def list_urls(self, n_pages):
+        """The column page, then one dataproxy request per further page, as the crawler asks."""
+        out = [self.base + self.list_paths(1)[0]]
+        total = len(self.articles)
+        for start in range(PAGE_SIZE + 1, total + 1, PAGE_SIZE):
+            end = min(total, start + PAGE_SIZE - 1)
+            out.append(self.base + self.dataproxy + "?" + urllib.parse.urlencode([
+                ("startrecord", str(start)), ("endrecord", str(end)), ("perpage", str(PAGE_SIZE)),
+                ("columnid", self.columnid), ("unitid", self.unitid), ("webid", self.webid),
+                ("path", "/"), ("webname", self.title), ("permissiontype", "0")]))
+        return out
+
+    def article_path(self, art, idx):
+        a_dt, a_id, per_day = self.id_anchor
+        days = (art["dt"] - parse_date(a_dt)).total_seconds() / 86400
+        d = art["dt"]
+        return "/art/%d/%d/%d/art_%s_%d.html" % (d.year, d.month, d.day, self.columnid, a_id + round(days * per_day))
+
+    def img_src(self, art, n):
+        return "/picture/0/%s%s.png" % (art["dt"].strftime("%Y%m%d%H%M"), digits(art["urlpath"] + str(n), 6))
+
+    def attach_href(self, art, kind):
+        return "/module/download/downfile/%s.%s" % (digits(art["urlpath"] + kind, 16), kind)
+
+    def head(self, title, art=None):
+        extra = ""
+        if art is not None:
+            aid = art["urlpath"].rsplit("_", 1)[1].split(".")[0]
+            extra = ('\n<meta name="i_columnid" content="%s">\n<meta name="i_articleid" content="%s">'
+                     '\n<meta name="Maketime" content="%s">' % (self.columnid, aid, art["date"]))
+        return "\n".join([
+            "<!DOCTYPE html>", "<html>", "<head>", '<meta charset="utf-8">',
+            '<meta http-equiv="X-UA-Compatible" content="IE=edge">',
+            "<title>%s</title>" % esc(title), gov_meta(self, art, self.column) + extra,
+            '<link rel="stylesheet" href="/script/0/css/common.css">',
+            '<script src="/script/jquery.min.js"></script>', "</head>",
+        ])
+
+    def header(self):
+        nav = "".join('<li><a href="%s">%s</a></li>' % (h, t) for h, t in self.nav)
+        return "\n".join([
+            '<div class="header"><div class="logo"><a href="/"><img src="/picture/0/logo.png" alt="浙江省生态环境厅"></a></div>',
+            '<div class="top-link"><a href="%s">网站地图</a> | <a href="https://www.zj.gov.cn/" target="_blank">浙江省人民政府</a></div></div>'
+            % self.sitemap_path,
+            '<div class="nav"><ul>%s</ul></div>' % nav,
+        ])
+
+    def footer(self):
+        return "\n".join([
+            '<div class="footer">',
+            '<p><a href="%s">网站地图</a> | <a href="/col/col1229116600/index.html">联系我们</a> | '
+            '<a href="/col/col1229116601/index.html">隐私声明</a></p>' % self.sitemap_path,
+            "<p>主办：浙江省生态环境厅 &nbsp; 地址：杭州市学士路117号</p>",
+            '<p><a href="https://beian.miit.gov.cn/" target="_blank">%s</a> &nbsp; 浙公网安备 33010602010219号 &nbsp; '
+            "政府网站标识码：%s</p>" % (self.icp, self.site_code),
+            "</div>",
+        ])
+
+    def position(self):
+        return ('<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/col/col1229263552/index.html">新闻发布</a> '
+                '&gt; <a href="/col/col%s/index.html">%s</a></div>' % (self.columnid, self.column))
+
+    def record(self, art):
+        return ('<li><a href="%s" target="_blank" title="%s">%s</a><span class="bt-data-time">%s</span></li>'
+                % (attr(art["urlpath"]), attr(art["title"]), esc(art["title"]), art["list_date"]))
+
+    def render_list(self, items, page, paths):
+        nextgroup = ('<a href="%s?page=1&webid=%s&path=/&columnid=%s&unitid=%s&webname=%s&permissiontype=0"></a>'
+                     % (self.dataproxy, self.webid, self.columnid, self.unitid, self.title))
+        records = "\n".join("<record><![CDATA[\n%s\n]]></record>" % self.record(a) for a in items)
+        return "\n".join([
+            self.head("%s_%s" % (self.column, self.title)), "<body>", self.header(), self.position(),
+            '<div class="main"><div class="left-nav"><h3>新闻发布</h3><ul>'
+            '<li><a href="/col/col1229263552/index.html">要闻动态</a></li><li class="on"><a href="./index.html">%s</a></li>'
+            '<li><a href="/col/col1229263560/index.html">市县动态</a></li></ul></div>' % self.column,
+            '<div class="bt-list"><div class="bt-list-title">%s</div>' % self.column,
+            '<div id="%s"><script type="text/xml"><datastore>' % self.unitid,
+            "<nextgroup><![CDATA[%s]]></nextgroup>" % nextgroup,
+            "<recordset>", records, "</recordset>", "</datastore></script>",
+            '<script language="javascript" src="/module/web/jpage/jpage.js"></script>',
+            "<script>$(function(){ $('#%s').jpage({ dataStore: dataStore, perPage: %d, totalRecord: %d, "
+            "proxyUrl: '%s', groupSize: 3, barPosition: 'bottom' }); });</script>"
+            % (self.unitid, PAGE_SIZE, len(self.articles), self.dataproxy),
+            "</div></div></div>", self.footer(), "</body>", "</html>", "",
+        ])
+
+    def render_article(self, art, related):
+        spans = ["<span>发布日期：%s</span>" % art["date"]]
+        if art["source"]:
+            spans.append("<span>信息来源：<!--<$[信息来源]>begin-->%s<!--<$[信息来源]>end--></span>" % esc(art["source"]))
+        if art["author"]:
+            spans.append("<span>作者：%s</span>" % esc(art["author"]))
+        spans.append('<span>浏览次数：<script src="/module/visitcount/articlehits.jsp?colid=%s"></script></span>'
+                     % self.columnid)
+        return "\n".join([
+            self.head("%s_%s" % (art["title"], self.title), art), "<body>", self.header(), self.position(),
+            '<div class="main"><div class="article">',
+            '<div class="title"><h1>%s</h1></div>' % esc(art["title"]),
+            '<div class="info">%s</div>' % " ".join(spans),
+            '<div id="zoom"><!--ZJEG_RSS.content.begin--><meta name="ContentStart">',
+            self.body_html(art),
+            '<meta name="ContentEnd"><!--ZJEG_RSS.content.end--></div>',
+            '<div class="tools">【字体：<a href="javascript:doZoom(18)">大</a> <a href="javascript:doZoom(16)">中</a> '
+            '<a href="javascript:doZoom(14)">小</a>】 <a href="javascript:window.print()">【打印】</a> '
+            '<a href="javascript:window.close()">【关闭】</a></div>',
+            '<div class="ewm"><img src="/picture/0/ewm.png" alt=""><p>%s</p></div>' % self.widget,
+            '<div class="related"><div class="related-title">相关文章</div><ul>',
+            self.related_html(related), "</ul></div>", "</div></div>", self.footer(), "</body>", "</html>", "",
+        ])
+
+    def render_home(self):
+        return "\n".join([self.head(self.title), "<body>", self.header(),
+                          '<div class="main"><h2><a href="/col/col%s/index.html">%s</a></h2></div>' % (self.columnid, self.column),
+                          self.footer(), "</body>", "</html>", ""])
+
+    def render_sitemap(self):
+        links = "".join('<li><a href="%s">%s</a></li>' % (h, t) for h, t in self.nav)
+        return "\n".join([self.head("网站地图_" + self.title), "<body>", self.header(),
+                          '<div class="wzdt"><ul>%s</ul></div>' % links, self.footer(), "</body>", "</html>", ""])
+
+    def extra_files(self):
+        """The dataproxy records (for the server), and the XML sitemap."""
+        proxy = {"columns": {self.columnid: {
+            "unitid": self.unitid, "webid": self.webid, "webname": self.title,
+            "records": [self.record(a) for a in self.articles]}}}
+        urls = "\n".join("<url><loc>%s</loc><lastmod>%s</lastmod><changefreq>daily</changefreq></url>"
+                         % (attr(self.base + a["urlpath"]), a["list_date"]) for a in self.articles)
+        sitemap = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                   '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                   '<url><loc>%s/</loc><changefreq>daily</changefreq></url>\n%s\n</urlset>\n' % (self.base, urls))
+        return {"/_dataproxy.json": json.dumps(proxy, ensure_ascii=False, indent=1) + "\n",
+                "/sitemap.xml": sitemap}
+
+
+SITE_CLASSES = [Gxzf, GxSthjt, Tanpaifang, Gzwhw, Hainan, SdSthj, GzSthj, ZjSthjt]  # registry order
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1363,7 +1546,7 @@ def build(out_dir: Path) -> dict:
         arts = site.articles
         n_pages = -(-len(arts) // PAGE_SIZE)
         paths = site.list_paths(n_pages)
-        lists[site.name] = [site.base + p for p in paths]
+        lists[site.name] = site.list_urls(n_pages)
         for page, path in enumerate(paths):
             put(file_for(path), site.render_list(arts[page * PAGE_SIZE:(page + 1) * PAGE_SIZE], page, paths))
 
@@ -1400,6 +1583,8 @@ def build(out_dir: Path) -> dict:
                 "must_exclude": must_exclude,
             })
 
+        for path, data in site.extra_files().items():
+            put(path, data)
         put(file_for(site.home_path), site.render_home())
         put(file_for(site.sitemap_path), site.render_sitemap())
         put("/robots.txt", "User-agent: *\nDisallow:\n")
@@ -1414,17 +1599,209 @@ def build(out_dir: Path) -> dict:
         json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (out_dir / "expected_lists.json").write_text(
         json.dumps(lists, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return dict(files=len(files), bytes=sum(len(v) for v in files.values()), articles=len(manifest))
+    fault_files = build_faults(out_dir)
+    return dict(files=len(files), bytes=sum(len(v) for v in files.values()), articles=len(manifest),
+                fault_files=fault_files)
+
+
+# ----------------------------------------------------------------------------------------------
+# The fault host: what a crawler meets on fragile or defended sites. Served only when a test
+# asks (serve(faults=True)); no registry source of the demo points at it.
+
+FAULT_HOST = "faults.newsflow.test"
+RUISHU_BODY = """<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">
+<meta r="m"><meta content="{qHmt6ZGZ8.._pzQXWbqSyfpa0xDdyoGh" r="m">
+<script type="text/javascript" r="m">$_ts=window['$_ts'];if(!$_ts)$_ts={};$_ts.nsd=25133;$_ts.cd="qnxArraEkGhEpPcHGp";</script>
+<script type="text/javascript" charset="utf-8" src="/4QbVtADbnLVIc/c.FxJzG50F.0d7d3cb.js" r="m"></script>
+</head><body></body></html>
+"""
+JSL_BODY = """<html><body><script>document.cookie=('_')+('_')+('j')+('s')+('l')+('_')+('c')+('l')+('e')+('a')+('r')+('a')+('n')+('c')+('e')+('=')+(+new Date()/1000|0)+'.123|0|abc';location.href=location.pathname+location.search</script></body></html>
+"""
+ACW_BODY = """<html><script>
+var arg1='3B5F2E7D0C9A1F4E6B8D2C0A7E9F1B3D5C7A9E0B';
+function setCookie(name,value){var expiredate=new Date();expiredate.setTime(expiredate.getTime()+3600000);document.cookie=name+"="+value+";expires="+expiredate.toGMTString()+";max-age=3600;path=/";}
+function reload(x){setCookie("acw_sc__v2",x);document.location.reload();}
+</script></html>
+"""
+LOGIN_BODY = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>用户登录</title></head><body>
+<form action="/login.do" method="post"><p>用户名：<input type="text" name="username"></p>
+<p>密码：<input type="password" name="password"></p><p><input type="submit" value="登录"></p></form>
+</body></html>
+"""
+SOFT404_BODY = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>提示信息</title></head><body>
+<div class="error"><h2>抱歉，您访问的页面不存在或已被删除！</h2><p><a href="/">返回首页</a></p></div>
+</body></html>
+"""
+JSONLY_BODY = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>通知公告</title>
+<script src="/js/jquery.min.js"></script></head><body>
+<div class="nav"><a href="/">首页</a> <a href="/news/index.html">新闻</a></div>
+<ul class="list" id="list"></ul><div id="pager"></div>
+<script>
+$.ajax({url: "/api/list?channel=12&page=1", dataType: "json", success: function (d) {
+  $.each(d.rows, function (i, r) { $("#list").append("<li><a href='" + r.url + "'>" + r.title + "</a><span>" + r.date + "</span></li>"); });
+}});
+</script>
+</body></html>
+"""
+
+
+def fault_page(title: str, date: str, paras: list[str]) -> str:
+    return "\n".join([
+        "<!DOCTYPE html>", "<html>", "<head>", '<meta charset="utf-8">', "<title>%s_故障测试站</title>" % esc(title),
+        "</head>", "<body>", '<div class="nav"><a href="/">首页</a> <a href="/news/index.html">新闻</a></div>',
+        "<h1>%s</h1>" % esc(title), '<div class="info">发布时间：%s 来源：故障测试站</div>' % date,
+        '<div class="content">', "\n".join("<p>%s</p>" % esc(p) for p in paras), "</div>", "</body>", "</html>", ""])
+
+
+def fault_list(items: list[tuple[str, str, str]], next_href: str | None) -> str:
+    lis = "\n".join('<li><a href="%s" title="%s">%s</a><span>%s</span></li>' % (attr(h), attr(t), esc(t), d)
+                    for h, t, d in items)
+    pager = '<div class="pages"><a class="next" href="%s">下一页</a></div>' % next_href if next_href else ""
+    return "\n".join(["<!DOCTYPE html>", "<html>", "<head>", '<meta charset="utf-8">', "<title>新闻_故障测试站</title>",
+                      "</head>", "<body>", '<div class="nav"><a href="/">首页</a></div>', '<ul class="list">', lis,
+                      "</ul>", pager, "</body>", "</html>", ""])
+
+
+FAULT_ARTICLES = [  # (path, title, list date, behaviour or None)
+    ("/news/a01.html", "正常的新闻稿件", "2025-07-20", None),
+    ("/news/a02.html", "瑞数挑战页面412", "2025-07-19", {"status": 412, "file": "_ruishu.html",
+                                                   "headers": [["Set-Cookie", "FSSBBIl1UgzbN7N80S=a1b2c3; Path=/; HttpOnly"]]}),
+    ("/news/a03.html", "瑞数挑战页面202", "2025-07-18", {"status": 202, "file": "_ruishu.html"}),
+    ("/news/a04.html", "加速乐挑战页面", "2025-07-17", {"status": 521, "file": "_jsl.html",
+                                                 "headers": [["Set-Cookie", "__jsluid_h=0a1b2c3d4e5f; path=/; HttpOnly"]]}),
+    ("/news/a05.html", "阿里云盾挑战页面", "2025-07-16", {"status": 200, "file": "_acw.html"}),
+    ("/news/a06.html", "需要登录的页面", "2025-07-15", {"redirect": "/login.html?ReturnUrl=/news/a06.html"}),
+    ("/news/a07.html", "跳转到错误页", "2025-07-14", {"redirect": "/404.html"}),
+    ("/news/a08.html", "软404页面", "2025-07-13", {"status": 200, "file": "_soft404.html"}),
+    ("/news/a09.html", "其实是PDF文件", "2025-07-12", {"status": 200, "file": "_doc.pdf", "content_type": "application/pdf"}),
+    ("/news/a10.html", "前两次失败的页面", "2025-07-11", {"fail": 2, "fail_status": 503}),
+    ("/news/a11.html", "限流后成功的页面", "2025-07-10", {"fail": 1, "fail_status": 429, "retry_after": 1}),
+    ("/news/a12.html", "超时的慢页面", "2025-07-09", {"delay": 3.0}),
+    ("/news/a13.html", "多次跳转的页面", "2025-07-08", {"redirect": "/r/1.html"}),
+    ("/news/a14.html", "跳到外站的页面", "2025-07-07", {"redirect": "http://offsite.newsflow.test/landing.html"}),
+    ("/news/a15.html", "二十兆的页面", "2025-07-06", {"big": 20 * 1024 * 1024}),
+    ("/private/a16.html", "robots禁止的页面", "2025-07-05", None),
+    ("/news/a17.html", "慢但不超时的页面", "2025-07-04", {"delay": 0.3}),
+    ("/news/a18.html", "需要认证的页面", "2025-07-03", {"status": 401, "file": "_login.html"}),
+    ("/news/a21.html", "没有长度的二十兆页面", "2025-07-02", {"big": 20 * 1024 * 1024, "content_length": False}),
+]
+
+
+def build_faults(out_dir: Path) -> int:
+    """Write <out_dir>/faults/faults.newsflow.test/ (deterministic); returns the file count."""
+    root = out_dir / "faults"
+    if root.exists():
+        shutil.rmtree(root)
+    files: dict[str, str | bytes] = {}
+    specs: dict[str, dict] = {}
+    body = ["这是故障测试站的正文段落，用来确认正常页面仍被完整抓取、归档并抽取成文章，而不会因为同一列表里的故障页面受到影响。",
+            "第二段正文：抓取器必须把挑战页、登录墙、软404和非网页内容与真实文章区分开来，并在每次抓取的报告中写明原因。",
+            "第三段正文：失败两次后成功的页面、被限流后成功的页面和多次跳转后的页面，最终都应当作为正常文章入库。"]
+    items = []
+    for path, title, date, spec in FAULT_ARTICLES:
+        items.append((path, title, date))
+        if spec is None or "fail" in spec or spec.get("delay"):
+            files[path] = fault_page(title, date + " 09:00", body)
+        if spec is not None:
+            specs[path] = spec
+    files["/news/a13-final.html"] = fault_page("多次跳转后的页面", "2025-07-08 09:00", body)
+    specs["/r/1.html"] = {"redirect": "/r/2.html"}
+    specs["/r/2.html"] = {"redirect": "/news/a13-final.html"}
+    files["/news/index.html"] = fault_list(items, "index_1.html")     # /private/a16.html too (robots)
+    files["/news/index_1.html"] = fault_list([("/news/a19.html", "第二页的正常稿件", "2025-06-30")], None)
+    files["/news/a19.html"] = fault_page("第二页的正常稿件", "2025-06-30 09:00", body)
+    files["/private/index.html"] = fault_list([("/private/a16.html", "robots禁止的页面", "2025-07-05"),
+                                               ("/private/a20.html", "另一篇robots禁止的页面", "2025-07-01")], None)
+    files["/private/a20.html"] = fault_page("另一篇robots禁止的页面", "2025-07-01 09:00", body)
+    files["/blocked/index.html"] = fault_list([("/news/a01.html", "正常的新闻稿件", "2025-07-20")], None)
+    specs["/blocked/index.html"] = {"status": 412, "file": "_ruishu.html"}
+    files["/jsonly/index.html"] = JSONLY_BODY
+    files["/login.html"] = LOGIN_BODY
+    files["/404.html"] = SOFT404_BODY
+    files["/_ruishu.html"] = RUISHU_BODY
+    files["/_jsl.html"] = JSL_BODY
+    files["/_acw.html"] = ACW_BODY
+    files["/_soft404.html"] = SOFT404_BODY
+    files["/_login.html"] = LOGIN_BODY
+    files["/_doc.pdf"] = attachment_bytes("pdf", "not an article")
+    files["/index.html"] = fault_list([("/news/index.html", "新闻", "2025-07-20")], None)
+    files["/robots.txt"] = "User-agent: *\nDisallow: /private/\n"
+    files["/_faults.json"] = json.dumps(specs, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    files["/_site.json"] = json.dumps({"encoding": "utf-8", "content_type_charset": True}, indent=1) + "\n"
+    for rel, data in sorted(files.items()):
+        p = root / FAULT_HOST / rel.lstrip("/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return len(files)
+
+
+# ----------------------------------------------------------------------------------------------
+# A large generated mirror for benchmarks and long-crawl tests (never committed): one TRS site
+# (the gxzf templates) with N articles, PER_PAGE to a list page. Same host and URL shapes as the
+# registry's gxzf entry, so the real registry crawls it (with --max-pages raised).
+
+
+def build_large(out_dir: Path, n_articles: int, per_page: int = 20, seed: int = FIXED_SEED) -> dict:
+    """Write <out_dir>/sites/www.gxzf.gov.cn/ with n_articles articles; returns counts."""
+    rng = random.Random(seed)
+    pool = paragraph_pool(["000_e58f327ba19703f5.txt", "001_fef36e7e279e47c9.txt", "003_288f4a3a0b947890.txt"])
+    site = Gxzf()
+    start = dt.datetime(2025, 7, 1, 9, 0)
+    arts = []
+    for i in range(n_articles):
+        when = start - dt.timedelta(hours=3 * i, minutes=rng.randint(0, 59))
+        title = "广西生态环境动态第%d期：%s" % (n_articles - i, pool[rng.randrange(len(pool))][:18])
+        lead = "%s，%s" % (when.strftime("%m月%d日"), pool[rng.randrange(len(pool))])
+        body = [("p", lead)] + [("p", pool[j]) for j in sorted(rng.sample(range(len(pool)), rng.randint(2, 5)))]
+        art = dict(date=when.strftime("%Y-%m-%d %H:%M"), dt=when, title=title, source="广西日报",
+                   author=None if i % 3 else "记者%d" % (i % 97), lead=lead, body=body, seed=None,
+                   syndicated_from=None, subtitle=None, list_date=when.strftime("%Y-%m-%d"))
+        art["urlpath"] = site.article_path(art, i)
+        arts.append(art)
+    assert len({a["urlpath"] for a in arts}) == len(arts)
+    site.articles = arts
+    root = out_dir / "sites" / site.host
+    if (out_dir / "sites").exists():
+        shutil.rmtree(out_dir / "sites")
+    n_pages = -(-len(arts) // per_page)
+    paths = site.list_paths(n_pages)
+
+    def put(path, text):
+        f = root / (path + site.index_name if path.endswith("/") else path).lstrip("/")
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(text.encode("utf-8"))
+
+    total = 0
+    for page, path in enumerate(paths):
+        put(path, site.render_list(arts[page * per_page:(page + 1) * per_page], page, paths))
+    for i, art in enumerate(arts):
+        html_ = site.render_article(art, related_for(arts, i))
+        total += len(html_.encode("utf-8"))
+        put(art["urlpath"], html_)
+    put(site.home_path, site.render_home())
+    put("/robots.txt", "User-agent: *\nDisallow:\n")
+    (root / "_site.json").write_text(json.dumps({"encoding": "utf-8", "content_type_charset": True}) + "\n")
+    return {"articles": len(arts), "list_pages": len(paths), "article_bytes": total,
+            "urls": [site.base + a["urlpath"] for a in arts], "lists": [site.base + p for p in paths]}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=PKG_DIR,
                     help="directory receiving sites/, expected.json, expected_lists.json (default: the package)")
+    ap.add_argument("--large", type=int, metavar="N",
+                    help="instead: a large generated gxzf-like site of N articles under OUT/sites (benchmarks)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.large:
+        if args.out.resolve() == PKG_DIR:
+            ap.error("--large needs --out DIR (the committed mirror stays as it is)")
+        info = build_large(args.out, args.large)
+        print("wrote %(articles)d articles, %(list_pages)d list pages" % info, "->", args.out)
+        return 0
     stats = build(args.out)
-    print("wrote %(files)d files, %(bytes)d bytes, %(articles)d articles" % stats, "->", args.out)
+    print("wrote %(files)d files, %(bytes)d bytes, %(articles)d articles, %(fault_files)d fault-host files"
+          % stats, "->", args.out)
     return 0
 
 

@@ -10,8 +10,10 @@ the individual functions from tests: ``run_checks() -> list[str]`` returns the p
 
 What is checked, per registered source (crawlers/sources.toml, presets merged):
 - the list pages are reached from the start URL by the registry's pagination rule (TRS:
-  ``createPageHTML(N, …)`` -> index_1..index_{N-1}; next: follow ``next_selector``) and equal
-  ``expected_lists.json``; at least 3 list pages and 10 articles;
+  ``createPageHTML(N, …)`` -> index_1..index_{N-1}; next: follow ``next_selector``; Hanweb: the
+  column page's datastore records, then ``dataproxy.jsp`` POSTed by record range) and equal
+  ``expected_lists.json``; at least 5 list pages and 10 articles;
+- the registry's sitemaps and RSS feeds list every article of the source with its list date;
 - every ``list_item`` has an ``<a href>`` whose target matches ``article_pattern``; every
   link on a list page that matches ``article_pattern`` is in the manifest; every manifest
   URL of the source is linked from a list item, with its ``list_date`` in the item, newest first;
@@ -62,7 +64,10 @@ TEMPLATE = {
     "sd-sthj": dict(title="h1", body="td.zw_new", info="td.zw_info", gov_meta=False),
     "gz-sthj": dict(title="div.Article_Title h1", body="div.Article_Con.aBox",
                     info="div.ArticleProperties", gov_meta=True),
+    "zj-sthjt": dict(title="div.title h1", body="div#zoom", info="div.info", gov_meta=True),
 }
+MIN_LIST_PAGES = 5
+RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 
 # ------------------------------------------------------------------------------------------
 # A tiny DOM and CSS matcher (tag, #id, .class compounds; descendant and ">" combinators).
@@ -219,8 +224,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect)
 
 
-def fetch(url: str, headers: dict | None = None):
-    req = urllib.request.Request(url, headers=headers or {})
+def fetch(url: str, headers: dict | None = None, data: bytes | None = None):
+    req = urllib.request.Request(url, headers=headers or {}, data=data)
     try:
         with _opener.open(req, timeout=10) as r:
             return r.status, dict(r.headers.items()), r.read()
@@ -276,8 +281,51 @@ def _path_q(url: str) -> str:
 # the checks
 
 
+def crawl_hanweb(src: dict, mirror, site: dict, problems: list):
+    """Hanweb: the column page's datastore records, then dataproxy.jsp (POST) by record range.
+    -> [(real_url, root of the records' HTML, is_column_page)]"""
+    url = urllib.parse.urljoin(src["base_url"], src["start_urls"][0])
+    status, headers, body = fetch(mirror.to_local(url))
+    if status != 200:
+        problems.append("%s: column page %s -> HTTP %s" % (src["name"], url, status))
+        return []
+    text = decode_page(body, site, headers, problems, url)
+    records = RECORD.findall(text)
+    pages = [(url, parse_html(text), parse_html("\n".join(records)))]
+    m = re.search(r"<nextgroup><!\[CDATA\[<a href=\"([^\"]+)\"", text)
+    total = re.search(r"totalRecord:\s*(\d+)", text)
+    perpage = re.search(r"perPage:\s*(\d+)", text)
+    if not (records and m and total and perpage):
+        problems.append("%s: column page lacks datastore records, nextgroup, totalRecord or perPage" % src["name"])
+        return pages
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(m.group(1)).query))
+    total, perpage = int(total.group(1)), int(perpage.group(1))
+    endpoint = urllib.parse.urljoin(url, src["dataproxy"])
+    for start in range(len(records) + 1, total + 1, perpage):
+        end = min(total, start + perpage - 1)
+        query = urllib.parse.urlencode([("startrecord", str(start)), ("endrecord", str(end)), ("perpage", str(perpage))]
+                                       + [(k, q[k]) for k in ("columnid", "unitid", "webid", "path", "webname",
+                                                              "permissiontype") if k in q])
+        form = urllib.parse.urlencode([("col", "1"), ("appid", "1")] + [(k, q[k]) for k in (
+            "columnid", "unitid", "webid", "path", "webname", "permissiontype") if k in q]
+            + [("sourceContentType", "1")]).encode("utf-8")
+        real = endpoint + "?" + query
+        status, headers, xml = fetch(mirror.to_local(real), {"Content-Type": "application/x-www-form-urlencoded"}, form)
+        if status != 200 or "xml" not in headers.get("Content-Type", ""):
+            problems.append("%s: dataproxy %s -> HTTP %s %s" % (src["name"], real, status, headers.get("Content-Type")))
+            continue
+        xtext = xml.decode("utf-8")
+        got = RECORD.findall(xtext)
+        if len(got) != end - start + 1 or "<totalrecord>%d</totalrecord>" % total not in xtext:
+            problems.append("%s: dataproxy %s gave %d records" % (src["name"], real, len(got)))
+        pages.append((real, None, parse_html("\n".join(got))))
+    return pages
+
+
 def crawl_lists(src: dict, mirror, site: dict, problems: list):
-    """Follow the registry's pagination rule from the start URL -> [(real_url, root)]."""
+    """Follow the registry's pagination rule from the start URL -> [(real_url, root, items_root)]."""
+    if src.get("dataproxy"):
+        return crawl_hanweb(src, mirror, site, problems)
     start = urllib.parse.urljoin(src["base_url"], src["start_urls"][0])
     pages, seen, url = [], set(), start
     while url and url not in seen and len(pages) < 50:
@@ -287,7 +335,7 @@ def crawl_lists(src: dict, mirror, site: dict, problems: list):
             problems.append("%s: list page %s -> HTTP %s" % (src["name"], url, status))
             break
         root = parse_html(decode_page(body, site, headers, problems, url))
-        pages.append((url, root))
+        pages.append((url, root, root))
         if src.get("pagination") == "trs":
             if len(pages) > 1:
                 continue
@@ -312,7 +360,7 @@ def crawl_lists(src: dict, mirror, site: dict, problems: list):
                 m2 = re.search(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)", s2)
                 if not m2 or (int(m2.group(1)), int(m2.group(2))) != (n, i):
                     problems.append("%s: pager on %s is %s, expected (%d, %d)" % (src["name"], nxt, m2 and m2.groups(), n, i))
-                pages.append((nxt, r2))
+                pages.append((nxt, r2, r2))
             url = None
         else:
             links = [a for a in select(root, src["next_selector"]) if a.tag == "a" and a.attrs.get("href")]
@@ -334,15 +382,15 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
     if len(entries) < 10:
         problems.append("%s: only %d articles" % (name, len(entries)))
     pages = crawl_lists(src, mirror, site, problems)
-    page_urls = [u for u, _ in pages]
-    if len(pages) < 3:
+    page_urls = [u for u, _, _ in pages]
+    if len(pages) < MIN_LIST_PAGES:
         problems.append("%s: only %d list pages" % (name, len(pages)))
     if page_urls != lists.get(name):
         problems.append("%s: list pages %s != expected_lists %s" % (name, page_urls, lists.get(name)))
 
     listed = []  # (url, item text) in list order
-    for url, root in pages:
-        items = select(root, src["list_item"])
+    for url, root, items_root in pages:
+        items = select(items_root, src["list_item"])
         if not items:
             problems.append("%s: no list items (%s) on %s" % (name, src["list_item"], url))
         for it in items:
@@ -355,6 +403,8 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
             if tu.netloc != host or not pattern.search(_path_q(target)):
                 problems.append("%s: list item link %s does not match article_pattern" % (name, target))
             listed.append((target, it.text()))
+        if root is None:        # a dataproxy XML page: records only, no page chrome
+            continue
         for a in select(root, "a"):
             href = a.attrs.get("href")
             if not href or href.startswith(("javascript:", "#", "mailto:")):
@@ -390,6 +440,36 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
 
     for e in entries:
         check_article(e, src, site, tpl, mirror, sites_dir, problems)
+    check_feeds(name, src, mirror, entries, problems)
+
+
+def check_feeds(name: str, src: dict, mirror, entries: list, problems: list):
+    """Sitemaps and RSS feeds of the registry list every article of the source with its date."""
+    for key, item_re, date_re in (("sitemaps", r"<url>(.*?)</url>", r"<lastmod>(.*?)</lastmod>"),
+                                  ("feeds", r"<item>(.*?)</item>", r"<pubDate>(.*?)</pubDate>")):
+        for rel in src.get(key, []):
+            url = urllib.parse.urljoin(src["base_url"] + "/", rel)
+            status, headers, body = fetch(mirror.to_local(url))
+            if status != 200 or "xml" not in headers.get("Content-Type", ""):
+                problems.append("%s: %s %s -> HTTP %s %s" % (name, key, url, status, headers.get("Content-Type")))
+                continue
+            text = body.decode("utf-8")
+            got = {}
+            for block in re.findall(item_re, text, re.S):
+                loc = re.search(r"<(?:loc|link)>(.*?)</(?:loc|link)>", block, re.S)
+                when = re.search(date_re, block, re.S)
+                if loc and when:
+                    got[loc.group(1).replace("&amp;", "&")] = when.group(1)
+            for e in entries:
+                when = got.get(e["url"])
+                if when is None:
+                    problems.append("%s: %s %s lacks %s" % (name, key, url, e["url"]))
+                elif key == "sitemaps" and when != e["list_date"]:
+                    problems.append("%s: sitemap lastmod %s != %s for %s" % (name, when, e["list_date"], e["url"]))
+                elif key == "feeds":
+                    import email.utils
+                    if email.utils.parsedate_to_datetime(when).date().isoformat() != e["list_date"]:
+                        problems.append("%s: feed pubDate %s != %s for %s" % (name, when, e["list_date"], e["url"]))
 
 
 def check_article(e: dict, src: dict, site: dict, tpl: dict, mirror, sites_dir: Path, problems: list):
@@ -555,10 +635,12 @@ def _tree_diff(a: Path, b: Path) -> list[str]:
     for name in ("expected.json", "expected_lists.json"):
         if not (b / name).exists() or not filecmp.cmp(a / name, b / name, shallow=False):
             out.append(name)
-    fa = {p.relative_to(a / "sites") for p in (a / "sites").rglob("*") if p.is_file()}
-    fb = {p.relative_to(b / "sites") for p in (b / "sites").rglob("*") if p.is_file()} if (b / "sites").exists() else set()
-    out += ["only in one: %s" % p for p in sorted(fa ^ fb)]
-    out += [str(p) for p in sorted(fa & fb) if not filecmp.cmp(a / "sites" / p, b / "sites" / p, shallow=False)]
+    for tree in ("sites", "faults"):
+        fa = {p.relative_to(a / tree) for p in (a / tree).rglob("*") if p.is_file()}
+        fb = {p.relative_to(b / tree) for p in (b / tree).rglob("*") if p.is_file()} if (b / tree).exists() else set()
+        out += ["only in one: %s/%s" % (tree, p) for p in sorted(fa ^ fb)]
+        out += ["%s/%s" % (tree, p) for p in sorted(fa & fb)
+                if not filecmp.cmp(a / tree / p, b / tree / p, shallow=False)]
     return out
 
 

@@ -20,7 +20,15 @@ Behaviour, per host directory ``sites/<host>/``:
   ``If-Modified-Since`` get a 304;
 - any path with a ``..`` segment (raw or %-encoded), a backslash or a NUL gets a 400 and can
   never leave the host directory (resolved paths are checked against it too);
-- GET and HEAD; HTTP/1.1 keep-alive; request logging is silenced.
+- GET and HEAD; HTTP/1.1 keep-alive; request logging is silenced (``MirrorServer.log`` keeps
+  every request for tests instead: host, method, path, status, time);
+- Hanweb: ``/module/web/jpage/dataproxy.jsp`` (POST or GET) answers the records of a column
+  from the host's ``_dataproxy.json``, by ``startrecord``/``endrecord`` (query or form), as XML;
+- fault hosts (``serve(faults=True)``, from ``mirror/faults/``) add behaviours per path from
+  their ``_faults.json``: a status/headers/body of choice (412 challenges, login walls, soft
+  404s, non-HTML), ``fail`` N times with a status before answering, ``delay`` seconds,
+  ``redirect`` (chains, other domains), ``big`` generated bodies (20 MB) with or without a
+  Content-Length. Fault hosts are never served by default, so the demo never meets them.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DEFAULT_SITES = Path(__file__).resolve().parent / "sites"
+FAULT_SITES = Path(__file__).resolve().parent / "faults"
+DATAPROXY = "/module/web/jpage/dataproxy.jsp"
 LAST_MODIFIED_TS = 1752537600  # 2025-07-15 00:00:00 GMT, the same for every file
 LAST_MODIFIED = email.utils.formatdate(LAST_MODIFIED_TS, usegmt=True)
 INDEX_NAMES = ("index.shtml", "index.html", "index.htm")
@@ -53,12 +63,21 @@ NOT_FOUND_BODY = (b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></h
 BAD_REQUEST_BODY = b"<!DOCTYPE html>\n<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n"
 
 
-def _make_handler(root: Path, site: dict):
+def _make_handler(root: Path, site: dict, log: list, host: str, delay: float = 0.0):
     root = root.resolve()
     charset = site.get("encoding") if site.get("content_type_charset") else None
+    faults_file = root / "_faults.json"
+    faults = json.loads(faults_file.read_text(encoding="utf-8")) if faults_file.exists() else {}
+    proxy_file = root / "_dataproxy.json"
+    proxy = json.loads(proxy_file.read_text(encoding="utf-8")) if proxy_file.exists() else None
+    counters: dict[str, int] = {}
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+        # holds the body back until the client's delayed ACK (~40 ms per keep-alive request)
+        disable_nagle_algorithm = True
 
         def version_string(self):
             return "Apache"
@@ -72,16 +91,100 @@ def _make_handler(root: Path, site: dict):
         def do_GET(self):
             self._serve(head=False)
 
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            form = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
+            if urllib.parse.urlsplit(self.path).path == DATAPROXY and proxy is not None:
+                return self._dataproxy(form, head=False)
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET, HEAD")], False)
+
         # ---------------------------------------------------------------------------------
-        def _send(self, status, body=b"", headers=(), head=False):
+        def _send(self, status, body=b"", headers=(), head=False, length=True):
             self.send_response(status)
             for k, v in headers:
                 self.send_header(k, v)
-            if status != HTTPStatus.NOT_MODIFIED:
+            if status != HTTPStatus.NOT_MODIFIED and length:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            log.append({"host": host, "method": self.command, "path": self.path, "status": int(status),
+                        "time": time.monotonic(),
+                        "if_none_match": self.headers.get("If-None-Match"),
+                        "user_agent": self.headers.get("User-Agent")})
             if body and not head:
                 self.wfile.write(body)
+
+        def _dataproxy(self, form, head):
+            params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            params.update(urllib.parse.parse_qsl(form))
+            col = proxy["columns"].get(params.get("columnid", ""))
+            if col is None:
+                return self._error(HTTPStatus.NOT_FOUND, NOT_FOUND_BODY, head)
+            records = col["records"]
+            try:
+                start = max(1, int(params.get("startrecord", 1)))
+                end = int(params.get("endrecord", start + 44))
+                perpage = max(1, int(params.get("perpage", 15)))
+            except ValueError:
+                return self._error(HTTPStatus.BAD_REQUEST, BAD_REQUEST_BODY, head)
+            chosen = records[start - 1:end]
+            body = ('<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n<totalrecord>%d</totalrecord>\n'
+                    "<totalpage>%d</totalpage>\n<recordset>\n%s\n</recordset>\n</datastore>\n"
+                    % (len(records), -(-len(records) // perpage),
+                       "\n".join("<record><![CDATA[\n%s\n]]></record>" % r for r in chosen))).encode("utf-8")
+            self._send(HTTPStatus.OK, body, [("Content-Type", "text/xml;charset=UTF-8")], head)
+
+        def _fault(self, path, spec, head):
+            """Serve one behaviour of _faults.json; returns True when it answered."""
+            if spec.get("delay"):
+                time.sleep(float(spec["delay"]))
+            if spec.get("fail"):
+                with lock:
+                    n = counters[path] = counters.get(path, 0) + 1
+                if n <= int(spec["fail"]):
+                    headers = [("Content-Type", "text/html")]
+                    if spec.get("retry_after") is not None:
+                        headers.append(("Retry-After", str(spec["retry_after"])))
+                    body = b"<html><body><h1>Service Unavailable</h1></body></html>"
+                    self._send(int(spec.get("fail_status", 503)), body, headers, head)
+                    return True
+            if spec.get("redirect"):
+                self._send(int(spec.get("status", 302)), b"", [("Location", spec["redirect"])], head)
+                return True
+            if spec.get("big"):
+                size = int(spec["big"])
+                chunk = (b"<p>" + b"x" * 1017 + b"</p>\n")
+                with_length = spec.get("content_length", True)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                if with_length:
+                    self.send_header("Content-Length", str(size))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                log.append({"host": host, "method": self.command, "path": self.path, "status": 200,
+                            "time": time.monotonic(), "if_none_match": None,
+                            "user_agent": self.headers.get("User-Agent")})
+                if not head:
+                    sent = 0
+                    try:
+                        while sent < size:
+                            part = chunk[:size - sent]
+                            self.wfile.write(part)
+                            sent += len(part)
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.close_connection = True
+                return True
+            if "status" in spec or "file" in spec or "body" in spec:
+                if "file" in spec:
+                    data = (root / spec["file"]).read_bytes()
+                else:
+                    data = spec.get("body", "").encode("utf-8")
+                headers = [("Content-Type", spec.get("content_type", "text/html"))]
+                headers += [tuple(h) for h in spec.get("headers", [])]
+                self._send(int(spec.get("status", 200)), data, headers, head)
+                return True
+            return False
 
         def _error(self, status, body, head):
             self._send(status, body, [("Content-Type", "text/html")], head)
@@ -116,7 +219,14 @@ def _make_handler(root: Path, site: dict):
             return (resolved, None)
 
         def _serve(self, head):
+            if delay:
+                time.sleep(delay)
             raw_path = urllib.parse.urlsplit(self.path).path
+            if raw_path == DATAPROXY and proxy is not None:
+                return self._dataproxy("", head)
+            spec = faults.get(raw_path)
+            if spec is not None and self._fault(raw_path, spec, head):
+                return
             try:
                 res = self._resolve(raw_path)
             except (UnicodeDecodeError, ValueError):
@@ -161,23 +271,36 @@ def _make_handler(root: Path, site: dict):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a crawler opening 8+ connections at once
+    # overflows it, the kernel drops SYNs, and the client waits 1 s to retransmit
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # a client that gives up (timeout, size cap) closes its socket mid-answer: not an error
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class MirrorServer:
     """One ThreadingHTTPServer per host directory, each on 127.0.0.1:<free port>."""
 
-    def __init__(self, sites_dir: Path | str | None = None):
+    def __init__(self, sites_dir: Path | str | None = None, faults: bool = False, delay: float = 0.0):
         self.sites_dir = Path(sites_dir) if sites_dir else DEFAULT_SITES
         self.base_urls: dict[str, str] = {}
+        self.log: list[dict] = []          # every request served: host, method, path, status, time
         self._servers: list[tuple[_Server, threading.Thread]] = []
         hosts = sorted(p for p in self.sites_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
         if not hosts:
             raise FileNotFoundError("no host directories under %s (run python -m mirror.build)" % self.sites_dir)
+        if faults:
+            hosts += sorted(p for p in FAULT_SITES.iterdir() if p.is_dir() and not p.name.startswith("."))
         try:
             for hdir in hosts:
                 meta_file = hdir / "_site.json"
                 site = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
-                srv = _Server(("127.0.0.1", 0), _make_handler(hdir, site))
+                srv = _Server(("127.0.0.1", 0), _make_handler(hdir, site, self.log, hdir.name, delay))
                 t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
                                      name="mirror-" + hdir.name, daemon=True)
                 t.start()
@@ -203,6 +326,11 @@ class MirrorServer:
                 return real + (u.path or "/") + ("?" + u.query if u.query else "")
         raise KeyError(url)
 
+    def requests(self, host: str | None = None, method: str | None = None) -> list[dict]:
+        """The requests served so far (optionally of one real host, e.g. "www.gxzf.gov.cn")."""
+        return [r for r in list(self.log) if (host is None or r["host"] == host)
+                and (method is None or r["method"] == method)]
+
     # lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         servers, self._servers = self._servers, []
@@ -225,17 +353,20 @@ class MirrorServer:
             pass
 
 
-def serve(sites_dir: Path | str | None = None) -> MirrorServer:
-    """Start the mirror; returns a MirrorServer (also a context manager)."""
-    return MirrorServer(sites_dir)
+def serve(sites_dir: Path | str | None = None, faults: bool = False, delay: float = 0.0) -> MirrorServer:
+    """Start the mirror; returns a MirrorServer (also a context manager). faults=True also
+    serves the fault hosts of mirror/faults/ (tests only); delay makes every answer that many
+    seconds slow (tests that must stop a crawl mid-way)."""
+    return MirrorServer(sites_dir, faults, delay)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Serve the local mirror on 127.0.0.1 (one port per host).")
     ap.add_argument("--sites", type=Path, default=None, help="sites directory (default: mirror/sites)")
     ap.add_argument("--json", action="store_true", help="print the mapping as one JSON object")
+    ap.add_argument("--faults", action="store_true", help="also serve the fault hosts (mirror/faults/)")
     args = ap.parse_args(argv)
-    m = serve(args.sites)
+    m = serve(args.sites, faults=args.faults)
 
     def _stop(signum, frame):
         raise KeyboardInterrupt

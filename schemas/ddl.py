@@ -75,6 +75,51 @@ ALTER TABLE articles ADD COLUMN column_name VARCHAR;
 ALTER TABLE articles ADD COLUMN images STRUCT(src VARCHAR, caption VARCHAR)[];
 ALTER TABLE articles ADD COLUMN attachments STRUCT(url VARCHAR, name VARCHAR)[];
 """),
+    (3, "crawl reports, fetched URLs and list-page state (issue 4)", """
+ALTER TABLE crawl_runs ADD COLUMN retries INTEGER;
+ALTER TABLE crawl_runs ADD COLUMN robots_disallowed INTEGER;
+ALTER TABLE crawl_runs ADD COLUMN links_found INTEGER;
+ALTER TABLE crawl_runs ADD COLUMN known_skipped INTEGER;
+ALTER TABLE crawl_runs ADD COLUMN duration_s DOUBLE;
+ALTER TABLE crawl_runs ADD COLUMN blocked_by_reason VARCHAR;   -- JSON object reason -> count
+ALTER TABLE crawl_runs ADD COLUMN skipped_by_kind VARCHAR;     -- JSON object: known, robots, offsite ...
+ALTER TABLE crawl_runs ADD COLUMN flags VARCHAR[];             -- nothing_new, mostly_errors, ...
+ALTER TABLE crawl_runs ADD COLUMN mode VARCHAR;                -- incremental | since | refresh
+ALTER TABLE crawl_runs ADD COLUMN resumed BOOLEAN;
+CREATE TABLE crawl_run_status (                -- responses per HTTP status, per run and source
+    run_id      VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    http_status INTEGER NOT NULL,
+    responses   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, source, http_status)
+);
+CREATE TABLE crawl_urls (                      -- every response a crawl archived: the fetch log
+    run_id       VARCHAR NOT NULL,
+    source       VARCHAR NOT NULL,
+    url          VARCHAR NOT NULL,             -- requested (real-site) URL
+    final_url    VARCHAR,                      -- after redirects
+    kind         VARCHAR,                      -- list | sitemap | feed | article | other
+    status       INTEGER,
+    block_reason VARCHAR,                      -- challenge_ruishu, login_wall, soft_404 ...
+    list_date    VARCHAR,
+    fetched_at   TIMESTAMPTZ,
+    warc_path    VARCHAR,
+    warc_offset  BIGINT
+);
+CREATE TABLE list_pages (                      -- conditional-GET state of each list page
+    source        VARCHAR NOT NULL,
+    url           VARCHAR NOT NULL,
+    etag          VARCHAR,
+    last_modified VARCHAR,
+    status        INTEGER,                     -- 200, or 304 when the last visit was not modified
+    links         VARCHAR,                     -- JSON [[article url, list date], ...]
+    next_pages    VARCHAR,                     -- JSON [{url, page, parse, form}]
+    page_count    INTEGER,
+    run_id        VARCHAR,
+    seen_at       TIMESTAMPTZ,
+    PRIMARY KEY (source, url)
+);
+"""),
     (6, "full-text search postings (jieba tokens, BM25 at query time)", """
 CREATE TABLE search_postings (
     term       VARCHAR NOT NULL,     -- a jieba token of the simplified title/text, lower-cased
@@ -87,4 +132,126 @@ CREATE TABLE search_docs (
     indexed_at TIMESTAMPTZ NOT NULL
 );
 """),
+    (4, "dedupe: signatures, LSH bands, clusters, syndication edges, story views; original URL", """
+ALTER TABLE articles ADD COLUMN url_original VARCHAR;   -- the URL as fetched; `url` is canonical
+CREATE TABLE dedupe_meta (            -- the parameters the stored signatures and bands were made with
+    key        VARCHAR PRIMARY KEY,
+    value      VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE dedupe_docs (            -- one row per article that went through dedupe
+    article_id      VARCHAR PRIMARY KEY,
+    seq             BIGINT NOT NULL,      -- signing order; dedupe_bands refers to it
+    cluster_id      VARCHAR NOT NULL,     -- the story; see dedupe_clusters
+    content_hash    VARCHAR,              -- articles.content_hash when signed (re-signed on change)
+    text_hash       VARCHAR,              -- exact-duplicate key: hash of the folded simplified text
+    title_hash      VARCHAR,              -- hash of the folded simplified title (excerpt rule)
+    n_chars         INTEGER NOT NULL,     -- folded text length
+    signature       BLOB,                 -- MinHash, num_perm little-endian uint32; NULL when too short
+    source          VARCHAR,              -- copies of the article fields the canonical choice uses
+    published_at    TIMESTAMPTZ,
+    original_source VARCHAR,
+    first_seen      TIMESTAMPTZ,
+    match_kind      VARCHAR NOT NULL,     -- how it joined: founder | exact | near | excerpt | short
+    matched_id      VARCHAR,              -- the article it matched when it joined
+    similarity      DOUBLE,               -- Jaccard (containment for excerpt) with matched_id
+    signed_at       TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE dedupe_bands (           -- the LSH index: equal (band, bucket) = candidate pair
+    band   SMALLINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    seq    BIGINT NOT NULL
+);
+CREATE TABLE dedupe_clusters (        -- one row per story ever formed; merged ones stay, pointing on
+    cluster_id      VARCHAR PRIMARY KEY,
+    canonical_id    VARCHAR,              -- earliest published, preferring the credited outlet
+    size            INTEGER NOT NULL,
+    outlets         INTEGER NOT NULL,     -- distinct sources
+    first_published TIMESTAMPTZ,
+    last_published  TIMESTAMPTZ,
+    founder_seq     BIGINT NOT NULL,      -- the oldest cluster survives a merge
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    merged_into     VARCHAR               -- set when another cluster absorbed this one
+);
+CREATE TABLE dedupe_merges (          -- every merge, with the article that bridged the two
+    loser       VARCHAR NOT NULL,
+    survivor    VARCHAR NOT NULL,
+    via_article VARCHAR,
+    merged_at   TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE syndication_edges (      -- who republished whom; superseded rows stay
+    cluster_id         VARCHAR NOT NULL,
+    original_id        VARCHAR NOT NULL,  -- the article republished
+    copy_id            VARCHAR NOT NULL,  -- the article that republished it
+    credited           VARCHAR,           -- the 来源 the copy names
+    original_published TIMESTAMPTZ,
+    copy_published     TIMESTAMPTZ,
+    lag_hours          DOUBLE,            -- copy_published - original_published
+    match_kind         VARCHAR NOT NULL,  -- exact | near
+    similarity         DOUBLE,            -- Jaccard estimate between the two texts
+    first_seen         TIMESTAMPTZ NOT NULL,
+    superseded_at      TIMESTAMPTZ,       -- a later batch changed the cluster and this edge no longer holds
+    PRIMARY KEY (copy_id, original_id)
+);
+CREATE VIEW article_clusters AS       -- every deduped article with its story
+SELECT d.article_id, d.cluster_id, c.canonical_id, d.article_id = c.canonical_id AS is_canonical,
+       d.match_kind, d.matched_id, d.similarity, e.original_id AS republished_from,
+       e.lag_hours, d.source, d.published_at, d.original_source
+FROM dedupe_docs d
+JOIN dedupe_clusters c ON c.cluster_id = d.cluster_id
+LEFT JOIN syndication_edges e ON e.copy_id = d.article_id AND e.superseded_at IS NULL;
+CREATE VIEW stories AS                -- one row per story: the canonical article and where it appeared
+SELECT c.cluster_id, c.canonical_id, a.title, a.url, a.source, a.original_source, a.published_at,
+       c.size AS articles, c.outlets, m.sources, m.urls, c.first_published, c.last_published,
+       c.updated_at
+FROM dedupe_clusters c
+JOIN articles a ON a.id = c.canonical_id
+JOIN (SELECT d.cluster_id, list(DISTINCT d.source ORDER BY d.source) AS sources,
+             list(x.url ORDER BY d.published_at NULLS LAST, d.seq) AS urls
+      FROM dedupe_docs d JOIN articles x ON x.id = d.article_id GROUP BY d.cluster_id) m
+  ON m.cluster_id = c.cluster_id
+WHERE c.merged_into IS NULL;
+"""),
 ]
+
+MIGRATIONS.append(
+    (5, "article tags and taxonomy versions", """
+-- Tags analysts filter on (flows/tags.py, docs/tagging.md): one row per article, kind and tag.
+-- kind: language | script | topic | place | partner | keyword. An article's tags all come from one
+-- taxonomy version: re-tagging with a new version replaces them (warehouse/tags.py).
+-- article_id is articles.id. It is not a declared FOREIGN KEY on purpose: DuckDB turns an UPDATE
+-- of a row with list columns (articles.quality_flags, images, attachments) into delete + insert,
+-- which a referencing foreign key rejects, so every re-fetch or re-extraction of a tagged article
+-- would fail. warehouse/tags.py inserts tags only for ids present in articles and prunes orphans.
+CREATE TABLE article_tags (
+    article_id       VARCHAR NOT NULL,
+    kind             VARCHAR NOT NULL,
+    tag              VARCHAR NOT NULL,
+    score            DOUBLE,
+    evidence         VARCHAR,              -- why: matched terms, 'title+text+source', langdetect ...
+    taxonomy_version VARCHAR NOT NULL,
+    PRIMARY KEY (article_id, kind, tag)
+);
+-- Which taxonomy version and which content (articles.content_hash) each article was tagged with:
+-- what makes re-tagging idempotent, and what `retag` compares to find stale articles.
+CREATE TABLE article_tag_state (
+    article_id       VARCHAR PRIMARY KEY,
+    taxonomy_version VARCHAR NOT NULL,
+    content_hash     VARCHAR NOT NULL,
+    tagged_at        TIMESTAMPTZ NOT NULL
+);
+-- One row per taxonomy version ever used: a hash of flows/data/{taxonomy,gazetteer,partners}.toml
+-- and the tagger's code version.
+CREATE TABLE taxonomy_versions (
+    version          VARCHAR PRIMARY KEY,
+    tagger_version   VARCHAR NOT NULL,
+    files            VARCHAR NOT NULL,     -- JSON: data file -> sha256 (12 hex)
+    topics           INTEGER,
+    terms            INTEGER,
+    places           INTEGER,
+    partners         INTEGER,
+    first_used       TIMESTAMPTZ NOT NULL
+);
+"""))

@@ -90,15 +90,27 @@ class CrawlStats:
     source: str
     started_at: dt.datetime
     finished_at: dt.datetime
-    status: str                    # ok | empty | failed
-    pages_fetched: int = 0
-    list_pages: int = 0
-    article_requests: int = 0
-    articles_archived: int = 0
-    not_modified: int = 0
+    status: str                    # ok | empty | failed | blocked
+    pages_fetched: int = 0         # responses archived (lists, articles, 304s, errors, robots.txt)
+    list_pages: int = 0            # list responses read (200) or answered 304
+    article_requests: int = 0      # article URLs requested (new ones, or known ones with --refresh)
+    articles_archived: int = 0     # article responses that were real pages (2xx, not blocked)
+    not_modified: int = 0          # 304 answers to conditional GETs
     errors: int = 0
-    blocked: int = 0
+    blocked: int = 0               # challenge pages, login walls, soft 404s, non-HTML ...
     bytes: int = 0
     errors_by_kind: tuple[tuple[str, int], ...] = ()
     warc_path: str = ""
     message: str = ""
+    retries: int = 0
+    robots_disallowed: int = 0
+    links_found: int = 0           # article links the list pages showed
+    known_skipped: int = 0         # of them, already stored and so not fetched
+    duration_s: float = 0.0
+    status_counts: tuple[tuple[int, int], ...] = ()       # HTTP status -> responses
+    blocked_by_reason: tuple[tuple[str, int], ...] = ()
+    skipped_by_kind: tuple[tuple[str, int], ...] = ()     # known, older, robots, offsite, ...
+    flags: tuple[str, ...] = ()    # nothing_new, mostly_errors, blocked, robots_ignored, resumed
+    mode: str = "incremental"      # incremental | since | refresh
+    resumed: bool = False          # continued a run that had been killed
+    state_path: str = ""           # the run's URL and list-page state file (crawlers/state.py)

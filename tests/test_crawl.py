@@ -32,8 +32,8 @@ def test_one_off_crawl_archives_lists_and_articles_with_real_urls(newsflow_exe, 
                 assert listed[e["url"]] == e["list_date"]
     import warehouse
     cols, rows = warehouse.query(db, "select source, status, pages_fetched, article_requests from crawl_runs order by 1")
-    # 3 list pages + 10 articles + robots.txt (archived too)
-    assert rows == [("gxzf", "ok", 14, 10), ("gz-sthj", "ok", 14, 10)]
+    # 5 list pages + 10 articles + robots.txt (archived too)
+    assert rows == [("gxzf", "ok", 16, 10), ("gz-sthj", "ok", 16, 10)]
 
 
 def test_max_pages_limits_list_pages(newsflow_exe, tmp_path):

@@ -44,7 +44,7 @@ def rows(db, sql, params=None):
 
 def test_first_run_loads_every_mirror_article_once(ingested):
     db, (first, _) = ingested
-    assert first["sources"] == 7 and not first["failed_sources"]
+    assert first["sources"] == 8 and not first["failed_sources"]
     assert first["articles_new"] == len(EXPECTED)
     urls = [r[0] for r in rows(db, "select url from articles")]
     assert sorted(urls) == sorted(e["url"] for e in EXPECTED)
@@ -53,10 +53,13 @@ def test_first_run_loads_every_mirror_article_once(ingested):
 def test_second_run_adds_nothing(ingested):
     db, (first, second) = ingested
     assert second["articles_new"] == 0 and second["articles_updated"] == 0
-    assert second["articles_unchanged"] == len(EXPECTED)
+    # incremental: nothing is fetched again, every list page answers 304 (issue 4)
+    assert second["article_requests"] == 0 and second["articles_unchanged"] == 0
+    assert not second["failed_sources"]
+    assert all(p["not_modified"] >= 1 and "nothing_new" in p["flags"] for p in second["per_source"])
     assert rows(db, "select count(*), count(distinct url) from articles") == [(len(EXPECTED), len(EXPECTED))]
     runs = rows(db, "select count(distinct run_id), count(*) from crawl_runs")
-    assert runs == [(2, 14)]
+    assert runs == [(2, 16)]
 
 
 @pytest.mark.parametrize("exp", [e for e in EXPECTED if e.get("seed")], ids=lambda e: e["seed"])
@@ -114,4 +117,4 @@ def test_sql_answers_after_the_flow(ingested, newsflow_exe):
                            "select source, count(*) from articles group by 1 order by 1"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "gxzf" in proc.stdout and "(7 rows)" in proc.stdout
+    assert "gxzf" in proc.stdout and "(8 rows)" in proc.stdout

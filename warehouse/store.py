@@ -246,19 +246,27 @@ def load_rejected(con: duckdb.DuckDBPyConnection, rejected: Iterable[Rejected],
 
 
 def record_crawl_runs(con: duckdb.DuckDBPyConnection, stats: Iterable[CrawlStats]) -> None:
-    """Insert or replace the crawl_runs rows of these (run_id, source) pairs."""
+    """Insert or replace the crawl_runs rows (and per-status counts) of these (run_id, source)."""
     rows = list(stats)
     con.execute("BEGIN TRANSACTION")
     try:
         for s in rows:
             con.execute("DELETE FROM crawl_runs WHERE run_id = ? AND source = ?", [s.run_id, s.source])
+            con.execute("DELETE FROM crawl_run_status WHERE run_id = ? AND source = ?", [s.run_id, s.source])
             con.execute(
                 "INSERT INTO crawl_runs (run_id, source, started_at, finished_at, status, pages_fetched, "
                 "list_pages, article_requests, articles_archived, not_modified, errors, blocked, bytes, "
-                "errors_by_kind, warc_path, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "errors_by_kind, warc_path, message, retries, robots_disallowed, links_found, known_skipped, "
+                "duration_s, blocked_by_reason, skipped_by_kind, flags, mode, resumed) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [s.run_id, s.source, _utc(s.started_at), _utc(s.finished_at), s.status, s.pages_fetched,
                  s.list_pages, s.article_requests, s.articles_archived, s.not_modified, s.errors,
-                 s.blocked, s.bytes, json.dumps(dict(s.errors_by_kind)), s.warc_path, s.message])
+                 s.blocked, s.bytes, json.dumps(dict(s.errors_by_kind)), s.warc_path, s.message,
+                 s.retries, s.robots_disallowed, s.links_found, s.known_skipped, s.duration_s,
+                 json.dumps(dict(s.blocked_by_reason)), json.dumps(dict(s.skipped_by_kind)),
+                 list(s.flags), s.mode, s.resumed])
+            for code, n in s.status_counts:
+                con.execute("INSERT INTO crawl_run_status VALUES (?, ?, ?, ?)", [s.run_id, s.source, int(code), int(n)])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
