@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -29,6 +28,12 @@ class NewsflowGroup(click.Group):
             click.echo(f"error: {exc}", err=True)
             sys.exit(4)
         except (RegistryError, CrawlFailed, QueryError, WarehouseError, FileNotFoundError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except ValueError as exc:
+            # the tag data files' errors (flows.tags.TaxonomyError) name file and entry
+            if type(exc).__name__ != "TaxonomyError":
+                raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 
@@ -369,14 +374,24 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
         reg.get(n)
     _date(since)
     click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
-    from flows.ingest import ingest_flow
-    summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
-                          archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
-                          registry=ctx.obj["registry"], refresh=refresh)
+    from flows.ingest import SourcesFailing, ingest_flow
+    from flows.lock import RunInProgress
+    alert = None
+    try:
+        summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
+                              archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
+                              registry=ctx.obj["registry"], refresh=refresh)
+    except SourcesFailing as exc:
+        summary, alert = exc.summary, str(exc)
+    except RunInProgress as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(4)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
         _print_summary(summary)
+    if alert:
+        click.echo(f"alert: {alert}", err=True)
     if summary["failed_sources"]:
         sys.exit(3)
 
@@ -438,12 +453,19 @@ def extract(ctx, files, url, source_name, as_json):
         try:
             e = run_extract(body, url, preset=preset,
                             encoding_hint=preset.encoding if preset else None)
+            from flows.script import detect_script, quality, to_simplified
+            text = strip_pinyin(e.text)
+            score, flags = quality(text, e.encoding, e.pinyin_groups)
             rec.update(title=strip_pinyin(e.title),
                        published_at=e.published_at.isoformat() if e.published_at else None,
                        source=strip_pinyin(e.original_source), original_source=strip_pinyin(e.original_source),
                        author=strip_pinyin(e.author), editor=strip_pinyin(e.editor),
-                       text=strip_pinyin(e.text), encoding=e.encoding,
-                       date_missing=e.published_at is None, provenance=e.provenance)
+                       text=text, text_simplified=to_simplified(text),
+                       script=detect_script((e.title or "") + "\n" + text), encoding=e.encoding,
+                       quality=score, quality_flags=list(flags), date_missing=e.published_at is None,
+                       column=e.column_name, images=[{"src": a, "caption": b} for a, b in e.images],
+                       attachments=[{"url": a, "name": b} for a, b in e.attachments],
+                       provenance=e.provenance)
         except ExtractError as exc:
             rec.update(error=exc.reason, detail=exc.detail)
             status = 1
@@ -451,7 +473,8 @@ def extract(ctx, files, url, source_name, as_json):
             click.echo(json.dumps(rec, ensure_ascii=False))
         else:
             click.echo(f"== {f}")
-            for k in ("title", "published_at", "source", "author", "editor", "encoding", "error", "detail"):
+            for k in ("title", "published_at", "source", "author", "editor", "script", "encoding",
+                      "quality", "quality_flags", "error", "detail"):
                 if rec.get(k) is not None:
                     click.echo(f"{k:>13}: {rec[k]}")
             if rec.get("text"):
@@ -494,8 +517,156 @@ def sql(ctx, query, sql_file, fmt, max_width):
         query = sys.stdin.read()
     if not query or not query.strip():
         raise click.UsageError("give a query, --file PATH, or SQL on stdin")
-    cols, rows = warehouse.query(ctx.obj["db"], query)
+    cols, rows = warehouse.query(ctx.obj["db"], query, wait=5, snapshot_fallback=True)
+    from warehouse import store
+    if store.last_query_source and store.last_query_source != str(ctx.obj["db"]):
+        click.echo(f"(a load holds the warehouse: answered from the snapshot {store.last_query_source})", err=True)
     click.echo(render(cols, rows, fmt, max_width=max_width))
+
+
+@main.command()
+@click.option("--source", "source_name", help="Only this registry source's articles.")
+@click.option("--since", help="Only articles published on or after this day (YYYY-MM-DD).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.pass_context
+def reextract(ctx, source_name, since, dry_run):
+    """Re-run the current extractor over stored raw pages (no refetch).
+
+    Only rows whose fields changed are updated; prints how many changed per field.
+
+    \b
+    Example:
+      newsflow reextract --source hainan --since 2025-01-01
+    """
+    from flows.reextract import reextract as run
+    from flows.table import render
+    reg = _registry(ctx)
+    if source_name:
+        reg.get(source_name)
+    r = run(ctx.obj["db"], reg, source=source_name, since=_date(since), dry_run=dry_run,
+            progress=lambda m: click.echo(m, err=True))
+    click.echo(f"extractor {r.version}: {r.scanned} pages re-extracted, {r.changed} changed, "
+               f"{r.unchanged} unchanged, {r.now_rejected} would now be rejected (kept), "
+               f"{r.missing_page} raw pages missing" + (" (dry run: nothing written)" if dry_run else ""))
+    if r.fields:
+        click.echo(render(["field", "rows changed"], sorted(r.fields.items(), key=lambda x: -x[1])))
+    for p in r.problems[:10]:
+        click.echo(f"warning: {p}", err=True)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--since", help="Only articles published on or after this day (YYYY-MM-DD).")
+@click.option("--source", "source_name", help="Only this registry source.")
+@click.option("--topic", help="Only articles tagged with this topic (see `newsflow sql \"select * from taxonomy_versions\"`).")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def search(ctx, query, since, source_name, topic, limit, fmt):
+    """Full-text search (Chinese word segmentation, BM25), hits marked 【like this】.
+
+    \b
+    Example:
+      newsflow search "碳中和 东盟" --since 2024-01-01
+      newsflow search "红树林" --source gxzf --topic biodiversity
+    """
+    from flows.index import search as run
+    terms, hits = run(ctx.obj["db"], query, since=_date(since), source=source_name, topic=topic, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in h.items()}
+                               for h in hits], ensure_ascii=False, indent=1))
+        return
+    click.echo(f"query terms: {' '.join(terms) or '(none)'}; {len(hits)} hit(s)", err=True)
+    for i, h in enumerate(hits, 1):
+        when = h["published_at"].strftime("%Y-%m-%d") if h["published_at"] else "no date"
+        click.echo(f"{i:>2}. {h['title']}  [{h['source']}, {when}, score {h['score']:.2f}]")
+        click.echo(f"    {h['snippet']}")
+        click.echo(f"    {h['url']}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl"]), required=True)
+@click.option("--output", "output", required=True, type=click.Path(dir_okay=True),
+              help="File to write (a folder for month-partitioned Parquet).")
+@click.option("--since", help="Only articles published on or after this day (YYYY-MM-DD).")
+@click.option("--source", "source_name", help="Only this registry source.")
+@click.option("--topic", help="Only articles tagged with this topic.")
+@click.option("--partition/--no-partition", default=None,
+              help="Parquet partitioned by month (default: when over 100,000 rows).")
+@click.pass_context
+def export(ctx, fmt, output, since, source_name, topic, partition):
+    """Export articles to Parquet, CSV or JSON lines.
+
+    \b
+    Example:
+      newsflow export --format parquet --output out/articles.parquet --since 2025-01-01
+      newsflow export --format csv --output hainan.csv --source hainan
+    """
+    from warehouse.export import export as run
+    n = run(ctx.obj["db"], fmt, output, since=_date(since), source=source_name, topic=topic,
+            partition=partition)
+    click.echo(f"{n} articles written to {output}")
+
+
+@main.command()
+@click.option("--output", "output", default="report.html", show_default=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def report(ctx, output):
+    """Write a self-contained HTML report (charts; opens with no network).
+
+    \b
+    Example:
+      newsflow report --output report.html
+    """
+    from flows.report import make_report
+    path = make_report(ctx.obj["db"], output)
+    click.echo(f"report written to {path}")
+
+
+@main.command()
+@click.option("--source", "source_name", help="Only this registry source's articles.")
+@click.option("--force", is_flag=True, help="Re-tag even articles already tagged with this taxonomy.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--no-keywords", is_flag=True, help="Skip jieba keywords (much faster).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Folder with taxonomy.toml, gazetteer.toml, partners.toml.")
+@click.pass_context
+def retag(ctx, source_name, force, dry_run, no_keywords, data_dir):
+    """Re-apply the (changed) taxonomy to stored articles, without re-extraction.
+
+    \b
+    Example:
+      newsflow retag                    # after editing flows/data/taxonomy.toml
+      newsflow retag --data my-taxonomy/ --force
+    """
+    from flows import tags
+    taxonomy = tags.load_taxonomy(data_dir) if data_dir else None
+    r = tags.retag(ctx.obj["db"], taxonomy=taxonomy, registry=_registry(ctx), source=source_name,
+                   force=force, dry_run=dry_run, keywords=not no_keywords,
+                   progress=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps(r.as_dict(), ensure_ascii=False, indent=1, default=str))
+
+
+@main.command()
+@click.option("--config", "config", default=None, type=click.Path(dir_okay=False),
+              help="prefect.yaml with the deployments and schedules (default: the bundled one).")
+@click.option("--only", multiple=True, help="Serve only this deployment (repeatable).")
+@click.pass_context
+def serve(ctx, config, only):
+    """Run the prefect.yaml schedules on this machine (Ctrl-C stops cleanly).
+
+    Starts a local Prefect server on 127.0.0.1 for as long as it runs: nothing to install.
+
+    \b
+    Example:
+      newsflow serve
+      newsflow serve --only ingest-guangxi
+    """
+    from flows import serve as srv
+    try:
+        srv.serve(ctx.obj["db"], ctx.obj["archive"], config or srv.DEFAULT_YAML, only=list(only) or None,
+                  registry=ctx.obj["registry"])
+    except srv.ServeError as exc:
+        raise click.ClickException(str(exc))
 
 
 if __name__ == "__main__":

@@ -69,17 +69,73 @@ def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
     return process_task(db, paths, registry, runs_done)
 
 
+class SourcesFailing(RuntimeError):
+    """Sources that usually yield articles yielded none: the run fails so an alert can fire.
+    Carries the run summary (everything else was loaded)."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
+
+
 @flow(name="ingest")
 def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
                 db: str = "data/newsflow.duckdb", archive_dir: str = "data/archive",
                 since: str | None = None, max_pages: int | None = None,
-                registry: str | None = None, refresh: bool = False) -> dict:
+                registry: str | None = None, refresh: bool = False,
+                lock_wait: float = 6 * 3600) -> dict:
     """Crawl every (or the named) source, then extract and load what was fetched.
 
     With mirror=True the bundled local mirror is served on 127.0.0.1 for the run and every
-    source is pointed at it; the URLs recorded stay the real sites'.
+    source is pointed at it; the URLs recorded stay the real sites'. One ingest runs at a
+    time per warehouse: an overlapping run waits (up to `lock_wait` seconds) for the lock.
+    A failing source never stops the others; when a source that has yielded articles before
+    comes back failed, blocked or empty, the run fails after loading everything else.
     """
     logger = get_run_logger()
+    from flows.lock import run_lock
+    with run_lock(db, wait=lock_wait, on_wait=logger.warning):
+        summary = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh)
+    _publish_summary(summary)
+    failing = _usually_yielding(db, summary)
+    if failing:
+        raise SourcesFailing(f"sources that usually yield articles yielded none: {', '.join(failing)}",
+                             summary)
+    return summary
+
+
+def _usually_yielding(db: str, summary: dict) -> list[str]:
+    """Sources of this run that failed/blocked/came back empty although they have articles."""
+    bad = [p["source"] for p in summary["per_source"] if p["status"] in ("failed", "blocked", "empty")]
+    if not bad:
+        return []
+    import warehouse
+    cols, rows = warehouse.query(db, "SELECT source FROM articles WHERE source IN (SELECT unnest(?)) "
+                                     "GROUP BY source", [bad])
+    return sorted(r[0] for r in rows)
+
+
+def _publish_summary(summary: dict) -> None:
+    """The run's report as a Prefect markdown artifact (the crawl_runs rows hold the same)."""
+    from prefect.artifacts import create_markdown_artifact
+    rows = "\n".join(
+        f"| {p['source']} | {p['status']} | {p['pages']} | {p.get('not_modified', 0)} | {p['new']} | "
+        f"{p['updated']} | {p.get('duplicates', '')} | {p['rejected']} | {p.get('blocked', 0)} | "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(p.get('reasons', {}).items()))} |"
+        for p in summary["per_source"])
+    md = (f"## Ingest {summary.get('run_id', '')}\n\n"
+          f"{summary['articles_new']} new, {summary['articles_updated']} updated, "
+          f"{summary['articles_rejected']} rejected from {summary['pages_fetched']} pages "
+          f"in {summary['seconds']} s.\n\n"
+          "| source | status | pages | 304 | new | updated | duplicates | rejected | blocked | rejected by reason |\n"
+          "|---|---|---|---|---|---|---|---|---|---|\n" + rows + "\n")
+    try:
+        create_markdown_artifact(key="ingest-summary", markdown=md, description="newsflow ingest summary")
+    except Exception as exc:   # an artifact is a report; never fail a finished ingest over it
+        get_run_logger().warning("could not publish the summary artifact: %s", exc)
+
+
+def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh) -> dict:
     started = dt.datetime.now(dt.timezone.utc)
     names = sources or load_registry(registry).names()
     run_id = run_id_now()
@@ -107,3 +163,32 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
     logger.info("ingest %s: %d new, %d updated, %d rejected", run_id, summary["articles_new"],
                 summary["articles_updated"], summary["articles_rejected"])
     return summary
+
+
+@task(name="reextract")
+def reextract_task(db: str, source: str | None, since: str | None, registry: str | None) -> dict:
+    from flows.reextract import reextract
+    r = reextract(db, load_registry(registry), source=source,
+                  since=dt.date.fromisoformat(since) if since else None, progress=get_run_logger().info)
+    return {"scanned": r.scanned, "changed": r.changed, "fields": dict(r.fields), "version": r.version}
+
+
+@flow(name="reextract")
+def reextract_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
+                   since: str | None = None, registry: str | None = None) -> dict:
+    """Re-run the current extractor over stored raw pages (unscheduled; run after an upgrade)."""
+    return reextract_task(db, source, since, registry)
+
+
+@task(name="retag")
+def retag_task(db: str, source: str | None, registry: str | None) -> dict:
+    from flows.tags import retag
+    return retag(db, registry=load_registry(registry), source=source,
+                 progress=get_run_logger().info).as_dict()
+
+
+@flow(name="retag")
+def retag_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
+               registry: str | None = None) -> dict:
+    """Re-apply the taxonomy to stored articles (unscheduled; run after editing it)."""
+    return retag_task(db, source, registry)

@@ -53,8 +53,15 @@ def record_crawl(db: str | Path, stats: list[CrawlStats]) -> None:
 
 def process_archives(db: str | Path, paths: list[str | Path], registry: Registry | None = None,
                      progress: Callable[[str], None] | None = None,
-                     runs_done: list[tuple[str, str]] = ()) -> dict[str, SourceCounts]:
+                     runs_done: list[tuple[str, str]] = (), tag: bool = True, index: bool = True,
+                     dedupe: bool = True, snapshot: bool = True) -> dict[str, SourceCounts]:
     """Extract every article in these archive files and load them; per-source counts.
+
+    Extraction, tagging and segmentation happen with the warehouse closed; each chunk of
+    CHUNK records is then written in one short transaction (articles, rejections, tags, search
+    postings), so an analyst's query or another load waits seconds, never minutes, and a kill
+    leaves whole chunks or nothing. Afterwards new articles are deduplicated into stories and a
+    read-only snapshot is published for long analyst sessions.
     `runs_done` (run_id, source): crawl runs these files are, whose counts become 0 if they
     held no article."""
     import warehouse
@@ -65,45 +72,93 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     articles: list[Article] = []
     rejected: list[Rejected] = []
     reports: list = []
+    loaded_ids: list[str] = []
+    taxonomy = provinces = None
+    if tag:
+        from flows.tags import load_taxonomy, province_map
+        taxonomy, provinces = load_taxonomy(), province_map(registry)
 
-    # one transaction for the whole call: a crash or kill mid-way leaves nothing half-loaded,
-    # and DuckDB commits one large transaction far faster than many small ones
-    with warehouse.connect(db) as con, warehouse.LoadSession(con) as session:
-        def flush():
-            by_run: dict[tuple[str, str], list[Article]] = {}
-            for a in articles:
-                by_run.setdefault((a.run_id, a.source), []).append(a)
-            for (run_id, name), batch in by_run.items():
-                res = session.articles(batch)
-                for c in (counts.setdefault(name, SourceCounts()), per_run.setdefault((run_id, name), SourceCounts())):
-                    c.new += res.new
-                    c.updated += res.updated
-                    c.unchanged += res.unchanged
-            session.rejected(rejected)
-            for r in rejected:
-                for c in (counts.setdefault(r.source, SourceCounts()), per_run.setdefault((r.run_id, r.source), SourceCounts())):
-                    c.rejected += 1
-                    c.reasons[r.reason] += 1
-            articles.clear()
-            rejected.clear()
+    def flush():
+        if not articles and not rejected:
+            return
+        tags = postings = None
+        if tag and articles:
+            from flows.tags import tag_articles
+            tags = tag_articles(articles, taxonomy, provinces)
+        if index and articles:
+            from flows.segment import tokens
+            postings = [(a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
+                        for a in warehouse_dedupe(articles)]
+        with warehouse.connect(db) as con:
+            with warehouse.LoadSession(con) as session:
+                by_run: dict[tuple[str, str], list[Article]] = {}
+                for a in articles:
+                    by_run.setdefault((a.run_id, a.source), []).append(a)
+                for (run_id, name), batch in by_run.items():
+                    res = session.articles(batch)
+                    for c in (counts.setdefault(name, SourceCounts()),
+                              per_run.setdefault((run_id, name), SourceCounts())):
+                        c.new += res.new
+                        c.updated += res.updated
+                        c.unchanged += res.unchanged
+                session.rejected(rejected)
+                if tags is not None:
+                    from warehouse.tags import load_tags
+                    load_tags(con, tags, taxonomy.version, taxonomy.info(), transaction=False,
+                              article_ids=[a.id for a in articles])
+            if postings:
+                from warehouse.search import index_documents
+                index_documents(con, postings)
+        for r in rejected:
+            for c in (counts.setdefault(r.source, SourceCounts()),
+                      per_run.setdefault((r.run_id, r.source), SourceCounts())):
+                c.rejected += 1
+                c.reasons[r.reason] += 1
+        loaded_ids.extend(a.id for a in articles)
+        articles.clear()
+        rejected.clear()
 
-        for rec in iter_records(paths, registry, reports):
-            runs.add((rec.run_id, rec.source))
-            (articles if isinstance(rec, Article) else rejected).append(rec)
-            if len(articles) + len(rejected) >= CHUNK:
-                flush()
-                if progress:
-                    progress(f"extracted {sum(c.new + c.updated + c.unchanged for c in counts.values())} articles")
-        flush()
+    for rec in iter_records(paths, registry, reports):
+        runs.add((rec.run_id, rec.source))
+        (articles if isinstance(rec, Article) else rejected).append(rec)
+        if len(articles) + len(rejected) >= CHUNK:
+            flush()
+            if progress:
+                progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in counts.values())} articles")
+    flush()
+    with warehouse.connect(db) as con:
         for run_id, source in runs:
             c = per_run.get((run_id, source))
             if c and run_id:
                 warehouse.update_run_counts(con, run_id, source, c.new, c.updated, c.rejected)
         warehouse.mark_processed(con, runs_done)
+    if dedupe and loaded_ids:
+        dedupe_articles(db, loaded_ids, registry, progress)
     for rep in reports:
         if rep.problems and progress:
             progress(f"{rep.path}: {'; '.join(rep.problems)}")
+    if snapshot:
+        warehouse.publish_snapshot(db)
     return counts
+
+
+def warehouse_dedupe(articles: list[Article]) -> list[Article]:
+    """One record per id, as the load keeps it (the most recently fetched)."""
+    from warehouse.store import dedupe_batch
+    return dedupe_batch(articles)
+
+
+def dedupe_articles(db: str | Path, ids: list[str], registry: Registry | None = None,
+                    progress: Callable[[str], None] | None = None):
+    """Group these (new or re-loaded) articles into stories with everything stored before."""
+    try:
+        from flows import dedupe
+    except ImportError:         # the dedupe step is not in this build
+        return None
+    report = dedupe.dedupe_new(db, article_ids=ids)
+    if progress:
+        progress(f"dedupe: {report}")
+    return report
 
 
 def archive_paths_for(stats: list[CrawlStats]) -> list[str]:
@@ -120,7 +175,7 @@ def summarise(stats: list[CrawlStats], counts: dict[str, SourceCounts], db: str 
                            "pages": s.pages_fetched, "not_modified": s.not_modified,
                            "article_requests": s.article_requests, "new": c.new, "updated": c.updated,
                            "unchanged": c.unchanged, "rejected": c.rejected, "errors": s.errors,
-                           "blocked": s.blocked, "flags": list(s.flags)})
+                           "blocked": s.blocked, "flags": list(s.flags), "reasons": dict(c.reasons)})
     return {
         "sources": len(stats),
         "pages_fetched": sum(s.pages_fetched for s in stats),

@@ -129,7 +129,8 @@ CREATE TABLE search_postings (
 CREATE TABLE search_docs (
     article_id VARCHAR PRIMARY KEY,
     len        INTEGER NOT NULL,     -- tokens in the document (for BM25 length normalisation)
-    indexed_at TIMESTAMPTZ NOT NULL
+    indexed_at TIMESTAMPTZ NOT NULL,
+    content_hash VARCHAR             -- the article's content hash when it was indexed
 );
 """),
     (4, "dedupe: signatures, LSH bands, clusters, syndication edges, story views; original URL", """

@@ -4,7 +4,8 @@ import subprocess
 
 import pytest
 
-COMMANDS = ["sources", "crawl", "process", "ingest", "extract", "sql"]
+COMMANDS = ["sources", "crawl", "process", "ingest", "extract", "sql", "runs", "reextract", "search",
+            "export", "report", "retag", "serve"]
 
 
 def run(exe, *args, input=None, check=False):
@@ -111,3 +112,51 @@ def test_light_commands_import_neither_prefect_nor_scrapy(tmp_path, args):
             "print('HEAVY', heavy)")
     proc = subprocess.run([sys.executable, "-c", code, "--db", str(db), *args], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr[-500:]
+
+
+@pytest.fixture(scope="module")
+def loaded_db(tmp_path_factory):
+    from flows.steps import process_archives
+    from test_reextract import archive_some
+    tmp = tmp_path_factory.mktemp("clidb")
+    db = tmp / "w.duckdb"
+    archive_some(tmp / "a.warc.gz", n_per_source=4)
+    process_archives(db, [tmp / "a.warc.gz"])
+    return db
+
+
+def test_search_export_report_reextract_retag_through_the_cli(newsflow_exe, loaded_db, tmp_path):
+    db = str(loaded_db)
+    out = run(newsflow_exe, "--db", db, "search", "东盟 合作", check=True).stdout
+    assert "【" in out and "http://" in out
+    hits = json.loads(run(newsflow_exe, "--db", db, "search", "东盟", "--format", "json", check=True).stdout)
+    assert hits and all("东盟" in (h["title"] + h["snippet"]) or h["matched"] for h in hits)
+    out = run(newsflow_exe, "--db", db, "search", "合作", "--source", "hainan", "--format", "json", check=True).stdout
+    assert {h["source"] for h in json.loads(out)} == {"hainan"}
+    topics = run(newsflow_exe, "--db", db, "sql", "--format", "json",
+                 "select tag, count(*) n from article_tags where kind='topic' group by 1 order by 2 desc", check=True).stdout
+    top_topic = json.loads(topics)[0]["tag"]
+    for fmt, name in (("parquet", "a.parquet"), ("csv", "a.csv"), ("jsonl", "a.jsonl")):
+        out = run(newsflow_exe, "--db", db, "export", "--format", fmt, "--output", str(tmp_path / name),
+                  "--topic", top_topic, check=True).stdout
+        assert (tmp_path / name).exists() and " articles written" in out
+    lines = (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines and all(json.loads(x)["id"] for x in lines)
+    part = tmp_path / "parts"
+    run(newsflow_exe, "--db", db, "export", "--format", "parquet", "--output", str(part), "--partition", check=True)
+    assert list(part.glob("year=*/month=*/*.parquet"))
+    run(newsflow_exe, "--db", db, "report", "--output", str(tmp_path / "r.html"), check=True)
+    assert "<svg" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    out = run(newsflow_exe, "--db", db, "reextract", "--dry-run", check=True).stdout
+    assert "0 changed" in out and "dry run" in out
+    out = run(newsflow_exe, "--db", db, "retag", "--dry-run", check=True).stdout
+    assert json.loads(out)
+
+
+def test_export_rejects_unknown_topic_store_gracefully(newsflow_exe, tmp_path):
+    import warehouse
+    db = tmp_path / "empty.duckdb"
+    with warehouse.connect(db):
+        pass
+    proc = run(newsflow_exe, "--db", str(db), "export", "--format", "csv", "--output", str(tmp_path / "x.csv"))
+    assert proc.returncode == 0 and "0 articles written" in proc.stdout

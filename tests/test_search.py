@@ -15,12 +15,15 @@ def db(tmp_path_factory):
     db = tmp / "w.duckdb"
     warc = tmp / "a.warc.gz"
     archive_some(warc, n_per_source=10)
-    process_archives(db, [warc])
-    assert index_new(db) > 0
+    process_archives(db, [warc])          # the pipeline indexes what it loads
     return db
 
 
 def test_index_is_incremental(db):
+    assert index_new(db) == 0
+    with warehouse.connect(db) as con:      # an article whose content changed is indexed again
+        con.execute("update articles set content_hash = 'changed' where id = (select min(id) from articles)")
+    assert index_new(db) == 1
     assert index_new(db) == 0
     with warehouse.connect(db) as con:
         n_docs = con.execute("select count(*) from search_docs").fetchone()[0]
@@ -34,7 +37,9 @@ def test_ranked_hits_contain_the_terms(db):
     assert hits, "no hits"
     scores = [h["score"] for h in hits]
     top = hits[0]
-    assert "东盟" in (top["title"] + top["snippet"])
+    assert top["matched"] == len(terms)                 # has every query term
+    (text,) = warehouse.query(db, "select text_simplified from articles where id = ?", [top["id"]])[1][0]
+    assert all(t in text for t in terms)
     assert "【" in top["snippet"]
     # documents matching more of the query terms rank first
     assert [h["matched"] for h in hits] == sorted((h["matched"] for h in hits), reverse=True)

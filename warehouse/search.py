@@ -47,7 +47,8 @@ def index_documents(con: duckdb.DuckDBPyConnection,
             con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _docs)")
             # sorted by term inside the batch: each row group then covers a narrow term range
             con.execute("INSERT INTO search_postings SELECT term, article_id, tf FROM _post ORDER BY term")
-            con.execute("INSERT INTO search_docs SELECT article_id, len, ? FROM _docs", [now])
+            con.execute("INSERT INTO search_docs SELECT d.article_id, d.len, ?, a.content_hash "
+                        "FROM _docs d LEFT JOIN articles a ON a.id = d.article_id", [now])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -59,10 +60,10 @@ def index_documents(con: duckdb.DuckDBPyConnection,
 
 
 def unindexed(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple]:
-    """Articles with no postings yet, or re-loaded since they were indexed."""
+    """Articles with no postings yet, or whose content changed since they were indexed."""
     sql = ("SELECT a.id, coalesce(a.title_simplified, a.title), coalesce(a.text_simplified, a.text) "
            "FROM articles a LEFT JOIN search_docs d ON d.article_id = a.id "
-           "WHERE d.article_id IS NULL OR d.indexed_at < a.last_seen ORDER BY a.id")
+           "WHERE d.article_id IS NULL OR d.content_hash IS DISTINCT FROM a.content_hash ORDER BY a.id")
     if limit:
         sql += f" LIMIT {int(limit)}"
     return con.execute(sql).fetchall()
