@@ -1,0 +1,118 @@
+"""Scheduled flows: prefect.yaml covers the registry, `newsflow serve` runs a schedule end to
+end against the mirror and stops cleanly on Ctrl-C, overlapping runs queue, and a failing
+source fails the run without stopping the others. Real Prefect, real Scrapy, real DuckDB."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import warehouse
+from crawlers.registry import DEFAULT_REGISTRY, load_registry
+from flows.serve import build_deployments, load_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def env(tmp_path):
+    return {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+
+
+def test_prefect_yaml_schedules_every_source_once():
+    specs = load_specs(ROOT / "prefect.yaml")
+    scheduled = [s for s in specs if s.schedules]
+    names = [n for s in scheduled for n in s.parameters["sources"]]
+    assert sorted(names) == sorted(load_registry().names()), "every source in exactly one group"
+    for s in scheduled:
+        assert all(sch.timezone == "Asia/Shanghai" and sch.cron for sch in s.schedules)
+    assert {s.name for s in specs if not s.schedules} == {"reextract", "retag"}
+    deployments = build_deployments(specs, {"db": "x.duckdb"})
+    assert [d.name for d in deployments] == [s.name for s in specs]
+    assert all(d.parameters.get("db") == "x.duckdb" for d in deployments)
+
+
+def count(db, sql="select count(*), count(distinct url) from articles"):
+    try:
+        return warehouse.query(db, sql, wait=1)[1][0]
+    except warehouse.WarehouseError:
+        return None
+
+
+def test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly(tmp_path, newsflow_exe):
+    config = tmp_path / "prefect.yaml"
+    config.write_text(
+        "deployments:\n"
+        "  - name: ingest-test\n"
+        "    entrypoint: flows/ingest.py:ingest_flow\n"
+        "    parameters: {sources: [hainan], mirror: true}\n"
+        "    schedules:\n"
+        "      - interval: 5\n"
+        "        timezone: Asia/Shanghai\n", encoding="utf-8")
+    db = tmp_path / "nf.duckdb"
+    proc = subprocess.Popen([newsflow_exe, "--db", str(db), "serve", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**env(tmp_path), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"})
+    try:
+        deadline = time.monotonic() + 240
+        got = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            got = count(db) if db.exists() else None
+            if got and got[0] > 0:
+                break
+            time.sleep(2)
+        assert got and got[0] == got[1] > 0, "no scheduled run loaded articles"
+    finally:
+        proc.send_signal(signal.SIGINT)                       # Ctrl-C
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            pytest.fail("serve did not stop on Ctrl-C")
+    assert proc.returncode in (0, 130), out[-2000:]
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / ".prefect-serve")], capture_output=True, text=True)
+    assert not leftovers.stdout.strip(), "the local Prefect server outlived serve"
+    runs = warehouse.query(db, "select count(*) from crawl_runs where source = 'hainan'")[1][0][0]
+    assert runs >= 1
+
+
+def test_overlapping_ingests_queue_and_duplicate_nothing(tmp_path, newsflow_exe):
+    db = tmp_path / "nf.duckdb"
+    cmd = [newsflow_exe, "--db", str(db), "ingest", "--mirror", "--json", "gxzf", "hainan"]
+    a = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(tmp_path))
+    b = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(tmp_path))
+    outs = [p.communicate(timeout=600) for p in (a, b)]
+    assert a.returncode == 0 and b.returncode == 0, [o[1][-1500:] for o in outs]
+    summaries = [json.loads(o[0]) for o in outs]
+    assert sorted(s["articles_new"] for s in summaries)[0] == 0      # the second found nothing new
+    assert any("waiting for the run in progress" in o[1] for o in outs)
+    n, distinct = count(db)
+    assert n == distinct == sum(s["articles_new"] for s in summaries) > 0
+
+
+def test_a_failing_source_fails_the_run_but_not_the_others(tmp_path, newsflow_exe):
+    db = tmp_path / "nf.duckdb"
+    first = subprocess.run([newsflow_exe, "--db", str(db), "ingest", "--mirror", "gxzf"],
+                           capture_output=True, text=True, timeout=600, env=env(tmp_path))
+    assert first.returncode == 0, first.stderr[-2000:]
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = s.getsockname()[1]
+    s.close()                                                  # nothing listens there now
+    broken = tmp_path / "sources.toml"
+    broken.write_text(DEFAULT_REGISTRY.read_text(encoding="utf-8").replace(
+        'base_url = "http://www.gxzf.gov.cn"', f'base_url = "http://127.0.0.1:{dead}"').replace(
+        'allowed_domains = ["www.gxzf.gov.cn"]', 'allowed_domains = ["127.0.0.1"]'), encoding="utf-8")
+    second = subprocess.run([newsflow_exe, "--db", str(db), "--registry", str(broken), "ingest", "--mirror",
+                             "--json", "gxzf", "hainan"], capture_output=True, text=True, timeout=600,
+                            env=env(tmp_path))
+    assert second.returncode == 3, second.stderr[-2000:]
+    assert "alert: sources that usually yield articles yielded none: gxzf" in second.stderr
+    summary = json.loads(second.stdout)
+    per = {p["source"]: p for p in summary["per_source"]}
+    assert per["gxzf"]["status"] == "failed" and per["hainan"]["status"] == "ok"
+    assert per["hainan"]["new"] > 0                            # the other source still loaded
