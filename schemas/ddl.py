@@ -256,3 +256,50 @@ CREATE TABLE taxonomy_versions (
     first_used       TIMESTAMPTZ NOT NULL
 );
 """))
+
+MIGRATIONS.append(
+    (7, "analyst views: daily counts, per-source health, articles with their tags", """
+-- Days are Asia/Shanghai whatever the session's TimeZone.
+CREATE VIEW daily_source_counts AS
+SELECT CAST(timezone('Asia/Shanghai', published_at) AS DATE) AS day, source, count(*) AS articles
+FROM articles WHERE published_at IS NOT NULL GROUP BY ALL;
+
+CREATE VIEW daily_topic_counts AS
+SELECT CAST(timezone('Asia/Shanghai', a.published_at) AS DATE) AS day, t.tag AS topic, count(*) AS articles
+FROM article_tags t JOIN articles a ON a.id = t.article_id
+WHERE t.kind = 'topic' AND a.published_at IS NOT NULL GROUP BY ALL;
+
+CREATE VIEW source_health AS
+WITH runs AS (
+    SELECT source, count(*) AS runs,
+           max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
+           max(finished_at) AS last_run,
+           arg_max(status, finished_at) AS last_status,
+           sum(coalesce(pages_fetched, 0)) AS pages,
+           sum(coalesce(errors, 0)) AS errors,
+           avg(coalesce(articles_new, 0)) AS new_per_run
+    FROM crawl_runs GROUP BY source),
+arts AS (
+    SELECT source, count(*) AS articles, max(first_seen) AS last_new_article,
+           avg((published_at IS NOT NULL)::INT) AS with_date,
+           avg((original_source IS NOT NULL)::INT) AS with_source,
+           avg((author IS NOT NULL)::INT) AS with_author,
+           avg(quality) AS quality
+    FROM articles GROUP BY source)
+SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_success, r.last_run, r.runs,
+       a.articles, a.last_new_article, r.new_per_run AS yield_per_run,
+       CASE WHEN r.pages > 0 THEN r.errors / r.pages END AS error_rate,
+       a.with_date, a.with_source, a.with_author, a.quality
+FROM runs r FULL OUTER JOIN arts a ON a.source = r.source;
+
+CREATE VIEW articles_tagged AS
+SELECT a.id, a.url, a.source, a.title, a.published_at, a.original_source, a.author,
+       list(t.tag ORDER BY t.score DESC) FILTER (WHERE t.kind = 'topic') AS topics,
+       list(t.tag ORDER BY t.score DESC) FILTER (WHERE t.kind = 'place') AS places,
+       list(t.tag ORDER BY t.score DESC) FILTER (WHERE t.kind = 'partner') AS partners,
+       list(t.tag ORDER BY t.score DESC) FILTER (WHERE t.kind = 'keyword') AS keywords,
+       any_value(t.tag) FILTER (WHERE t.kind = 'language') AS language_tag,
+       any_value(t.tag) FILTER (WHERE t.kind = 'script') AS script_tag
+FROM articles a LEFT JOIN article_tags t ON t.article_id = a.id
+GROUP BY a.id, a.url, a.source, a.title, a.published_at, a.original_source, a.author;
+"""))

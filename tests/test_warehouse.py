@@ -141,3 +141,23 @@ def test_writer_waits_then_reports_busy(tmp_path):
         holder.wait()
     with warehouse.connect(db, wait=5):
         pass
+
+
+def test_analyst_views(tmp_path):
+    from flows.steps import process_archives
+    from test_reextract import archive_some
+    db = tmp_path / "w.duckdb"
+    archive_some(tmp_path / "a.warc.gz", n_per_source=3)
+    process_archives(db, [tmp_path / "a.warc.gz"])
+    with warehouse.connect(db) as con:
+        con.execute("SET TimeZone = 'UTC'")           # the views' days stay Shanghai days
+        n = con.execute("select count(*) from articles").fetchone()[0]
+        assert con.execute("select sum(articles) from daily_source_counts").fetchone()[0] == n
+        assert con.execute("select count(*) from daily_topic_counts").fetchone()[0] > 0
+        health = con.execute("select source, articles, with_date from source_health order by 1").fetchall()
+        assert sum(h[1] for h in health) == n and all(h[2] is not None for h in health)
+        rows = con.execute("select topics, places from articles_tagged where topics is not null").fetchall()
+        assert rows and all(isinstance(r[0], list) for r in rows)
+        day = con.execute("select day from daily_source_counts, articles a "
+                          "where a.source = daily_source_counts.source limit 1").fetchone()
+        assert day is not None

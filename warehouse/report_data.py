@@ -40,15 +40,15 @@ def topic_trends(con, weeks: int = 26) -> list[tuple[dt.date, str, int]] | None:
 def most_syndicated(con, limit: int = 15) -> tuple[str, list[dict]]:
     """Stories seen in the most places: by dedupe cluster when clusters exist, else by
     identical simplified title across sources."""
-    if _has(con, "article_clusters") and con.execute("SELECT count(*) FROM article_clusters").fetchone()[0]:
+    if _has(con, "stories") and con.execute("SELECT count(*) FROM stories WHERE articles > 1").fetchone()[0]:
         rows = con.execute(
-            "SELECT c.cluster_id, any_value(a.title) FILTER (WHERE a.id = c.canonical_id) AS title, "
-            "count(*) AS copies, count(DISTINCT a.source) AS sources, "
-            "string_agg(DISTINCT coalesce(a.original_source, a.source), '、') AS outlets, "
-            "min(a.published_at) AS first_seen "
-            "FROM article_clusters c JOIN articles a ON a.id = c.article_id "
-            "GROUP BY c.cluster_id HAVING count(*) > 1 ORDER BY copies DESC, first_seen LIMIT ?", [limit]).fetchall()
-        how = "dedupe clusters"
+            "SELECT s.cluster_id, s.title, s.articles, s.outlets, "
+            "       (SELECT string_agg(DISTINCT coalesce(a.original_source, a.source), '、') "
+            "        FROM article_clusters c JOIN articles a ON a.id = c.article_id "
+            "        WHERE c.cluster_id = s.cluster_id), s.first_published "
+            "FROM stories s WHERE s.articles > 1 ORDER BY s.articles DESC, s.first_published LIMIT ?",
+            [limit]).fetchall()
+        how = "dedupe clusters (near-duplicate detection)"
     else:
         rows = con.execute(
             "SELECT coalesce(title_simplified, title) AS k, any_value(title), count(*) AS copies, "
