@@ -82,13 +82,18 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
         if not articles and not rejected:
             return
         tags = postings = None
-        if tag and articles:
-            from flows.tags import tag_articles
-            tags = tag_articles(articles, taxonomy, provinces)
-        if index and articles:
+        if (tag or index) and articles:
+            # one jieba pass per article serves both the search index and the keywords
             from flows.segment import tokens
             postings = [(a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
                         for a in warehouse_dedupe(articles)]
+        if tag and articles:
+            from flows.tags import keywords_from_tokens, tag_articles
+            tags = tag_articles(articles, taxonomy, provinces, keywords=False)
+            for aid, title_tokens, text_tokens in postings:
+                tags += keywords_from_tokens(aid, title_tokens + text_tokens)
+        if not index:
+            postings = None
         with warehouse.connect(db) as con:
             with warehouse.LoadSession(con) as session:
                 by_run: dict[tuple[str, str], list[Article]] = {}

@@ -30,7 +30,7 @@ import tomllib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Sequence, Any, Callable, Iterable, Mapping
 
 from flows import language as lang
 from flows.script import detect_script, script_counts, to_simplified
@@ -656,6 +656,28 @@ def keyword_tags(article_id: str, text: str, top_k: int = KEYWORDS_TOP_K,
         if len(out) == top_k:
             break
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _idf() -> tuple[dict, float, frozenset]:
+    tfidf = _jieba_tfidf()
+    idf_freq, median = tfidf.idf_loader.get_idf()
+    return idf_freq, median, frozenset(tfidf.stop_words)
+
+
+def keywords_from_tokens(article_id: str, tokens: Sequence[str], top_k: int = KEYWORDS_TOP_K) -> list[Tag]:
+    """The same TF-IDF ranking as `keyword_tags`, over tokens already segmented (the search
+    index segments every article anyway): keywords then cost no second jieba pass."""
+    if not tokens:
+        return []
+    idf, median, stop = _idf()
+    counts: dict[str, int] = {}
+    for t in tokens:
+        if len(t) >= 2 and t not in stop and not _NOT_KEYWORD.match(t):
+            counts[t] = counts.get(t, 0) + 1
+    total = len(tokens)
+    ranked = sorted(((c / total * idf.get(w, median), w) for w, c in counts.items()), reverse=True)[:top_k]
+    return [Tag(article_id, "keyword", w, round(float(weight), 4), "tfidf") for weight, w in ranked]
 
 
 # ---------------------------------------------------------------------------- API
