@@ -62,13 +62,10 @@ def clean_body(text: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, drop default ports and fragments (issue 5 goes further)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    """The canonical spelling of a URL with the generic rules (flows/urls.py); per-source
+    rules (drop_params, host_aliases) go through flows.urls.canonical_url directly."""
+    from flows.urls import canonical_url as _canonical
+    return _canonical(url)
 
 
 def article_id(url: str) -> str:
