@@ -118,3 +118,16 @@ def test_sql_answers_after_the_flow(ingested, newsflow_exe):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "gxzf" in proc.stdout and "(8 rows)" in proc.stdout
+
+
+def test_syndicated_story_is_one_cluster_with_both_outlets(ingested):
+    db, _ = ingested
+    synd = [e for e in EXPECTED if e.get("syndicated_from")]
+    assert synd
+    for e in synd:
+        rows = rows_of = warehouse.query(
+            db, "select count(distinct c.cluster_id) from article_clusters c join articles a on a.id = c.article_id "
+                "where a.url in (?, ?)", [e["url"], e["syndicated_from"]])[1]
+        assert rows == [(1,)], rows_of
+    cols, stories = warehouse.query(db, "select articles, sources from stories where articles > 1")
+    assert stories and all(n == len(set(srcs)) or n >= 2 for n, srcs in stories)
