@@ -156,11 +156,9 @@ def warehouse_dedupe(articles: list[Article]) -> list[Article]:
 def dedupe_articles(db: str | Path, ids: list[str], registry: Registry | None = None,
                     progress: Callable[[str], None] | None = None):
     """Group these (new or re-loaded) articles into stories with everything stored before."""
-    try:
-        from flows import dedupe
-    except ImportError:         # the dedupe step is not in this build
-        return None
-    report = dedupe.dedupe_new(db, article_ids=ids)
+    from flows import dedupe
+    outlets = dedupe.registry_outlets(registry) if registry is not None else None
+    report = dedupe.dedupe_new(db, article_ids=ids, outlets=outlets)
     if progress:
         progress(f"dedupe: {report}")
     return report
