@@ -11,6 +11,7 @@ source, the page kind, the date the list page showed, and the URL the bytes real
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -38,8 +39,9 @@ class ArchiveWriter:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "ab")
-        self._writer = WARCWriter(self._fh, gzip=True)
+        self._fh = open(self.path, "ab", buffering=0)
+        self._buf = io.BytesIO()                # one record is composed here, then written at once
+        self._writer = WARCWriter(self._buf, gzip=True)
         self.records = 0
 
     def write(self, *, url: str, final_url: str, fetch_url: str, status: int,
@@ -64,9 +66,20 @@ class ArchiveWriter:
         record = self._writer.create_warc_record(final_url, "response", payload=io.BytesIO(body),
                                                  http_headers=http_headers,
                                                  warc_headers_dict=warc_headers)
-        offset = self._fh.tell()
+        self._buf.seek(0)
+        self._buf.truncate()
         self._writer.write_record(record)
-        self._fh.flush()
+        view = memoryview(self._buf.getvalue())
+        offset = self._fh.seek(0, os.SEEK_END)
+        try:
+            while view:                         # (a write may be short on a nearly full disk)
+                view = view[self._fh.write(view):]
+        except OSError:
+            # a full disk or a file-size limit: cut the half-written record off again, so the
+            # file stays a sequence of whole records; the caller decides what to do
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fh.fileno(), offset)
+            raise
         self.records += 1
         return offset
 

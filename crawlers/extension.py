@@ -30,6 +30,7 @@ class ArchiveExtension:
     def __init__(self, crawler):
         self.crawler = crawler
         self.writer: ArchiveWriter | None = None
+        self.write_error: str | None = None     # the archive could not be written: the crawl stops
         self.started = dt.datetime.now(UTC)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.response_received, signal=signals.response_received)
@@ -51,6 +52,8 @@ class ArchiveExtension:
         self.writer = ArchiveWriter(self.warc_path)
 
     def response_received(self, response, request, spider):
+        if self.write_error:
+            return          # closing: a page that cannot be kept is not counted as fetched
         t = spider.tally
         source = spider.source
         meta = request.meta
@@ -71,10 +74,20 @@ class ArchiveExtension:
             block = classify("article" if kind == "article" else "list", status, headers, response.body, final,
                              parse=parse, found_articles=found_articles, soft404_markers=source.soft404_markers)
             meta["nf_block"] = block
-        offset = self.writer.write(
-            url=first, final_url=final, fetch_url=response.url, status=status, headers=headers,
-            body=response.body, fetched_at=dt.datetime.now(UTC), source=source.name, page_kind=kind,
-            list_date=meta.get("nf_list_date"), run_id=spider.run_id, block_reason=block)
+        try:
+            offset = self.writer.write(
+                url=first, final_url=final, fetch_url=response.url, status=status, headers=headers,
+                body=response.body, fetched_at=dt.datetime.now(UTC), source=source.name, page_kind=kind,
+                list_date=meta.get("nf_list_date"), run_id=spider.run_id, block_reason=block)
+        except OSError as exc:
+            # a full disk: fetching on would only fetch pages we cannot keep. The pages not
+            # archived are not known, so the next crawl fetches them.
+            self.write_error = spider.archive_error = f"cannot write the archive {self.warc_path}: {exc}"
+            logger.error("%s; closing the crawl of %s", self.write_error, source.name)
+            t.error("archive_write_failed")
+            from scrapy.utils.defer import deferred_from_coro
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_write_failed"))
+            return
         t.pages += 1
         t.bytes += len(response.body)
         t.status[status] += 1
@@ -114,7 +127,9 @@ class ArchiveExtension:
         attempts = t.pages + sum(v for k, v in errors.items() if not k.startswith(("http_", "redirect_")))
         roots = len(spider.source.start()) + len(spider.source.sitemaps) + len(spider.source.feeds)
         flags = []
-        if t.list_ok + t.not_modified == 0 and t.roots_blocked:
+        if self.write_error:
+            status = "failed"           # the archive could not be written (a full disk)
+        elif t.list_ok + t.not_modified == 0 and t.roots_blocked:
             status = "blocked"          # the site answered every start page with a challenge
         elif t.list_ok + t.not_modified == 0:
             status = "failed"           # no list page could be read: nothing was discovered
@@ -141,7 +156,7 @@ class ArchiveExtension:
         state_path = write_run_state(self.out, spider.run_id, spider.source.name, t.fetched, t.lists_out)
         finished = dt.datetime.now(UTC)
         retries = int(self.crawler.stats.get_value("retry/count", 0) or 0)
-        notes = [f"closed: {reason}"] + spider.state.notes
+        notes = [f"closed: {reason}"] + ([self.write_error] if self.write_error else []) + spider.state.notes
         if spider.resume is not None:
             notes.append(f"resumed after {len(spider.resume.pages)} archived pages")
         stats = CrawlStats(

@@ -8,6 +8,7 @@ backoff.
   redirect to another domain is not followed; the 3xx itself reaches the spider, is archived
   and counted ("redirect_offsite"). On the mirror, a redirect to the real site's absolute URL
   is pointed back at the mirror.
+- `CharsetGuardMiddleware` (585): a response whose charset cannot decode text is read as UTF-8.
 - `BackoffRetryMiddleware` (replaces RetryMiddleware at 550): retries 429/5xx/timeouts like
   Scrapy's, but waits first: `retry_backoff` seconds, doubling each time, or the server's
   Retry-After when longer (capped by NF_RETRY_BACKOFF_MAX).
@@ -21,6 +22,7 @@ from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import TextResponse
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
@@ -76,6 +78,23 @@ class RedirectGuardMiddleware:
                         source.to_logical(request.url), logical)
         elif source.fetch_base and target != source.to_fetch(logical):
             response.headers[b"Location"] = source.to_fetch(logical)
+        return response
+
+
+class CharsetGuardMiddleware:
+    """(585: after decompression, before MetaRefreshMiddleware reads the text.) A page naming
+    a charset Python can only half decode with (charset=base64, idna, undefined ...) makes
+    every reader of `response.text` raise, so the page was dropped unarchived and fetched
+    again on every crawl. Such a response is read as UTF-8 instead; the archive keeps its
+    bytes and headers as they came, and extraction decodes them its own way."""
+
+    def process_response(self, request, response):
+        if isinstance(response, TextResponse):
+            try:
+                response.text           # (decoded once: Scrapy caches it for its later readers)
+            except (LookupError, UnicodeError):
+                logger.info("unusable charset %r on %s: read as utf-8", response.encoding, response.url)
+                return response.replace(encoding="utf-8")
         return response
 
 

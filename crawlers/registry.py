@@ -40,6 +40,7 @@ DEFAULT_NEXT = 'a.next, a:contains("下一页")'
 DEFAULT_LIST_DATE = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})"
 PAGE_URL_FIELDS = {"stem", "ext", "page", "i", "dir"}
 ROBOTS_POLICIES = {"obey", "ignore"}
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,10 @@ def load_registry(path: str | Path | None = None) -> Registry:
         missing = REQUIRED - set(entry)
         if missing:
             raise _fail(path, where, sorted(missing)[0], "missing")
+        if not isinstance(entry["name"], str) or not SOURCE_NAME.match(entry["name"]):
+            # the name is a folder of the archive: it may not climb out of it (../, /, \)
+            raise _fail(path, where, "name", f"must be letters, digits, '-', '_' or '.' "
+                                              f"(not starting with '.'), got {entry['name']!r}")
         if entry["name"] in seen:
             raise _fail(path, where, "name", "duplicate source name")
         seen.add(entry["name"])

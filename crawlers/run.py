@@ -61,6 +61,23 @@ def offline_public_suffixes() -> None:
     cookies._split_domain = TLDExtract(cache_dir=None, suffix_list_urls=(), include_psl_private_domains=True)
 
 
+def lock_source(source_dir: Path) -> int | None:
+    """Hold `<source>/.crawl.lock` for the life of this process; None when another crawl of the
+    source holds it (it would take this run's WARC file for a killed run and resume it: two
+    writers). The lock dies with its process, so a killed crawl is resumed next time."""
+    import fcntl
+    source_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(source_dir / ".crawl.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+    return fd
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -100,9 +117,15 @@ def main(argv=None) -> int:
         Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", bool(args.log_file), priority="cmdline")
+    busy = [s.name for s in sources if lock_source(out / s.name) is None]
+    if busy:
+        print(f"error: another crawl of {', '.join(busy)} is running (lock file {out / busy[0] / '.crawl.lock'}); "
+              "try again when it has finished", file=sys.stderr)
+        return 2
     process = CrawlerProcess(settings)
     log = logging.getLogger("crawlers.run")
     run_ids: dict[str, str] = {}
+    crawlers = []
     for i, source in enumerate(sources):
         state, resume = load_source_state(out / source.name, state_docs.get(source.name), args.run_id,
                                            resume=not args.no_resume)
@@ -120,7 +143,9 @@ def main(argv=None) -> int:
         process._initialized_reactor = True
         process.crawl(crawler, source=source, run_id=run_id, since=since, max_pages=args.max_pages,
                       state=state, refresh=args.refresh, resume=resume)
+        crawlers.append(crawler)
     process.start()
+    archive_errors = [e for c in crawlers if (e := getattr(c.spider, "archive_error", None))]
 
     bad, report = [], {}
     for source in sources:
@@ -141,6 +166,9 @@ def main(argv=None) -> int:
         Path(args.report).write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     for line in bad:
         print(f"crawl problem: {line}", file=sys.stderr)
+    if archive_errors:          # a full disk is no source's fault: the whole crawl fails, loudly
+        print(f"error: {archive_errors[0]}", file=sys.stderr)
+        return 2
     return 3 if bad else 0
 
 

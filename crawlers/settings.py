@@ -44,6 +44,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
     "crawlers.middlewares.RedirectGuardMiddleware": 650,
+    "crawlers.middlewares.CharsetGuardMiddleware": 585,
 }
 EXTENSIONS = {"crawlers.extension.ArchiveExtension": 500}
 

@@ -87,6 +87,7 @@ class SourceState:
     lists: dict[str, ListState] = field(default_factory=dict)
     recorded_runs: set[str] | None = None               # None: no warehouse state was given
     notes: list[str] = field(default_factory=list)
+    page_all: bool = False      # the last run stopped early: page on past known pages this time
 
 
 # ----------------------------------------------------------------------------- files
@@ -210,6 +211,18 @@ def load_source_state(source_dir: Path, doc: dict | None, run_id: str,
                             state.stop_known.update((p.url, p.final_url))
             else:
                 incomplete.append(warc)
+    # a run that stopped early but finished its files (a full disk, Ctrl-C) never saw the deeper
+    # list pages; its URLs are known, so paging would stop at the first page and never get there
+    finished = sorted(source_dir.glob("*.stats.json")) if source_dir.is_dir() else []
+    if finished:
+        try:
+            last = json.loads(finished[-1].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            last = {}
+        early = [k for k, _ in last.get("errors_by_kind") or () if k.startswith("closed_")]
+        if early:
+            state.page_all = True
+            state.notes.append(f"run {last.get('run_id')} stopped early ({early[0]}): paging past known pages")
     chosen = None
     if incomplete:
         if resume:

@@ -89,7 +89,8 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
             except OSError:
                 pass
     if proc.returncode == 2:
-        raise CrawlFailed(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "bad arguments")
+        raise CrawlFailed(proc.stderr.strip().splitlines()[-1].removeprefix("error: ") if proc.stderr.strip()
+                          else "bad arguments")
     stats = []
     for name in sources:
         rid = (report.get(name) or {}).get("run_id") or run_id

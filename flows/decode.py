@@ -15,6 +15,11 @@ META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]
 HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-:.]+)", re.I)
 GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "gb_2312-80", "hz-gb-2312"}
 BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
+# Python codecs that are no page charset: a page naming one (charset=base64, idna, undefined ...)
+# must not crash decoding or turn bytes into garbage; as browsers do, the claim is ignored
+# (a UTF-16/32 body is recognised by its BOM, never by a label).
+NOT_PAGE_CHARSETS = {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "utf-7",
+                     "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
 
 
 def _norm(name: str | None) -> str | None:
@@ -26,9 +31,12 @@ def _norm(name: str | None) -> str | None:
     if name in GB_FAMILY:
         return "gbk"
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in NOT_PAGE_CHARSETS:
+        return None
+    return info.name
 
 
 def declared_charsets(body: bytes, content_type: str | None) -> list[str]:

@@ -106,6 +106,7 @@ ZH_SENTENCE = re.compile(r"[，。；]")
 DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 _VALUE_STOP = re.compile(r"\s{2,}|[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]")
 
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "tbody", "h1", "h2", "h3", "h4",
               "h5", "h6", "section", "article", "header", "footer", "dd", "dt", "dl", "blockquote",
               "pre", "form", "center", "td", "th", "figure", "figcaption", "hr", "nav", "aside"}
@@ -375,7 +376,29 @@ def _body_from_trafilatura(html: str, url: str | None) -> str:
     text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True,
                                with_metadata=False) or ""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # trafilatura returns a page of nothing but links (a column page, a soft 404 in the site's
+    # chrome) as text: a line that is mostly the page's link texts is navigation, not body
+    links = _link_texts(html) if lines else None
+    lines = [ln for ln in lines if not _mostly_links(ln, links)]
     return "\n\n".join(content.clean_lines([(ln, len(ln), 0) for ln in lines]))
+
+
+def _link_texts(html: str):
+    """A regex matching the text of any link on the page (whitespace removed), or None."""
+    try:
+        doc = lxml.html.document_fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (etree.ParserError, ValueError):
+        return None
+    texts = {re.sub(r"\s+", "", a.text_content()) for a in doc.iter("a")}
+    texts = sorted((t for t in texts if len(t) >= 2), key=len, reverse=True)[:3000]
+    return re.compile("|".join(map(re.escape, texts))) if texts else None
+
+
+def _mostly_links(line: str, links) -> bool:
+    if links is None:
+        return False
+    flat = re.sub(r"\s+", "", line)
+    return bool(flat) and sum(len(m.group()) for m in links.finditer(flat)) / len(flat) > 0.6
 
 
 # --- the extractor --------------------------------------------------------------------------
@@ -388,6 +411,13 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     head = body[:2048].lstrip().lower()
     if head.startswith((b"%pdf", b"pk\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89png", b"gif8", b"\xff\xd8")):
         raise ExtractError("not_html", "binary body (document or image)")
+    # binary without a known signature (zlib/brotli data served as text/html, video ...): one
+    # byte in twelve is a control byte, which HTML in any charset but UTF-16/32 (which has its
+    # BOM) holds only a few of (old portals separate ad fields in comments with \x02)
+    sample = body[:8192]
+    if not sample.startswith((b"\xff\xfe", b"\xfe\xff")) and \
+            len(CONTROL_BYTES.findall(sample)) > max(16, len(sample) // 50):
+        raise ExtractError("not_html", "binary body (control bytes)")
     html, encoding = decode_html(body, content_type, encoding_hint)
     # content-farm copies put pinyin after characters (推動(dòng)); it breaks labels, names and
     # matching, and the original stays in the archive
@@ -396,11 +426,14 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
         html = strip_pinyin(html)
     if html.count("\x00") > 16:
         raise ExtractError("not_html", "binary body")
+    parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
-        doc = lxml.html.document_fromstring(html.encode("utf-8"),
-                                            parser=lxml.html.HTMLParser(encoding="utf-8"))
+        doc = lxml.html.document_fromstring(html.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError("unparseable", str(exc)[:200])
+    # libxml2 stops at elements nested over 256 deep or a text node over 10 MB: the rest of
+    # the page is not in the tree (kept that way: it bounds what a hostile page costs)
+    limit = next((e.message.strip() for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"), None)
     prov: dict[str, str] = {"pinyin_stripped": str(pinyin_groups)} if pinyin_groups else {}
     if preset is None and detect_cms:
         from flows import cms
@@ -570,6 +603,8 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     text = _strip_leading(text, title, near[:1])
     text = clean_body(text)
     if len(text) < 20:
+        if limit:
+            raise ExtractError("unparseable", f"the parser stopped: {limit}")
         raise ExtractError("no_text", f"body too short ({len(text)} chars)")
 
     prov = {k: v for k, v in prov.items() if not k.startswith("_")}

@@ -33,7 +33,9 @@ def crawl_task(sources: list[str], archive_dir: str, run_id: str, mapping: dict 
                              since=dt.date.fromisoformat(since) if since else None,
                              max_pages=max_pages, registry=registry, state=state, refresh=refresh)
     recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
-    return {"stats": stats, "recovered": recovered}
+    # recorded runs a killed flow never finished loading: known to the crawler, so loaded now or never
+    unprocessed = steps.unprocessed_runs(db, sources, exclude=stats + recovered)
+    return {"stats": stats, "recovered": recovered, "unprocessed": unprocessed}
 
 
 @task(name="record-crawl")
@@ -154,15 +156,17 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
     finally:
         if server is not None:
             server.close()
-    stats, recovered = result["stats"], result["recovered"]
+    stats, recovered, unprocessed = result["stats"], result["recovered"], result.get("unprocessed", [])
     if recovered:
         logger.info("also recording and loading %d earlier finished run(s) the warehouse lacked", len(recovered))
-    done = stats + recovered
+    if unprocessed:
+        logger.info("also loading %d recorded run(s) a killed run never finished loading", len(unprocessed))
+    done = stats + recovered + unprocessed
     paths = steps.archive_paths_for(done)
     counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done])
     summary = steps.summarise(stats, counts, db, started)
     summary["run_id"] = run_id
-    summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered]
+    summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered + unprocessed]
     logger.info("ingest %s: %d new, %d updated, %d rejected", run_id, summary["articles_new"],
                 summary["articles_updated"], summary["articles_rejected"])
     return summary

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from crawlers.archive import ReadReport, read_pages
+from crawlers.blocking import SOFT404
+from crawlers.settings import DOWNLOAD_MAXSIZE
 from crawlers.registry import Registry, Source
 from flows.extract import EXTRACTOR_VERSION, ExtractError, extract
 from flows.normalise import (article_id, canonical_url, clean_body, clean_inline, content_hash,
@@ -22,6 +24,7 @@ from flows.script import detect_script, quality, to_simplified
 from schemas import Article, RawPage, Rejected
 
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+SOFT404_TEXT = 200      # characters: a body this short that says "page not found" is a soft 404
 
 
 def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None:
@@ -36,11 +39,17 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
 
     if page.block_reason:
         return reject("blocked", page.block_reason)
-    if page.status >= 400 or page.status < 200:
-        return reject("http_error", f"HTTP {page.status}")
+    if not 200 <= page.status < 300:        # errors, and redirects that were not followed
+        where = page.header("location")
+        return reject("http_error", f"HTTP {page.status}" + (f" to {where} (not followed)" if where else ""))
     ctype = (page.header("content-type") or "").split(";")[0].strip().lower()
     if not ctype.startswith(HTML_TYPES):
         return reject("not_html", f"content-type {ctype}")
+    # what the crawler would have refused (a source may allow bigger pages): a page this big
+    # is no article, and would cost a minute and a gigabyte to parse
+    cap = source.max_bytes if source is not None and source.max_bytes else DOWNLOAD_MAXSIZE
+    if len(page.body) > cap:
+        return reject("too_large", f"{len(page.body)} bytes (cap {cap})")
     try:
         e = extract(page.body, page.final_url, content_type=page.header("content-type"),
                     preset=source, encoding_hint=source.encoding if source else None,
@@ -51,6 +60,10 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
     if not title:
         return reject("no_title", "no headline found")
     text = clean_body(strip_pinyin(e.text))
+    # a "page not found" in the site's full chrome (too big for the crawler's soft-404 check):
+    # once the navigation is gone, what is left is the apology
+    if len(text) < SOFT404_TEXT and any(m in text for m in SOFT404 + (source.soft404_markers if source else ())):
+        return reject("blocked", "soft_404")
     fields = dict(title=title, published_at=e.published_at,
                   original_source=clean_inline(strip_pinyin(e.original_source)),
                   author=clean_inline(strip_pinyin(e.author)),

@@ -164,6 +164,25 @@ def dedupe_articles(db: str | Path, ids: list[str], registry: Registry | None = 
     return report
 
 
+def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStats] = ()) -> list[CrawlStats]:
+    """Recorded runs whose archive was never fully processed (a flow killed during extraction
+    or the load: their counts are still NULL). Their articles are known to the crawler, so
+    they will not be fetched again: they are processed with the next run, or they are lost."""
+    if not Path(db).exists():
+        return []
+    import warehouse
+    from crawlers.stats import read_stats
+    done = {(s.run_id, s.source) for s in exclude}
+    _, rows = warehouse.query(db, "SELECT run_id, source, warc_path FROM crawl_runs WHERE articles_new IS NULL "
+                                  "AND source IN (SELECT unnest(?)) ORDER BY started_at", [list(sources)])
+    out = []
+    for run_id, source, warc in rows:
+        path = Path(warc).with_name(f"{run_id}.stats.json") if warc else None
+        if (run_id, source) not in done and path is not None and path.exists():
+            out.append(read_stats(path))
+    return out
+
+
 def archive_paths_for(stats: list[CrawlStats]) -> list[str]:
     return [s.warc_path for s in stats if s.warc_path and Path(s.warc_path).exists()]
 

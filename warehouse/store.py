@@ -78,9 +78,20 @@ def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> It
             raise WarehouseError(f"cannot open {path}: {exc}") from exc
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
+        # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt the
+        # output of `newsflow ingest --json`, `newsflow sql --format csv` ... (found by the soak)
+        con.execute("SET enable_progress_bar = false")
         if not read_only:
             migrate(con)
         yield con
+    except (duckdb.IOException, duckdb.TransactionException, duckdb.FatalException) as exc:
+        # a full disk, a file-size limit, a failed commit or checkpoint: DuckDB rolled back (or
+        # will replay the WAL on the next open); say so in one line instead of a traceback. The
+        # cause, not the ROLLBACK that failed after it ("no transaction is active")
+        cause = exc
+        while isinstance(cause.__context__, duckdb.Error):
+            cause = cause.__context__
+        raise WarehouseError(f"cannot write {path}: {str(cause).splitlines()[0]}") from exc
     finally:
         con.close()
 
@@ -306,6 +317,8 @@ def publish_snapshot(db: str | Path, wait: float = 30.0) -> Path:
         try:
             shutil.copyfile(db, tmp)
             os.replace(tmp, target)
+        except OSError as exc:      # a full disk: the previous snapshot stays as it was
+            raise WarehouseError(f"cannot publish the snapshot {target}: {exc}") from exc
         finally:
             if tmp.exists():
                 tmp.unlink()

@@ -256,7 +256,7 @@ class RegistrySpider(scrapy.Spider):
             return
         if self.since is not None and all_old:
             return          # back-fill reached items older than --since
-        if self.since is None and not self.refresh and all_known:
+        if self.since is None and not self.refresh and all_known and not self.state.page_all:
             return          # incremental: this page holds only URLs we already have
         for n in found.next_pages:
             yield from self.list_request(n, root, found.page_count)
@@ -273,6 +273,9 @@ class RegistrySpider(scrapy.Spider):
                 self.tally.robots_disallowed += 1
                 self.tally.skip("robots")
                 logger.info("robots.txt forbids %s", self.source.to_logical(request.url))
+            elif "max redirections" in msg:     # a redirect loop (or a chain too long): an error
+                self.tally.error("redirect_loop")
+                self.logger.warning("fetch failed (redirect_loop): %s", self.source.to_logical(request.url))
             elif not msg.startswith("offsite"):
                 self.tally.skip("ignored")
             return

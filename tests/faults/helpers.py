@@ -1,0 +1,119 @@
+"""Shared pieces of the fault suite: the exactly-once ledger, running the CLI, disk limits,
+local registries pointing at servers the tests start on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTRY = Path(__file__).with_name("registry.toml")
+NEWSFLOW = str(Path(sys.executable).with_name("newsflow"))
+
+
+def record(request, **figures) -> None:
+    """Note what a fault test measured (articles lost, duplicated, crashes ...) for
+    docs/reliability.md: appended to $NEWSFLOW_FAULT_LEDGER when `python -m bench.reliability`
+    runs the suite; a no-op otherwise."""
+    path = os.environ.get("NEWSFLOW_FAULT_LEDGER")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"test": request.node.nodeid, **figures}, ensure_ascii=False) + "\n")
+
+
+def ledger(db, expected_urls) -> dict:
+    """Every expected article exactly once: lost, duplicated and unexpected counts."""
+    import warehouse
+    urls = [r[0] for r in warehouse.query(db, "select url from articles")[1]]
+    ids = [r[0] for r in warehouse.query(db, "select id from articles")[1]]
+    expected = set(expected_urls)
+    return {"lost": len(expected - set(urls)), "duplicated": len(urls) - len(set(urls)) + len(ids) - len(set(ids)),
+            "unexpected": len(set(urls) - expected), "articles": len(urls)}
+
+
+def consistent(db) -> dict:
+    """Cross-table invariants after a crash: every article tagged (tags go in the same
+    transaction), no tags, postings or search docs for articles that are not there."""
+    import warehouse
+
+    def one(sql):
+        return warehouse.query(db, sql)[1][0][0]
+    return {
+        "untagged": one("select count(*) from articles a anti join article_tag_state s on s.article_id = a.id"),
+        "orphan_tags": one("select count(*) from article_tags t anti join articles a on a.id = t.article_id"),
+        "orphan_postings": one("select count(*) from search_postings p anti join articles a on a.id = p.article_id"),
+        "orphan_docs": one("select count(*) from search_docs d anti join articles a on a.id = d.article_id"),
+        "dup_rejected": one("select count(*) - count(distinct (url, reason)) from rejected"),
+    }
+
+
+def unindexed(db) -> int:
+    import warehouse
+    return warehouse.query(db, "select count(*) from articles a anti join search_docs d on d.article_id = a.id")[1][0][0]
+
+
+def env(tmp_path) -> dict:
+    return {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(ROOT)}
+
+
+def run(*args, tmp_path, timeout=300, check=None, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run([NEWSFLOW, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=kw.pop("env", None) or env(tmp_path), cwd=kw.pop("cwd", ROOT), **kw)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout[-2000:], proc.stderr[-3000:])
+    return proc
+
+
+def fsize_limit(limit: int):
+    """preexec_fn: no file this process (or its children) writes may grow past `limit` bytes;
+    SIGXFSZ ignored, so writes fail with EFBIG as on a full disk (no privileges needed)."""
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def local_registry(tmp_path: Path, base: str, name: str = "gxzf") -> Path:
+    """The bundled registry with one source pointed at a server of ours on 127.0.0.1 (a
+    'live' crawl, polite but with no delay): the CLI then runs as in production, no --mirror."""
+    from crawlers.registry import DEFAULT_REGISTRY
+    text = DEFAULT_REGISTRY.read_text(encoding="utf-8")
+    old_base, old_domains = 'base_url = "http://www.gxzf.gov.cn"', 'allowed_domains = ["www.gxzf.gov.cn"]'
+    assert old_base in text and old_domains in text
+    text = text.replace(old_base, f'base_url = "{base}"\ndelay = 0\nconcurrency = 8\nretries = 1\nretry_backoff = 0.05')
+    text = text.replace(old_domains, 'allowed_domains = ["127.0.0.1"]')
+    path = tmp_path / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def wait_for(predicate, timeout: float, what: str, proc=None, poll: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = predicate()
+        if got:
+            return got
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: the process ended first (exit {proc.returncode})")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(poll)
+
+
+def open_files(pid: int) -> list[str]:
+    """The files a process has open right now (Linux /proc)."""
+    out = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
