@@ -106,7 +106,7 @@ class ArchiveExtension:
             t.error(f"http_{status}")
         elif kind == "article":
             t.articles += 1
-            if first not in spider.state.known:
+            if spider.source.canonical(first) not in spider.known:
                 t.new_articles += 1
         elif kind in ("list", "sitemap", "feed"):
             t.list_pages += 1

@@ -10,7 +10,9 @@ page count from `page_count_pattern`, then `page_url`; "next": follow `next_sele
 the count + `page_url` as fallback; "none"), `dataproxy` names a Hanweb XML endpoint that holds
 the column's records, and `sitemaps` / `feeds` add sitemap and RSS/Atom discovery. Politeness
 fields (`robots`, `delay`, `concurrency`, `timeout`, `retries`, `retry_backoff`, `max_bytes`)
-override the crawl defaults for one source.
+override the crawl defaults for one source. Identity fields: `url_drop_params`,
+`url_keep_params` and `host_aliases` add the source's own rules to URL canonicalisation
+(crawlers/urls.py; `Source.canonical`), `outlet_names` the names its 来源 lines use.
 """
 from __future__ import annotations
 
@@ -34,12 +36,14 @@ POLITENESS_FIELDS = {"robots", "delay", "concurrency", "timeout", "retries", "re
                      "max_bytes"}
 REQUIRED = {"name", "title", "kind", "cms", "base_url", "allowed_domains", "start_urls",
             "article_pattern"}
+URL_FIELDS = {"url_drop_params", "url_keep_params", "host_aliases", "outlet_names"}
 OPTIONAL = ({"province", "encoding", "max_list_pages", "verified", "sitemaps", "feeds"}
-            | PRESET_FIELDS | POLITENESS_FIELDS)
+            | PRESET_FIELDS | POLITENESS_FIELDS | URL_FIELDS)
 DEFAULT_NEXT = 'a.next, a:contains("下一页")'
 DEFAULT_LIST_DATE = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})"
 PAGE_URL_FIELDS = {"stem", "ext", "page", "i", "dir"}
 ROBOTS_POLICIES = {"obey", "ignore"}
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d+)?\Z")
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
@@ -82,10 +86,26 @@ class Source:
     retry_backoff: float | None = None   # first retry waits this long, then doubles
     max_bytes: int | None = None      # response size cap
     fetch_base: str | None = None     # where requests really go (the mirror); None = base_url
+    # identity (crawlers/urls.py, flows/dedupe.py)
+    url_drop_params: tuple[str, ...] = ()   # query parameters that select nothing here (`ddtab`, `tab*`)
+    url_keep_params: tuple[str, ...] = ()   # look like tracking, but select the page here
+    host_aliases: tuple[tuple[str, str], ...] = ()  # (host, canonical host) the generic rule gets wrong
+    outlet_names: tuple[str, ...] = ()      # names 来源 lines give this outlet, besides `title`
 
     @cached_property
     def article_re(self) -> re.Pattern:
         return re.compile(self.article_pattern)
+
+    @cached_property
+    def url_rules(self) -> dict:
+        from crawlers.urls import source_rules
+        return source_rules(self)
+
+    def canonical(self, url: str) -> str:
+        """The one spelling of a URL of this source: what identifies an article (its id), what
+        the crawler compares with the URLs it already has."""
+        from crawlers.urls import canonical_url
+        return canonical_url(url, **self.url_rules)
 
     @cached_property
     def count_re(self) -> re.Pattern | None:
@@ -197,9 +217,16 @@ def _check_fields(path, where, merged) -> None:
                         f"template {tpl!r} may use {sorted(PAGE_URL_FIELDS)} and needs {{page}} or {{i}}")
     if merged.get("dataproxy") and not str(merged["dataproxy"]).startswith("/"):
         raise _fail(path, where, "dataproxy", "must be a site path starting with '/'")
-    markers = merged.get("soft404_markers", [])
-    if not isinstance(markers, list) or not all(isinstance(m, str) and m for m in markers):
-        raise _fail(path, where, "soft404_markers", "must be a list of non-empty strings")
+    for key in ("soft404_markers", "url_drop_params", "url_keep_params", "outlet_names"):
+        values = merged.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(m, str) and m.strip() for m in values):
+            raise _fail(path, where, key, "must be a list of non-empty strings")
+    aliases = merged.get("host_aliases", {})
+    if not isinstance(aliases, dict):
+        raise _fail(path, where, "host_aliases", 'must be a table of host = "canonical host"')
+    for host, target in aliases.items():
+        if not isinstance(target, str) or not all(HOST.match(h) for h in (host, target)):
+            raise _fail(path, where, "host_aliases", f"not a host name: {host!r} = {target!r} (no scheme, no path)")
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
@@ -273,7 +300,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
                 raise _fail(path, where, "encoding", f"unknown encoding {merged['encoding']!r}")
         merged["base_url"] = merged["base_url"].rstrip("/")
         merged["allowed_domains"] = tuple(d.lower() for d in merged["allowed_domains"])
-        for key in ("start_urls", "sitemaps", "feeds", "soft404_markers"):
+        for key in ("start_urls", "sitemaps", "feeds", "soft404_markers", "url_drop_params", "url_keep_params",
+                    "outlet_names"):
             merged[key] = tuple(merged.get(key, ()))
+        merged["host_aliases"] = tuple((h.lower(), t.lower()) for h, t in merged.get("host_aliases", {}).items())
         sources.append(Source(**merged))
     return Registry(tuple(sources), path, presets)

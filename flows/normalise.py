@@ -62,15 +62,17 @@ def clean_body(text: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """The canonical spelling of a URL with the generic rules (flows/urls.py); per-source
-    rules (drop_params, host_aliases) go through flows.urls.canonical_url directly."""
-    from flows.urls import canonical_url as _canonical
+    """The canonical spelling of a URL with the generic rules (crawlers/urls.py); per-source
+    rules (drop_params, host_aliases) go through crawlers.urls.canonical_url directly."""
+    from crawlers.urls import canonical_url as _canonical
     return _canonical(url)
 
 
-def article_id(url: str) -> str:
-    """Stable id from the canonical URL: the same page always gets the same id."""
-    return hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()[:20]
+def article_id(url: str, *, canonical: bool = False) -> str:
+    """Stable id from the canonical URL: the same page always gets the same id. `canonical`:
+    `url` is canonical already, with its source's rules (which may keep a parameter the
+    generic rules drop: canonicalising again would give two pages one id)."""
+    return hashlib.sha1((url if canonical else canonical_url(url)).encode("utf-8")).hexdigest()[:20]
 
 
 def content_hash(*fields: object) -> str:

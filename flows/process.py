@@ -68,10 +68,11 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
                   original_source=clean_inline(strip_pinyin(e.original_source)),
                   author=clean_inline(strip_pinyin(e.author)),
                   editor=clean_inline(strip_pinyin(e.editor)), text=text)
-    url = canonical_url(page.final_url)
+    # the source's own rules too (Hainan's ?ddtab=true): one page, one id, whatever link led to it
+    url = source.canonical(page.final_url) if source is not None else canonical_url(page.final_url)
     score, flags = quality(text, e.encoding, e.pinyin_groups)
     return Article(
-        id=article_id(url), url=url, source=page.source, language=detect_language(text),
+        id=article_id(url, canonical=True), url=url, url_original=page.final_url, source=page.source, language=detect_language(text),
         content_hash=content_hash(*fields.values(), e.images, e.attachments, e.column_name),
         extractor_version=EXTRACTOR_VERSION,
         fetched_at=page.fetched_at, run_id=page.run_id, warc_path=page.warc_path,

@@ -8,9 +8,10 @@ reject keeps its row and is counted as such in the report.
 """
 from __future__ import annotations
 
+
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -83,6 +84,10 @@ def reextract(db: str | Path, registry: Registry | None = None, source: str | No
             if not isinstance(rec, Article):
                 report.now_rejected += 1
                 continue
+            if rec.id != row["id"]:
+                # a URL rule added since (url_drop_params ...): the article keeps its identity,
+                # which its tags, search postings and story hang on; new pages get the new rule
+                rec = replace(rec, id=row["id"], url=row["url"])
             seen.append(rec.id)
             diffs = [f for f in warehouse.REEXTRACT_FIELDS if _value(rec, f) != _stored(row, f)]
             if rec.content_hash != row["content_hash"] or diffs:

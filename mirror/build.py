@@ -929,6 +929,11 @@ class Hainan(Site):
     def article_path(self, art, idx):
         return "/hainan/5309/%s/%s.shtml" % (art["dt"].strftime("%Y%m"), md5hex("hainan|" + art["date"] + "|" + art["title"]))
 
+    def list_href(self, art):
+        # the real column links some articles with a `?ddtab=true` flag (sources.md): the same
+        # page, which the registry's url_drop_params folds back onto one URL
+        return art["urlpath"] + ("?ddtab=true" if int(md5hex(art["urlpath"])[-1], 16) % 2 else "")
+
     def img_src(self, art, n):
         stem = art["urlpath"].rsplit(".", 1)[0]
         return "%s/images/%s.png" % (stem, md5hex(art["urlpath"] + "img" + str(n)))

@@ -368,6 +368,19 @@ def crawl_lists(src: dict, mirror, site: dict, problems: list):
     return pages
 
 
+def _without_dropped(url: str, src: dict) -> str:
+    """The URL without the query parameters the source's `url_drop_params` say select nothing
+    (Hainan's ?ddtab=true): the manifest holds each article once, by its canonical URL."""
+    drops = [d.lower() for d in src.get("url_drop_params", [])]
+    u = urllib.parse.urlsplit(url)
+    if not drops or not u.query:
+        return url
+    keep = [p for p in u.query.split("&")
+            if not any(p.split("=", 1)[0].lower() == d or (d.endswith("*") and p.lower().startswith(d[:-1]))
+                       for d in drops)]
+    return urllib.parse.urlunsplit(u._replace(query="&".join(keep)))
+
+
 def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, lists: dict, problems: list):
     host = urllib.parse.urlsplit(src["base_url"]).netloc
     site = json.loads((sites_dir / host / "_site.json").read_text(encoding="utf-8"))
@@ -398,7 +411,7 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
             if a is None:
                 problems.append("%s: list item without <a href> on %s" % (name, url))
                 continue
-            target = urllib.parse.urljoin(url, a.attrs["href"])
+            target = _without_dropped(urllib.parse.urljoin(url, a.attrs["href"]), src)
             tu = urllib.parse.urlsplit(target)
             if tu.netloc != host or not pattern.search(_path_q(target)):
                 problems.append("%s: list item link %s does not match article_pattern" % (name, target))
@@ -409,7 +422,7 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
             href = a.attrs.get("href")
             if not href or href.startswith(("javascript:", "#", "mailto:")):
                 continue
-            target = urllib.parse.urljoin(url, href)
+            target = _without_dropped(urllib.parse.urljoin(url, href), src)
             tu = urllib.parse.urlsplit(target)
             if tu.netloc == host and pattern.search(_path_q(target)) and target not in by_url:
                 problems.append("%s: %s links %s (matches article_pattern) which is not in the manifest" % (name, url, target))

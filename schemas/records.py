@@ -66,6 +66,7 @@ class Article:
     column_name: str | None = None          # the site's column (ColumnName meta), when given
     images: tuple[tuple[str, str], ...] = ()        # (src, caption)
     attachments: tuple[tuple[str, str], ...] = ()   # (url, link text)
+    url_original: str | None = None         # the URL as fetched (after redirects); `url` is canonical
 
 
 @dataclass(frozen=True)

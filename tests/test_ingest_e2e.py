@@ -50,6 +50,16 @@ def test_first_run_loads_every_mirror_article_once(ingested):
     assert sorted(urls) == sorted(e["url"] for e in EXPECTED)
 
 
+def test_urls_are_canonical_and_the_fetched_spelling_is_kept(ingested):
+    """The Hainan column links some articles with ?ddtab=true (sources.md; the registry drops the
+    flag): each is stored once under its canonical URL, the URL as fetched in url_original."""
+    db, _ = ingested
+    got = rows(db, "select url, url_original from articles where source = 'hainan'")
+    assert got and all(o is not None and o.split("?")[0] == u and "?" not in u for u, o in got)
+    assert {o.endswith("?ddtab=true") for _, o in got} == {True, False}
+    assert rows(db, "select count(*) from articles where url_original is null") == [(0,)]
+
+
 def test_second_run_adds_nothing(ingested):
     db, (first, second) = ingested
     assert second["articles_new"] == 0 and second["articles_updated"] == 0

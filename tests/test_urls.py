@@ -1,13 +1,14 @@
-"""URL canonicalisation (flows/urls.py): properties with hypothesis, and the cases issue 5 names."""
+"""URL canonicalisation (crawlers/urls.py): properties with hypothesis, and the cases issue 5 names."""
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.normalise import article_id
 from flows.normalise import canonical_url as normalise_canonical_url
-from flows.urls import canonical_url, desktop_host, is_tracking_param, source_rules
+from crawlers.urls import canonical_url, desktop_host, is_tracking_param, source_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,12 +137,40 @@ def test_normalise_delegates_and_mirror_ids_do_not_move():
     assert article_id("http://www.gxzf.gov.cn/gxyw/t1.shtml?utm_source=x#a") == article_id("http://www.gxzf.gov.cn/gxyw/t1.shtml")
 
 
-def test_source_rules_from_a_registry_entry():
-    from types import SimpleNamespace
+def test_source_rules_from_a_registry_entry(tmp_path):
     from crawlers.registry import load_registry
     hainan = load_registry().get("hainan")
-    assert source_rules(hainan) == {} and source_rules(None) == {}      # fields not in the registry yet
-    later = SimpleNamespace(url_drop_params=["ddtab"], host_aliases={"M.Hainan.gov.cn": "www.hainan.gov.cn"})
-    url = "http://m.hainan.gov.cn/hainan/5309/202412/bd51b4a821e940544aafcb367f765652.shtml?ddtab=true"
-    assert canonical_url(url, **source_rules(later)) == \
-        "http://www.hainan.gov.cn/hainan/5309/202412/bd51b4a821e940544aafcb367f765652.shtml"
+    assert source_rules(hainan) == {"drop_params": ("ddtab",)} and source_rules(None) == {}
+    url = "http://www.hainan.gov.cn/hainan/5309/202412/bd51b4a821e940544aafcb367f765652.shtml?ddtab=true"
+    assert hainan.canonical(url) == url.removesuffix("?ddtab=true")
+    assert canonical_url(url) == url                      # the generic rules leave it: it is the source's
+    # host aliases and kept parameters, read from an entry
+    text = (ROOT / "crawlers" / "sources.toml").read_text(encoding="utf-8").replace(
+        'url_drop_params = ["ddtab"]',
+        'url_drop_params = ["ddtab", "tab*"]\nurl_keep_params = ["from"]\n'
+        'host_aliases = { "M.Hainan.gov.cn" = "www.hainan.gov.cn" }')
+    (tmp_path / "r.toml").write_text(text, encoding="utf-8")
+    later = load_registry(tmp_path / "r.toml").get("hainan")
+    mobile = "http://m.hainan.gov.cn/hainan/5309/202412/a.shtml?tabid=3&ddtab=true&from=timeline"
+    assert later.canonical(mobile) == "http://www.hainan.gov.cn/hainan/5309/202412/a.shtml?from=timeline"
+    # a kept parameter selects the page: two values, two ids (the id hashes the canonical URL as is)
+    one, two = (later.canonical(mobile.replace("timeline", v)) for v in ("timeline", "share"))
+    assert one != two and article_id(one, canonical=True) != article_id(two, canonical=True)
+
+
+@pytest.mark.parametrize("entry, field", [
+    ('url_drop_params = "ddtab"', "url_drop_params"),
+    ('url_keep_params = [""]', "url_keep_params"),
+    ('host_aliases = ["m.hainan.gov.cn"]', "host_aliases"),
+    ('host_aliases = { "m.hainan.gov.cn" = "http://www.hainan.gov.cn/" }', "host_aliases"),
+    ('outlet_names = [1]', "outlet_names"),
+])
+def test_bad_url_rules_name_file_source_and_field(tmp_path, entry, field):
+    from crawlers.errors import RegistryError
+    from crawlers.registry import load_registry
+    text = (ROOT / "crawlers" / "sources.toml").read_text(encoding="utf-8")
+    text = text.replace('url_drop_params = ["ddtab"]', "").replace('outlet_names = ["海南省人民政府"]', entry)
+    (tmp_path / "r.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(RegistryError) as err:
+        load_registry(tmp_path / "r.toml")
+    assert "r.toml" in str(err.value) and "'hainan'" in str(err.value) and repr(field) in str(err.value)

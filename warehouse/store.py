@@ -26,7 +26,8 @@ UTC = dt.timezone.utc
 TS = pa.timestamp("us", tz="UTC")
 
 ARTICLE_SCHEMA = pa.schema([
-    ("id", pa.string()), ("url", pa.string()), ("source", pa.string()), ("title", pa.string()),
+    ("id", pa.string()), ("url", pa.string()), ("url_original", pa.string()), ("source", pa.string()),
+    ("title", pa.string()),
     ("published_at", TS), ("date_missing", pa.bool_()), ("original_source", pa.string()),
     ("author", pa.string()), ("editor", pa.string()), ("text", pa.string()),
     ("language", pa.string()), ("encoding", pa.string()), ("content_hash", pa.string()),

@@ -99,6 +99,11 @@ class RegistrySpider(scrapy.Spider):
         self.requested_lists: set[str] = set()
         self.replay: dict[str, object] = {}            # list pages this run archived before a kill
         self.resumed_articles: set[str] = set()
+        # links are compared by their canonical spelling (the source's URL rules): a page linked
+        # as `a.shtml?ddtab=true` on one list and `a.shtml` on another is one page, fetched once
+        canon = source.canonical
+        self.known = {canon(u) for u in self.state.known}
+        self.stop_known = {canon(u) for u in self.state.stop_known}
         if resume:
             self._seed_from_resume(resume)
 
@@ -115,8 +120,8 @@ class RegistrySpider(scrapy.Spider):
             elif p.kind == "article":
                 if ok_article(p.kind, p.status, p.block):
                     t.articles += 1
-                    t.new_articles += 1 if p.url not in self.state.stop_known else 0
-                    self.resumed_articles.update((p.url, p.final_url))
+                    t.new_articles += 1 if self.source.canonical(p.url) not in self.stop_known else 0
+                    self.resumed_articles.update(map(self.source.canonical, (p.url, p.final_url)))
             if p.block:
                 t.blocked[p.block] += 1
             t.fetched.append({"url": p.url, "final_url": p.final_url, "kind": p.kind, "status": p.status,
@@ -233,21 +238,22 @@ class RegistrySpider(scrapy.Spider):
         all_known = bool(links)
         all_old = bool(links) and self.since is not None
         for url, date in links:
+            key = self.source.canonical(url)
             old = bool(self.since and date and date < self.since)
             if not old:
                 all_old = False
-            if url not in self.state.stop_known:
+            if key not in self.stop_known:
                 all_known = False
             if old:
                 t.skip("older_than_since")
                 continue
-            if url in self.seen:
+            if key in self.seen:
                 continue
-            self.seen.add(url)
-            if url in self.resumed_articles:
+            self.seen.add(key)
+            if key in self.resumed_articles:
                 t.skip("archived_before_kill")
                 continue
-            if url in self.state.known and not self.refresh:
+            if key in self.known and not self.refresh:
                 t.known_skipped += 1
                 t.skip("known")
                 continue
