@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 
 from flows.minhash import (MinHasher, MinHashParams, batch_candidate_pairs, fold, fold_many,
-                           fold_str, jaccard_estimate, text_hash)
+                           fold_str, jaccard_estimate, pair_estimates, text_hash)
 
 UTC = dt.timezone.utc
 
@@ -351,7 +351,8 @@ def dedupe_batch(con, docs: Iterable[DedupeDoc] | pa.Table, config: DedupeConfig
     cand = W.lsh_candidates(con, needs_lsh, keys, ids)
     if cand.num_rows:
         crow = cand.column("row").to_numpy()
-        est = jaccard_estimate(sigs[crow], W.signature_matrix(cand.column("signature"), p.num_perm))
+        est = pair_estimates(sigs, crow, W.signature_matrix(cand.column("signature"), p.num_perm),
+                             np.arange(len(crow)))
         report.candidates += len(crow)
         keep = np.flatnonzero(est >= lo)
         if keep.size:
@@ -370,7 +371,7 @@ def dedupe_batch(con, docs: Iterable[DedupeDoc] | pa.Table, config: DedupeConfig
     pairs = batch_candidate_pairs(keys) if needs_lsh.size > 1 else np.zeros((0, 2), np.int64)
     if len(pairs):
         pa_, pb_ = needs_lsh[pairs[:, 0]], needs_lsh[pairs[:, 1]]
-        est = jaccard_estimate(sigs[pa_], sigs[pb_])
+        est = pair_estimates(sigs, pa_, sigs, pb_)
         report.candidates += len(pairs)
         sel = np.flatnonzero(est >= lo)
         for i, j, e in zip(pa_[sel].tolist(), pb_[sel].tolist(), est[sel].tolist()):
