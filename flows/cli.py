@@ -374,13 +374,14 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
         reg.get(n)
     _date(since)
     click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
-    from flows.ingest import SourcesFailing, ingest_flow
+    from flows.ingest import SourcesFailing, ingest_flow, one_off
     from flows.lock import RunInProgress
     alert = None
     try:
-        summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
-                              archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
-                              registry=ctx.obj["registry"], refresh=refresh)
+        with one_off():
+            summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
+                                  archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
+                                  registry=ctx.obj["registry"], refresh=refresh)
     except SourcesFailing as exc:
         summary, alert = exc.summary, str(exc)
     except RunInProgress as exc:

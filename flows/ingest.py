@@ -14,12 +14,34 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
+import contextlib  # noqa: E402
+
 from prefect import flow, get_run_logger, task  # noqa: E402
 
 from crawlers.registry import load_registry  # noqa: E402
 from flows import crawl as crawl_step  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.process import run_id_now  # noqa: E402
+
+
+@contextlib.contextmanager
+def one_off():
+    """Settings for a flow run the CLI starts with no Prefect server configured: flow heartbeats
+    off. Heartbeats let a server mark a crashed run; the ephemeral API dies with this process,
+    so nobody reads them, while Prefect 3.8's heartbeat thread (1-second sleeps, joined when the
+    flow ends) rounds every flow run up to a whole second (bench/bench_prefect.py). No setting
+    or environment variable turns them off (the frequency must be >= 30 s), hence the copy.
+    Runs against a server (PREFECT_API_URL, `newsflow serve`, deployments) keep them."""
+    from prefect.context import SettingsContext
+    from prefect.settings import get_current_settings
+    current = get_current_settings()
+    if current.api.url:
+        yield
+        return
+    quiet = current.model_copy(deep=True)
+    quiet.flows.heartbeat_frequency = None
+    with SettingsContext(profile=SettingsContext.get().profile, settings=quiet):
+        yield
 
 
 @task(name="crawl-sources")

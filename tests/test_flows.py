@@ -141,3 +141,19 @@ def test_run_lock_makes_a_second_run_wait_then_refuse_clearly(tmp_path):
         holder.wait()
     with run_lock(db, wait=5):                  # a killed holder leaves no stale lock
         pass
+
+
+def test_one_off_cli_runs_turn_heartbeats_off_only_without_a_server(monkeypatch):
+    """`newsflow ingest` with no Prefect server: no heartbeat thread (it rounds every flow run
+    up to a whole second and nobody reads it); against a server they stay on."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from flows.ingest import one_off
+    before = get_current_settings().flows.heartbeat_frequency
+    assert before
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        with one_off():
+            assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().flows.heartbeat_frequency == before
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        with one_off():
+            assert get_current_settings().flows.heartbeat_frequency == before
