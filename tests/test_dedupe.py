@@ -314,3 +314,28 @@ def test_direct_records_without_article_rows():
     assert r.signed == 3 and r.near == 1 and r.founders == 2
     assert summary(con) | {"band_rows": 0} == {"articles": 3, "stories": 2, "syndicated_stories": 1,
                                                "edges": 1, "band_rows": 0}
+
+
+def test_templated_pages_probe_a_bounded_number_of_stored_copies():
+    """300 stored notices from one template (they differ by a number) are one story; a new one
+    is probed against a few of its members, not all 300 (the soak's 20,000 templated pages
+    otherwise made millions of candidate rows: 6.5 GB), and still joins that story."""
+    from flows.minhash import MinHasher, fold_many
+    from warehouse import clusters as W
+    con = fresh()
+    body = rand_text(7, 900)
+    batch = [art(f"n{i:03d}", f"第{i}号公告。" + body, day=1 + i % 28) for i in range(300)]
+    load(con, batch)
+    dedupe_new(con)
+    assert con.execute("SELECT count(DISTINCT cluster_id) FROM dedupe_docs").fetchone()[0] == 1
+    new = art("n999", "第999号公告。" + body, day=28)
+    hasher = MinHasher(DedupeConfig().params)
+    codes, lens = fold_many([new.text])
+    keys = hasher.band_keys(hasher.sign_concat(codes, lens))
+    cand = W.lsh_candidates(con, np.array([0]), keys, [new.id])
+    assert 1 <= cand.num_rows <= 4 and len(set(cand.column("cluster_id").to_pylist())) == 1
+    load(con, [new])
+    report = dedupe_new(con)
+    assert report.near + report.exact == 1
+    assert con.execute("SELECT count(DISTINCT cluster_id) FROM dedupe_docs").fetchone()[0] == 1
+    assert_unique(con)

@@ -12,20 +12,15 @@ import subprocess
 import pytest
 
 from crawlers.archive import ReadReport, read_pages
-from faults.helpers import NEWSFLOW, consistent, env, ledger, local_registry, record, wait_for
+from faults.helpers import NEWSFLOW, consistent, env, generated_site, ledger, record, wait_for
 
 N = 60
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
-    from mirror.build import build_large
-    from mirror.server import serve
     tmp = tmp_path_factory.mktemp("conc")
-    info = build_large(tmp / "mirror", N)
-    with serve(tmp / "mirror" / "sites", delay=0.02) as server:
-        base = server.base_urls["http://www.gxzf.gov.cn"]
-        reg = local_registry(tmp, base)
+    with generated_site(tmp, N) as (info, server, base, reg, urls):
         db, archive = tmp / "nf.duckdb", tmp / "archive"
         cmd = [NEWSFLOW, "--db", str(db), "--archive", str(archive), "--registry", str(reg), "crawl", "gxzf",
                "--max-pages", "100"]
@@ -36,7 +31,6 @@ def both(tmp_path_factory):
         second = subprocess.run(cmd, capture_output=True, text=True, env=env(tmp), timeout=120)
         out1 = first.communicate(timeout=300)
         log = list(server.log)
-    urls = [u.replace("http://www.gxzf.gov.cn", base) for u in info["urls"]]
     return dict(tmp=tmp, db=db, archive=archive, reg=reg, first=first, out1=out1, second=second, urls=urls, log=log)
 
 

@@ -24,7 +24,7 @@ import pytest
 
 import warehouse
 from crawlers.archive import ReadReport, read_pages
-from faults.helpers import (NEWSFLOW, consistent, env, ledger, local_registry, open_files, record, run,
+from faults.helpers import (NEWSFLOW, consistent, env, generated_site, ledger, open_files, record, run,
                             unindexed, wait_for)
 
 N = 200
@@ -32,14 +32,9 @@ N = 200
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from mirror.build import build_large
-    from mirror.server import serve
     tmp = tmp_path_factory.mktemp("kill")
-    info = build_large(tmp / "mirror", N)
-    with serve(tmp / "mirror" / "sites", delay=0.02) as server:
-        base = server.base_urls["http://www.gxzf.gov.cn"]
-        yield dict(tmp=tmp, server=server, base=base, reg=local_registry(tmp, base),
-                   urls=[u.replace("http://www.gxzf.gov.cn", base) for u in info["urls"]],
+    with generated_site(tmp, N) as (info, server, base, reg, urls):
+        yield dict(tmp=tmp, server=server, base=base, reg=reg, urls=urls,
                    db=tmp / "nf.duckdb", archive=tmp / "archive")
 
 

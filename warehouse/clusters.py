@@ -197,34 +197,49 @@ def exact_matches(con: duckdb.DuckDBPyConnection, hashes: Sequence[str], exclude
 
 
 def lsh_candidates(con: duckdb.DuckDBPyConnection, rows: np.ndarray, keys: np.ndarray,
-                   exclude: Sequence[str], batch: int = 5000) -> pa.Table:
+                   exclude: Sequence[str], batch: int = 5000, per_cluster: int = 4, clusters: int = 32,
+                   probe_rows: int = 1000) -> pa.Table:
     """(row, article_id, cluster_id, seq, signature) for stored articles sharing a band bucket
     with batch row `row`. `keys` is (len(rows), bands) int64.
 
-    Two steps: the bucket probe reads only dedupe_bands; the stored articles it hits are then
-    read by `seq IN (...)`, which the scan skips to (seq follows storage order), instead of a
-    join that would read every stored signature."""
+    Two steps: the bucket probe reads only dedupe_bands (and the seq, id and story of the docs
+    it hits); the stored articles kept are then read by `seq IN (...)`, which the scan skips to
+    (seq follows storage order), instead of a join that would read every stored signature.
+    Per row only the `per_cluster` best hits (most bands shared) of each of its `clusters` best
+    stories are kept: one story is joined through any of its members, and templated pages
+    (notices that differ by a name) otherwise hit every earlier copy, millions of pairs (6.5 GB
+    for 20,000 of them). Rows are probed `probe_rows` at a time for the same reason."""
     n, bands = keys.shape
     empty = pa.table({"row": pa.array([], pa.int64()), "article_id": pa.array([], pa.string()),
                       "cluster_id": pa.array([], pa.string()), "seq": pa.array([], pa.int64()),
                       "signature": pa.array([], pa.binary())})
     if n == 0:
         return empty
-    probe = pa.table({
-        "row": pa.array(np.repeat(rows.astype(np.int64), bands)),
-        "band": pa.array(np.tile(np.arange(bands, dtype=np.int16), n)),
-        "bucket": pa.array(keys.reshape(-1)),
-    })
-    with registered(con, "_dd_probe", probe):
-        hits = con.execute("SELECT DISTINCT p.row, b.seq FROM _dd_probe p JOIN dedupe_bands b "
-                           "ON b.band = p.band AND b.bucket = p.bucket").fetch_arrow_table()
+    excluded = pa.table({"id": pa.array(sorted(set(exclude)), pa.string())})
+    parts = []
+    with registered(con, "_dd_ex", excluded):
+        for s in range(0, n, probe_rows):
+            k = keys[s:s + probe_rows]
+            probe = pa.table({
+                "row": pa.array(np.repeat(rows[s:s + probe_rows].astype(np.int64), bands)),
+                "band": pa.array(np.tile(np.arange(bands, dtype=np.int16), len(k))),
+                "bucket": pa.array(k.reshape(-1)),
+            })
+            with registered(con, "_dd_probe", probe):
+                parts.append(con.execute(
+                    "WITH h AS (SELECT p.row, b.seq, count(*) AS shared FROM _dd_probe p JOIN dedupe_bands b "
+                    "           ON b.band = p.band AND b.bucket = p.bucket GROUP BY p.row, b.seq), "
+                    "r AS (SELECT h.row, h.seq, d.cluster_id, "
+                    "      row_number() OVER (PARTITION BY h.row, d.cluster_id ORDER BY h.shared DESC, h.seq) AS rk, "
+                    "      max(h.shared) OVER (PARTITION BY h.row, d.cluster_id) AS best "
+                    "      FROM h JOIN dedupe_docs d ON d.seq = h.seq ANTI JOIN _dd_ex x ON x.id = d.article_id) "
+                    "SELECT row, seq FROM r WHERE rk <= ? "
+                    "QUALIFY dense_rank() OVER (PARTITION BY row ORDER BY best DESC, cluster_id) <= ?",
+                    [per_cluster, clusters]).fetch_arrow_table())
+    hits = pa.concat_tables(parts)
     if hits.num_rows == 0:
         return empty
-    excluded = set(exclude)
     docs = docs_by_seq(con, hits.column("seq").to_numpy(), "seq, article_id, cluster_id, signature", batch)
-    if excluded:
-        keep = [a not in excluded for a in docs.column("article_id").to_pylist()]
-        docs = docs.filter(pa.array(keep))
     with registered(con, "_dd_hits", hits), registered(con, "_dd_hitdocs", docs):
         return con.execute("SELECT h.row, d.article_id, d.cluster_id, d.seq, d.signature FROM _dd_hits h "
                            "JOIN _dd_hitdocs d ON d.seq = h.seq ORDER BY h.row, d.seq").fetch_arrow_table()

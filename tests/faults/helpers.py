@@ -2,6 +2,7 @@
 local registries pointing at servers the tests start on 127.0.0.1."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -90,6 +91,19 @@ def local_registry(tmp_path: Path, base: str, name: str = "gxzf") -> Path:
     path = tmp_path / "sources.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def generated_site(tmp: Path, n: int, delay: float = 0.02):
+    """A generated gxzf-like site of `n` articles served (slowly) on 127.0.0.1, and the bundled
+    registry pointed at it: yields (site info, server, base URL, registry path, article URLs)."""
+    from mirror.build import build_large
+    from mirror.server import serve
+    info = build_large(tmp / "mirror", n)
+    with serve(tmp / "mirror" / "sites", delay=delay) as server:
+        base = server.base_urls["http://www.gxzf.gov.cn"]
+        urls = [u.replace("http://www.gxzf.gov.cn", base) for u in info["urls"]]
+        yield info, server, base, local_registry(tmp, base), urls
 
 
 def wait_for(predicate, timeout: float, what: str, proc=None, poll: float = 0.01):
