@@ -106,6 +106,7 @@ SOURCE_SENTENCE = re.compile(r"(?:本文来自|本文来源于|本文来源|转�
                              r"[《“]?([\u4e00-\u9fffA-Za-z0-9·]{2,16}?)[》”]?(?=[，,。；;）)\s]|$)")
 ZH_SENTENCE = re.compile(r"[，。；]")
 DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+BRACKET_NAME = re.compile(r"[\[【]\s*([\u4e00-\u9fff]{2,4})\s*[\]】][\s\ue000-\uf8ff|｜丨]*\Z")
 _VALUE_STOP = re.compile(r"\s{2,}|[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]")
 
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
@@ -310,6 +311,11 @@ def parse_labels(line: str) -> dict[str, str]:
         if label in _NOT_EDITORS:
             continue
         if kind == "source":
+            # `2004年7月16日 [ 黄宇 ]  来源：[ 国际金融报 ]` (portal header lines of the 2000s): a
+            # bracketed name right before 来源, on a dated line, is the byline
+            before = BRACKET_NAME.search(line, matches[i - 1].end() if i else 0, m.start())
+            if before and before.group(1) not in WIDGET_WORDS and DATE_NEAR.search(line):
+                found.setdefault("author_guess", before.group(1))
             # `来源:海报新闻 孙杰 2025-02-12` — outlets have no spaces; a short name after it
             # (before any date or separator) is the byline on DedeCMS-style header lines
             parts = re.split(r"((?:19|20)\d{2}\s*[-/.年])", raw, maxsplit=1)
