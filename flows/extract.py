@@ -603,7 +603,8 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                         ("header_line_unlabelled", _unlabelled_source(near[:3], title)),
                         ("account", account),
                         ("byline_outlet", _byline_outlet(near[:3] + body_lines[:3])),
-                        ("source_sentence", _source_sentence(near[:3] + body_lines[:2] + body_lines[-3:]))):
+                        ("source_sentence", _source_sentence(near[:3] + body_lines[:2] + body_lines[-3:])),
+                        ("meta:og:site_name", _site_outlet(meta))):
         value = clean_inline(value)
         if value and value not in WIDGET_WORDS and len(value) <= 40:
             source, source_rule = value, rule
@@ -651,6 +652,21 @@ def _meta_source(meta: dict) -> str | None:
                 and re.search(r"[\u4e00-\u9fff]", value):
             return value
     return None
+
+
+PLATFORM_WORDS = re.compile(r"平台|公众号|微信|博客|论坛|社区|贴吧|百家号|头条号|客户端|网易号|搜狐号|企鹅号|门户")
+
+
+def _site_outlet(meta: dict) -> str | None:
+    """Last resort: an outlet's own article credits nobody, the outlet is the site
+    (`og:site_name` "RFI - 法国国际广播电台"): its Chinese part, unless it names a platform
+    that carries others' posts (微信公众平台, 百家号 ...)."""
+    name = meta.get("og:site_name") or ""
+    parts = [p.strip() for p in re.split(r"\s[-|_｜—]\s|[|｜_]", name) if re.search(r"[\u4e00-\u9fff]", p)]
+    if not parts:
+        return None
+    best = max(parts, key=len)
+    return None if PLATFORM_WORDS.search(best) or len(best) > 20 else best
 
 
 LOOSE_DATE = re.compile(r"(?:(?:19|20)\d{2}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")

@@ -104,3 +104,15 @@ def test_a_bracketed_name_right_before_the_source_label_is_the_byline(line, auth
     from flows.extract import parse_labels
     got = parse_labels(line)
     assert got.get("author_guess") == author and got["source"] in ("国际金融报", "广西日报")
+
+
+@pytest.mark.parametrize("site_name, outlet", [
+    ("RFI - 法国国际广播电台", "法国国际广播电台"),
+    ("新华网", "新华网"),
+    ("微信公众平台", None),            # a platform carrying others' posts
+    ("Yahoo News", None),               # no Chinese name
+    ("", None),
+])
+def test_the_site_is_the_outlet_only_as_a_last_resort(site_name, outlet):
+    from flows.extract import _site_outlet
+    assert _site_outlet({"og:site_name": site_name} if site_name else {}) == outlet
