@@ -29,7 +29,7 @@ from flows.dates import has_time, parse_date
 from flows.decode import decode_html
 from flows.normalise import clean_body, clean_inline, count_pinyin, strip_pinyin
 
-EXTRACTOR_VERSION = "0.2.0"
+EXTRACTOR_VERSION = "0.3.0"
 
 
 class Preset(Protocol):
@@ -619,6 +619,10 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
                                          + [ln for ln in body_lines if len(ln) <= 30])
     if not author and labels.get("author_guess"):
         author, author_rule = labels["author_guess"], "after_source"
+    if not author:
+        group = next((ln.strip() for ln in near[:3] + body_lines[:3] if GROUP_AUTHOR.fullmatch(ln.strip())), None)
+        if group:
+            author, author_rule = group, "group_line"
     editor = labels.get("editor")
 
     # a title repeated as the first body line, and the header line itself, are not body
@@ -654,6 +658,8 @@ def _meta_source(meta: dict) -> str | None:
     return None
 
 
+# a report's author on a line of its own under the headline: `XX调研课题组`, `XX联合调查组`
+GROUP_AUTHOR = re.compile(r"[\u4e00-\u9fff（）()]{2,30}(?:课题组|调研组|研究组|编写组|写作组|调查组)")
 PLATFORM_WORDS = re.compile(r"平台|公众号|微信|博客|论坛|社区|贴吧|百家号|头条号|客户端|网易号|搜狐号|企鹅号|门户")
 
 

@@ -116,3 +116,14 @@ def test_a_bracketed_name_right_before_the_source_label_is_the_byline(line, auth
 def test_the_site_is_the_outlet_only_as_a_last_resort(site_name, outlet):
     from flows.extract import _site_outlet
     assert _site_outlet({"og:site_name": site_name} if site_name else {}) == outlet
+
+
+def test_a_research_group_on_its_own_line_is_the_author():
+    from flows.extract import extract
+    page = ("<html><head><title>调查研究报告</title></head><body><h1>北京市儿童心理素质调查研究报告</h1>"
+            "<div class='content'><p>北京市儿童心理素质调查研究报告</p><p>北京市妇女儿童工作委员会儿童心理调研课题组</p>"
+            "<p>2003年5月</p><p>" + "为了贯彻落实儿童发展规划，进一步了解全市儿童目前的心理发展现状，开展了本次调查和研究。" * 4
+            + "</p><p>本次研究对象为13至15岁的儿童，他们的心理健康状况和社会适应状况值得关注。</p></div></body></html>")
+    assert extract(page.encode("utf-8"), "http://x/").author == "北京市妇女儿童工作委员会儿童心理调研课题组"
+    plain = page.replace("<p>北京市妇女儿童工作委员会儿童心理调研课题组</p>", "<p>课题组成员走访了多所学校并记录了情况。</p>")
+    assert extract(plain.encode("utf-8"), "http://x/").author is None      # a sentence, not a name line
