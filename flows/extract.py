@@ -627,7 +627,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
 
     # a title repeated as the first body line, and the header line itself, are not body
     text = _strip_leading(text, title, near[:1])
-    text = clean_body(text)
+    text = _drop_dated_teasers(clean_body(text))
     if len(text) < 20:
         if limit:
             raise ExtractError("unparseable", f"the parser stopped: {limit}")
@@ -770,6 +770,24 @@ def _strip_leading(text: str, title: str | None, header: list[str]) -> str:
             continue
         break
     return "\n".join(lines)
+
+
+DATE_ONLY = re.compile(r"(?:19|20)\d{2}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|年\d{1,2}月\d{1,2}日)(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def _drop_dated_teasers(text: str) -> str:
+    """Cut a trailing list of other stories, each a short headline line then a date line
+    (`【深度】越南拒用中国5G，原因和后果是...大参考` / `2019-09-08`): a related-items widget whose
+    headlines are not links, so the link-line cleanup cannot see it. Two items at least."""
+    lines = text.split("\n\n")
+    cut = len(lines)
+    while cut >= 2 and DATE_ONLY.fullmatch(lines[cut - 1].strip()) and \
+            len(lines[cut - 2].strip()) <= 80 and not DATE_ONLY.fullmatch(lines[cut - 2].strip()) and \
+            not lines[cut - 2].rstrip().endswith(("。", "！", "？")):
+        cut -= 2
+    if len(lines) - cut >= 4 and cut > 0:
+        return "\n\n".join(lines[:cut])
+    return text
 
 
 def score_adapter(html: bytes, url: str | None = None) -> dict:

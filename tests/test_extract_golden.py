@@ -127,3 +127,14 @@ def test_a_research_group_on_its_own_line_is_the_author():
     assert extract(page.encode("utf-8"), "http://x/").author == "北京市妇女儿童工作委员会儿童心理调研课题组"
     plain = page.replace("<p>北京市妇女儿童工作委员会儿童心理调研课题组</p>", "<p>课题组成员走访了多所学校并记录了情况。</p>")
     assert extract(plain.encode("utf-8"), "http://x/").author is None      # a sentence, not a name line
+
+
+def test_a_trailing_list_of_dated_headlines_is_cut_but_a_closing_date_is_kept():
+    from flows.extract import _drop_dated_teasers
+    body = "魏少军表示，中国产业结构和国际上发达国家不一样。\n\n封测则有30%由外资贡献。"
+    teasers = "\n\n【逸语道破】美企撤离中国？大参考\n\n2019-09-08\n\n【深度】越南拒用中国5G，原因和后果是...大参考\n\n2019-09-08"
+    assert _drop_dated_teasers(body + teasers) == body
+    signed = body + "\n\n广西壮族自治区生态环境厅\n\n2024年1月5日"            # a notice's signature and date
+    assert _drop_dated_teasers(signed) == signed
+    sentences = body + "\n\n会议强调，要抓好落实。\n\n2024-01-05\n\n会议要求，各地要压实责任。\n\n2024-01-06"
+    assert _drop_dated_teasers(sentences) == sentences                 # sentences, not headlines
