@@ -43,7 +43,7 @@ DEFAULT_NEXT = 'a.next, a:contains("下一页")'
 DEFAULT_LIST_DATE = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})"
 PAGE_URL_FIELDS = {"stem", "ext", "page", "i", "dir"}
 ROBOTS_POLICIES = {"obey", "ignore"}
-HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d+)?\Z")
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?\Z")        # a host name: no port, no path
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
@@ -226,7 +226,18 @@ def _check_fields(path, where, merged) -> None:
         raise _fail(path, where, "host_aliases", 'must be a table of host = "canonical host"')
     for host, target in aliases.items():
         if not isinstance(target, str) or not all(HOST.match(h) for h in (host, target)):
-            raise _fail(path, where, "host_aliases", f"not a host name: {host!r} = {target!r} (no scheme, no path)")
+            raise _fail(path, where, "host_aliases",
+                        f"not a host name: {host!r} = {target!r} (no scheme, port or path)")
+        # a target the rules would move again (a mobile host, another alias) makes a URL's
+        # canonical form change when canonicalised twice: stored URLs would stop matching
+        from crawlers.urls import desktop_host
+        t = target.lower()
+        if desktop_host(t) != t or t in {h.lower() for h in aliases if h.lower() != t}:
+            raise _fail(path, where, "host_aliases", f"target {target!r} is not canonical itself "
+                                                      f"(it would become {desktop_host(t)!r} or another alias)")
+    drops = merged.get("url_drop_params", [])
+    if any(d.strip() in ("*", "") for d in drops):
+        raise _fail(path, where, "url_drop_params", "'*' would drop every parameter, merging pages that differ by id")
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
@@ -300,9 +311,10 @@ def load_registry(path: str | Path | None = None) -> Registry:
                 raise _fail(path, where, "encoding", f"unknown encoding {merged['encoding']!r}")
         merged["base_url"] = merged["base_url"].rstrip("/")
         merged["allowed_domains"] = tuple(d.lower() for d in merged["allowed_domains"])
-        for key in ("start_urls", "sitemaps", "feeds", "soft404_markers", "url_drop_params", "url_keep_params",
-                    "outlet_names"):
+        for key in ("start_urls", "sitemaps", "feeds", "soft404_markers", "outlet_names"):
             merged[key] = tuple(merged.get(key, ()))
+        for key in ("url_drop_params", "url_keep_params"):
+            merged[key] = tuple(v.strip().lower() for v in merged.get(key, ()))
         merged["host_aliases"] = tuple((h.lower(), t.lower()) for h, t in merged.get("host_aliases", {}).items())
         sources.append(Source(**merged))
     return Registry(tuple(sources), path, presets)

@@ -314,7 +314,8 @@ def parse_labels(line: str) -> dict[str, str]:
             # `2004年7月16日 [ 黄宇 ]  来源：[ 国际金融报 ]` (portal header lines of the 2000s): a
             # bracketed name right before 来源, on a dated line, is the byline
             before = BRACKET_NAME.search(line, matches[i - 1].end() if i else 0, m.start())
-            if before and before.group(1) not in WIDGET_WORDS and DATE_NEAR.search(line):
+            if before and before.group(1) not in WIDGET_WORDS and DATE_NEAR.search(line) \
+                    and re.match(r"[\s:：]*[\[【]", line[m.end():end]):
                 found.setdefault("author_guess", before.group(1))
             # `来源:海报新闻 孙杰 2025-02-12` — outlets have no spaces; a short name after it
             # (before any date or separator) is the byline on DedeCMS-style header lines
@@ -620,7 +621,8 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     if not author and labels.get("author_guess"):
         author, author_rule = labels["author_guess"], "after_source"
     if not author:
-        group = next((ln.strip() for ln in near[:3] + body_lines[:3] if GROUP_AUTHOR.fullmatch(ln.strip())), None)
+        group = next((ln.strip() for ln in near[:3] + body_lines[:3] if GROUP_AUTHOR.fullmatch(ln.strip())
+                      and ln.strip() != title and not GROUP_NOT_AUTHOR.search(ln)), None)
         if group:
             author, author_rule = group, "group_line"
     editor = labels.get("editor")
@@ -659,8 +661,10 @@ def _meta_source(meta: dict) -> str | None:
 
 
 # a report's author on a line of its own under the headline: `XX调研课题组`, `XX联合调查组`
-GROUP_AUTHOR = re.compile(r"[\u4e00-\u9fff（）()]{2,30}(?:课题组|调研组|研究组|编写组|写作组|调查组)")
-PLATFORM_WORDS = re.compile(r"平台|公众号|微信|博客|论坛|社区|贴吧|百家号|头条号|客户端|网易号|搜狐号|企鹅号|门户")
+GROUP_AUTHOR = re.compile(r"[\u4e00-\u9fff]{2,30}(?:课题组|调研组|研究组|编写组|写作组|调查组)")
+GROUP_NOT_AUTHOR = re.compile(r"成立|派出|组建|组成|牵头|召开|开展|赴|进驻")     # a headline about a group
+PLATFORM_WORDS = re.compile(r"平台|公众号|微信|博客|论坛|社区|贴吧|百家号|头条号|客户端|网易号|搜狐号|企鹅号|"
+                            r"搜狐|网易|新浪|腾讯|今日头条|凤凰|百度|雅虎|一点资讯|澎湃号")
 
 
 def _site_outlet(meta: dict) -> str | None:
@@ -668,7 +672,8 @@ def _site_outlet(meta: dict) -> str | None:
     (`og:site_name` "RFI - 法国国际广播电台"): its Chinese part, unless it names a platform
     that carries others' posts (微信公众平台, 百家号 ...)."""
     name = meta.get("og:site_name") or ""
-    parts = [p.strip() for p in re.split(r"\s[-|_｜—]\s|[|｜_]", name) if re.search(r"[\u4e00-\u9fff]", p)]
+    name = re.sub(r"\S*\.[A-Za-z]{2,}\S*", " ", name)         # a domain is no outlet name
+    parts = [p.strip() for p in re.split(r"[-|_｜—–]", name) if re.search(r"[\u4e00-\u9fff]", p)]
     if not parts:
         return None
     best = max(parts, key=len)
@@ -778,14 +783,15 @@ DATE_ONLY = re.compile(r"(?:19|20)\d{2}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|年\
 def _drop_dated_teasers(text: str) -> str:
     """Cut a trailing list of other stories, each a short headline line then a date line
     (`【深度】越南拒用中国5G，原因和后果是...大参考` / `2019-09-08`): a related-items widget whose
-    headlines are not links, so the link-line cleanup cannot see it. Two items at least."""
+    headlines are not links, so the link-line cleanup cannot see it. Three items at least (a
+    notice two bodies sign, each with its date, keeps its signatures)."""
     lines = text.split("\n\n")
     cut = len(lines)
     while cut >= 2 and DATE_ONLY.fullmatch(lines[cut - 1].strip()) and \
             len(lines[cut - 2].strip()) <= 80 and not DATE_ONLY.fullmatch(lines[cut - 2].strip()) and \
             not lines[cut - 2].rstrip().endswith(("。", "！", "？")):
         cut -= 2
-    if len(lines) - cut >= 4 and cut > 0:
+    if len(lines) - cut >= 6 and cut > 0:
         return "\n\n".join(lines[:cut])
     return text
 

@@ -95,21 +95,26 @@ def test_generic_path_matches_preset_path_on_every_mirror_page():
 
 @pytest.mark.parametrize("line, author", [
     ("2004年7月16日08:19 [ 黄宇 ]\ue5c2  来源：[ 国际金融报 ]", "黄宇"),       # sohu 2004
-    ("2025-01-14 10:32 【李明】 来源：广西日报", "李明"),
-    ("2025-01-14 10:32 [打印]  来源：广西日报", None),                       # a widget, not a name
+    ("2025-01-14 10:32 【李明】 来源：【广西日报】", "李明"),
+    ("2025-01-14 10:32 [打印]  来源：[广西日报]", None),                     # a widget, not a name
     ("[ 黄宇 ]  来源：[ 国际金融报 ]", None),                                  # no date: not a header line
-    ("2025-01-14 [ 黄宇 ] 相关新闻 来源：广西日报", None),                     # not right before 来源
+    ("2025-01-14 [ 黄宇 ] 相关新闻 来源：[广西日报]", None),                   # not right before 来源
+    ("发布时间：2023-05-01 【国内】 来源：广西日报", None),                   # a section tag: 来源 not bracketed
 ])
 def test_a_bracketed_name_right_before_the_source_label_is_the_byline(line, author):
     from flows.extract import parse_labels
     got = parse_labels(line)
-    assert got.get("author_guess") == author and got["source"] in ("国际金融报", "广西日报")
+    assert got.get("author_guess") == author and got["source"] in ("国际金融报", "广西日报"), got
 
 
 @pytest.mark.parametrize("site_name, outlet", [
     ("RFI - 法国国际广播电台", "法国国际广播电台"),
     ("新华网", "新华网"),
+    ("首页-新华网", "新华网"),
+    ("中国政府网 www.gov.cn", "中国政府网"),
+    ("北京市人民政府门户网站", "北京市人民政府门户网站"),
     ("微信公众平台", None),            # a platform carrying others' posts
+    ("搜狐", None),                     # a portal: its self-media posts are not its own
     ("Yahoo News", None),               # no Chinese name
     ("", None),
 ])
@@ -127,14 +132,18 @@ def test_a_research_group_on_its_own_line_is_the_author():
     assert extract(page.encode("utf-8"), "http://x/").author == "北京市妇女儿童工作委员会儿童心理调研课题组"
     plain = page.replace("<p>北京市妇女儿童工作委员会儿童心理调研课题组</p>", "<p>课题组成员走访了多所学校并记录了情况。</p>")
     assert extract(plain.encode("utf-8"), "http://x/").author is None      # a sentence, not a name line
+    about = page.replace("北京市儿童心理素质调查研究报告", "市政府成立事故联合调查组").replace(
+        "<p>北京市妇女儿童工作委员会儿童心理调研课题组</p>", "")
+    assert extract(about.encode("utf-8"), "http://x/").author is None      # the headline is about a group
 
 
 def test_a_trailing_list_of_dated_headlines_is_cut_but_a_closing_date_is_kept():
     from flows.extract import _drop_dated_teasers
     body = "魏少军表示，中国产业结构和国际上发达国家不一样。\n\n封测则有30%由外资贡献。"
-    teasers = "\n\n【逸语道破】美企撤离中国？大参考\n\n2019-09-08\n\n【深度】越南拒用中国5G，原因和后果是...大参考\n\n2019-09-08"
+    teasers = ("\n\n【逸语道破】美企撤离中国？大参考\n\n2019-09-08\n\n【深度】越南拒用中国5G，原因和后果是...大参考"
+               "\n\n2019-09-08\n\n【观·众】《攀登者》怎么样要等上映才知道...大参考\n\n2019-09-08")
     assert _drop_dated_teasers(body + teasers) == body
-    signed = body + "\n\n广西壮族自治区生态环境厅\n\n2024年1月5日"            # a notice's signature and date
+    signed = body + "\n\n广西壮族自治区生态环境厅\n\n2024年1月5日\n\n广西壮族自治区财政厅\n\n2024年1月5日"  # two signatures
     assert _drop_dated_teasers(signed) == signed
     sentences = body + "\n\n会议强调，要抓好落实。\n\n2024-01-05\n\n会议要求，各地要压实责任。\n\n2024-01-06"
     assert _drop_dated_teasers(sentences) == sentences                 # sentences, not headlines

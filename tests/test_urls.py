@@ -147,7 +147,7 @@ def test_source_rules_from_a_registry_entry(tmp_path):
     # host aliases and kept parameters, read from an entry
     text = (ROOT / "crawlers" / "sources.toml").read_text(encoding="utf-8").replace(
         'url_drop_params = ["ddtab"]',
-        'url_drop_params = ["ddtab", "tab*"]\nurl_keep_params = ["from"]\n'
+        'url_drop_params = [" DDtab ", "tab*"]\nurl_keep_params = ["from"]\n'
         'host_aliases = { "M.Hainan.gov.cn" = "www.hainan.gov.cn" }')
     (tmp_path / "r.toml").write_text(text, encoding="utf-8")
     later = load_registry(tmp_path / "r.toml").get("hainan")
@@ -164,12 +164,16 @@ def test_source_rules_from_a_registry_entry(tmp_path):
     ('host_aliases = ["m.hainan.gov.cn"]', "host_aliases"),
     ('host_aliases = { "m.hainan.gov.cn" = "http://www.hainan.gov.cn/" }', "host_aliases"),
     ('outlet_names = [1]', "outlet_names"),
+    ('host_aliases = { "wap.hainan.gov.cn" = "m.hainan.gov.cn" }', "host_aliases"),     # target not canonical
+    ('host_aliases = { "m.hainan.gov.cn" = "www.hainan.gov.cn:8080" }', "host_aliases"),  # a port
+    ('url_drop_params = ["*"]', "url_drop_params"),
 ])
 def test_bad_url_rules_name_file_source_and_field(tmp_path, entry, field):
     from crawlers.errors import RegistryError
     from crawlers.registry import load_registry
     text = (ROOT / "crawlers" / "sources.toml").read_text(encoding="utf-8")
     text = text.replace('url_drop_params = ["ddtab"]', "").replace('outlet_names = ["海南省人民政府"]', entry)
+    assert entry in text
     (tmp_path / "r.toml").write_text(text, encoding="utf-8")
     with pytest.raises(RegistryError) as err:
         load_registry(tmp_path / "r.toml")

@@ -198,7 +198,7 @@ def exact_matches(con: duckdb.DuckDBPyConnection, hashes: Sequence[str], exclude
 
 def lsh_candidates(con: duckdb.DuckDBPyConnection, rows: np.ndarray, keys: np.ndarray,
                    exclude: Sequence[str], batch: int = 5000, per_cluster: int = 4, clusters: int = 32,
-                   probe_rows: int = 1000) -> pa.Table:
+                   probe_rows: int = 5000) -> pa.Table:
     """(row, article_id, cluster_id, seq, signature) for stored articles sharing a band bucket
     with batch row `row`. `keys` is (len(rows), bands) int64.
 
@@ -208,7 +208,8 @@ def lsh_candidates(con: duckdb.DuckDBPyConnection, rows: np.ndarray, keys: np.nd
     Per row only the `per_cluster` best hits (most bands shared) of each of its `clusters` best
     stories are kept: one story is joined through any of its members, and templated pages
     (notices that differ by a name) otherwise hit every earlier copy, millions of pairs (6.5 GB
-    for 20,000 of them). Rows are probed `probe_rows` at a time for the same reason."""
+    for 20,000 of them). Rows are probed `probe_rows` at a time for the same reason (each probe
+    scans the band and doc tables once: fewer, bigger probes are faster on a big warehouse)."""
     n, bands = keys.shape
     empty = pa.table({"row": pa.array([], pa.int64()), "article_id": pa.array([], pa.string()),
                       "cluster_id": pa.array([], pa.string()), "seq": pa.array([], pa.int64()),
