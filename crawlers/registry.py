@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from crawlers.errors import RegistryError, UnknownSource
+from crawlers.urls import canonical_url, desktop_host, source_rules
 
 DEFAULT_REGISTRY = Path(__file__).with_name("sources.toml")
 
@@ -98,13 +99,11 @@ class Source:
 
     @cached_property
     def url_rules(self) -> dict:
-        from crawlers.urls import source_rules
         return source_rules(self)
 
     def canonical(self, url: str) -> str:
         """The one spelling of a URL of this source: what identifies an article (its id), what
         the crawler compares with the URLs it already has."""
-        from crawlers.urls import canonical_url
         return canonical_url(url, **self.url_rules)
 
     @cached_property
@@ -230,7 +229,6 @@ def _check_fields(path, where, merged) -> None:
                         f"not a host name: {host!r} = {target!r} (no scheme, port or path)")
         # a target the rules would move again (a mobile host, another alias) makes a URL's
         # canonical form change when canonicalised twice: stored URLs would stop matching
-        from crawlers.urls import desktop_host
         t = target.lower()
         if desktop_host(t) != t or t in {h.lower() for h in aliases if h.lower() != t}:
             raise _fail(path, where, "host_aliases", f"target {target!r} is not canonical itself "

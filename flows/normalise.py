@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from urllib.parse import urlsplit, urlunsplit
+
+from crawlers.urls import canonical_url   # the generic rules; a source adds its own (Source.canonical)
 
 _V = "aāáǎàeēéěèiīíǐìoōóǒòuūúǔùüǖǘǚǜvê"
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
@@ -59,13 +60,6 @@ def clean_body(text: str) -> str:
     """Body text: paragraphs kept (one blank line between), spaces inside lines collapsed."""
     lines = [(_SPACES.sub(" ", ln)).strip() for ln in unicodedata.normalize("NFC", text).splitlines()]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
-
-
-def canonical_url(url: str) -> str:
-    """The canonical spelling of a URL with the generic rules (crawlers/urls.py); per-source
-    rules (drop_params, host_aliases) go through crawlers.urls.canonical_url directly."""
-    from crawlers.urls import canonical_url as _canonical
-    return _canonical(url)
 
 
 def article_id(url: str, *, canonical: bool = False) -> str:

@@ -13,6 +13,19 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+@pytest.fixture()
+def broken_registry(tmp_path):
+    """broken_registry(old, new): a copy of the bundled registry with `old` replaced by `new`."""
+    def make(old: str, new: str) -> Path:
+        from crawlers.registry import DEFAULT_REGISTRY
+        text = DEFAULT_REGISTRY.read_text(encoding="utf-8")
+        assert old in text
+        path = tmp_path / "sources.toml"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return path
+    return make
+
+
 @pytest.fixture(scope="session")
 def prefect_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-home")

@@ -99,7 +99,7 @@ def test_extract_json_in_order_with_errors_recorded(newsflow_exe, tmp_path):
     assert "镕" in c["text"]
 
 
-@pytest.mark.parametrize("args", [["sources"], ["sql", "select 1"], ["extract", "--help"], ["process", "--help"]])
+@pytest.mark.parametrize("args", [["sources"], ["sql", "select 1"], ["runs"], ["extract", "--help"], ["process", "--help"]])
 def test_light_commands_import_neither_prefect_nor_scrapy(tmp_path, args):
     import sys
     db = tmp_path / "w.duckdb"

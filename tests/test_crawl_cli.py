@@ -87,17 +87,3 @@ def test_sources_check_names_the_rule_that_found_nothing(newsflow_exe, tmp_path)
 def test_new_commands_have_help_with_an_example(newsflow_exe, args):
     out = run(newsflow_exe, *args).stdout
     assert "Example" in out and f"newsflow {args[0]}" in out
-
-
-def test_runs_imports_neither_prefect_nor_scrapy(tmp_path):
-    import warehouse
-    db = tmp_path / "w.duckdb"
-    with warehouse.connect(db):
-        pass
-    code = ("import sys; from flows.cli import main\n"
-            "try:\n    main([*sys.argv[1:]], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'scrapy', 'twisted'))\n"
-            "print('HEAVY', heavy)")
-    proc = subprocess.run([sys.executable, "-c", code, "--db", str(db), "runs"], capture_output=True, text=True,
-                          timeout=60)
-    assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr[-500:]

@@ -9,7 +9,7 @@ import pytest
 from crawlers import discovery
 from crawlers.blocking import classify
 from crawlers.errors import RegistryError
-from crawlers.registry import DEFAULT_REGISTRY, load_registry
+from crawlers.registry import load_registry
 from crawlers.state import ListState, load_source_state, scan_archive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,14 +133,6 @@ def test_js_only_list_only_when_no_article_link():
     assert classify("list", 200, [("Content-Type", "text/xml")], b"<urlset/>", "http://a.cn/s.xml", parse="sitemap") is None
 
 
-def _broken(tmp_path, old, new):
-    text = DEFAULT_REGISTRY.read_text(encoding="utf-8")
-    assert old in text
-    p = tmp_path / "sources.toml"
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize("new,field", [
     ('name = "gxzf"\nrobots = "sometimes"', "robots"),
     ('name = "gxzf"\ndelay = -1', "delay"),
@@ -149,9 +141,9 @@ def _broken(tmp_path, old, new):
     ('name = "gxzf"\nfeeds = ["ftp://x"]', "feeds"),
     ('name = "gxzf"\ndataproxy = "module/x.jsp"', "dataproxy"),
 ])
-def test_bad_new_fields_fail_naming_source_and_field(tmp_path, new, field):
+def test_bad_new_fields_fail_naming_source_and_field(broken_registry, new, field):
     with pytest.raises(RegistryError, match=rf"'gxzf'.*'{field}'"):
-        load_registry(_broken(tmp_path, 'name = "gxzf"', new))
+        load_registry(broken_registry('name = "gxzf"', new))
 
 
 def test_state_files_make_a_crawl_incremental_without_a_warehouse(tmp_path):

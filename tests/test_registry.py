@@ -3,7 +3,7 @@ import re
 import pytest
 
 from crawlers.errors import RegistryError, UnknownSource
-from crawlers.registry import DEFAULT_REGISTRY, load_registry
+from crawlers.registry import load_registry
 
 SEED_SOURCES = {"gxzf", "gx-sthjt", "tanpaifang", "gzwhw", "hainan", "sd-sthj", "gz-sthj"}
 
@@ -44,14 +44,6 @@ def test_unknown_source_lists_known_names():
         load_registry().get("nope")
 
 
-def _broken(tmp_path, old, new):
-    text = DEFAULT_REGISTRY.read_text(encoding="utf-8")
-    assert old in text
-    p = tmp_path / "sources.toml"
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize("old,new,expect", [
     ('article_pattern = \'^/gxyw/t\\d+\\.shtml$\'', 'article_patern = "x"', r"'gxzf'.*'article_patern'.*unknown key"),
     ('article_pattern = \'^/gxyw/t\\d+\\.shtml$\'', 'article_pattern = "^/gxyw/(t"', r"'gxzf'.*'article_pattern'.*bad regex"),
@@ -59,8 +51,8 @@ def _broken(tmp_path, old, new):
     ('kind = "government"', 'kind = "blog"', r"'gxzf'.*'kind'"),
     ('cms = "trs"', 'cms = "wordpress"', r"'gxzf'.*'cms'.*no preset"),
 ])
-def test_bad_entries_fail_naming_file_source_and_field(tmp_path, old, new, expect):
-    path = _broken(tmp_path, old, new)
+def test_bad_entries_fail_naming_file_source_and_field(broken_registry, old, new, expect):
+    path = broken_registry(old, new)
     with pytest.raises(RegistryError) as info:
         load_registry(path)
     msg = str(info.value)
@@ -68,8 +60,8 @@ def test_bad_entries_fail_naming_file_source_and_field(tmp_path, old, new, expec
     assert re.search(expect, msg), msg
 
 
-def test_missing_field_and_bad_toml(tmp_path):
-    p = _broken(tmp_path, 'start_urls = ["/gxyw/index.shtml"]\n', "")
+def test_missing_field_and_bad_toml(broken_registry, tmp_path):
+    p = broken_registry('start_urls = ["/gxyw/index.shtml"]\n', "")
     with pytest.raises(RegistryError, match="'start_urls': missing"):
         load_registry(p)
     bad = tmp_path / "bad.toml"
