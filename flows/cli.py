@@ -636,7 +636,7 @@ def retag(ctx, source_name, force, dry_run, no_keywords, data_dir):
 
     \b
     Example:
-      newsflow retag                    # after editing flows/data/taxonomy.toml
+      newsflow retag                    # after editing flows/tags/data/taxonomy.toml
       newsflow retag --data my-taxonomy/ --force
     """
     from flows import tags

@@ -10,8 +10,7 @@ import functools
 import re
 
 _KEEP = re.compile(r"[\w\u3400-\u9fff]", re.U)
-# domain words jieba's general dictionary splits apart (碳中和 -> 碳/中/和); the tagging
-# taxonomy and gazetteer add theirs through add_words()
+# domain words jieba's general dictionary splits apart (碳中和 -> 碳/中/和)
 DOMAIN_WORDS = ("碳中和", "碳达峰", "双碳", "碳排放", "碳交易", "碳市场", "碳汇", "零碳", "低碳",
                 "生物多样性", "生态文明", "生态环境", "气候变化", "应对气候变化", "绿色金融",
                 "绿色发展", "新能源", "清洁能源", "可再生能源", "东盟", "上合组织", "上海合作组织",
@@ -21,22 +20,17 @@ DOMAIN_WORDS = ("碳中和", "碳达峰", "双碳", "碳排放", "碳交易", "�
 
 @functools.lru_cache(maxsize=1)
 def _jieba():
+    # a private tokenizer: words other code adds to jieba's process-wide dictionary (tagging
+    # adds the taxonomy's) must not change how articles and queries are segmented
     import logging
 
     import jieba
     jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
     for w in DOMAIN_WORDS:
-        jieba.add_word(w, freq=200000)
-    return jieba
-
-
-def add_words(words) -> None:
-    """More words for the segmenter (taxonomy terms, place names)."""
-    j = _jieba()
-    for w in words:
-        if w and len(w) >= 2:
-            j.add_word(w, freq=200000)
+        tokenizer.add_word(w, freq=200000)
+    return tokenizer
 
 
 def tokens(text: str | None) -> list[str]:

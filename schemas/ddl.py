@@ -222,7 +222,7 @@ WHERE c.merged_into IS NULL;
 
 MIGRATIONS.append(
     (5, "article tags and taxonomy versions", """
--- Tags analysts filter on (flows/tags.py, docs/tagging.md): one row per article, kind and tag.
+-- Tags analysts filter on (flows/tags/, docs/tagging.md): one row per article, kind and tag.
 -- kind: language | script | topic | place | partner | keyword. An article's tags all come from one
 -- taxonomy version: re-tagging with a new version replaces them (warehouse/tags.py).
 -- article_id is articles.id. It is not a declared FOREIGN KEY on purpose: DuckDB turns an UPDATE
@@ -246,7 +246,7 @@ CREATE TABLE article_tag_state (
     content_hash     VARCHAR NOT NULL,
     tagged_at        TIMESTAMPTZ NOT NULL
 );
--- One row per taxonomy version ever used: a hash of flows/data/{taxonomy,gazetteer,partners}.toml
+-- One row per taxonomy version ever used: a hash of flows/tags/data/{taxonomy,gazetteer,partners}.toml
 -- and the tagger's code version.
 CREATE TABLE taxonomy_versions (
     version          VARCHAR PRIMARY KEY,

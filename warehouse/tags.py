@@ -7,7 +7,7 @@ whose version or content changed gets all its tags replaced (old rows deleted, n
 in the same transaction.
 
 Tags arrive as any objects with `article_id, kind, tag, score, evidence` attributes
-(flows.tags.Tag); this module does not import flows.
+(schemas.Tag); this module does not import flows.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import duckdb
 import pyarrow as pa
 
-KINDS = ("language", "script", "topic", "place", "partner", "keyword")
+from schemas.records import TAG_KINDS as KINDS
+
 TAG_SCHEMA = pa.schema([("article_id", pa.string()), ("kind", pa.string()), ("tag", pa.string()),
                         ("score", pa.float64()), ("evidence", pa.string())])
 TAGGING_FIELDS = ("id", "source", "title", "title_simplified", "text", "text_simplified", "script",
