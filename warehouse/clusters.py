@@ -1,7 +1,7 @@
 """DuckDB statements of the dedupe step: signatures, LSH bands, clusters, syndication edges.
 
 The tables and views are migration 4 (schemas/ddl.py). Nothing here decides anything: the
-decisions are in flows/dedupe.py, which calls these inside one transaction per batch (the
+decisions are in flows/dedupe/, which calls these inside one transaction per batch (the
 caller's). Batches go in and out as Arrow tables registered under `_dd_*` names and joined
 in SQL, never row by row. Nothing here deletes an article; derived rows are updated in place
 (`superseded_at` on edges, `merged_into` on clusters). The only deletions are of LSH band

@@ -1,6 +1,6 @@
 """MinHash signatures and LSH band keys over character shingles, batch-vectorised with numpy.
 
-Pure functions over strings and arrays: no DuckDB, no Prefect. `flows/dedupe.py` uses them
+Pure functions over strings and arrays: no DuckDB, no Prefect. `flows/dedupe/batch.py` uses them
 and `warehouse/clusters.py` stores what they produce.
 
 Matching text. The simplified copy of the body (`text_simplified`) is folded to a sequence of
