@@ -243,8 +243,12 @@ def main(argv=None) -> int:
               f"{results['tagging without keywords'] * scale:.0f}/s, with keywords "
               f"{results['tagging with keywords'] * scale:.0f}/s")
 
-    if args.no_quality:
-        return 0
+    if not args.no_quality:
+        print_quality(tx, provinces)
+    return 0
+
+
+def print_quality(tx, provinces) -> None:
     print("\nquality on the hand-labelled set (tests/data/tags, rules in docs/tagging.md)")
     arts = load_labelled()
     from flows.tags import tag_articles
@@ -273,7 +277,6 @@ def main(argv=None) -> int:
     ok = sum(1 for _, w, g in mir if w == g)
     print(f"  language + script, mirror:     {ok}/{len(mir)} ({dict(Counter(w for _, w, _ in mir))})"
           f"{'' if ok == len(mir) else ' misses: ' + str([m for m in mir if m[1] != m[2]])}")
-    return 0
 
 
 if __name__ == "__main__":
