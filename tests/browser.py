@@ -30,6 +30,7 @@ class Browser:
     def __init__(self, timeout: float = 60.0):
         self.timeout = timeout
         self._ids = itertools.count(1)
+        self._events: list[dict] = []
 
     def __enter__(self) -> "Browser":
         from websockets.sync.client import connect
@@ -74,6 +75,12 @@ class Browser:
         return self._wait(lambda m: m.get("id") == msg_id)
 
     def _wait(self, match) -> dict:
+        """The first message `match` accepts; events that arrive meanwhile are kept, since
+        one (a page's load event) may come before the answer to the command that caused it."""
+        for m in self._events:
+            if match(m):
+                self._events.remove(m)
+                return m.get("params", {})
         deadline = time.monotonic() + self.timeout
         while True:
             left = deadline - time.monotonic()
@@ -84,6 +91,8 @@ class Browser:
                 if "error" in m:
                     raise RuntimeError(f"DevTools error: {m['error']}")
                 return m.get("result", m.get("params", {}))
+            if "method" in m:
+                self._events.append(m)
 
     def open(self, url: str, width: int = 1160, height: int = 900) -> "Page":
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]

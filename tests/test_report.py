@@ -81,6 +81,22 @@ def test_header_names_the_file_the_time_zone_and_the_counts(report):
     assert "1 carried by more than one source" in head
 
 
+def test_generated_time_is_shanghai_whatever_the_machine_zone(report, tmp_path, monkeypatch):
+    import time
+    from flows.dates import SHANGHAI
+    path, page, db = report
+    monkeypatch.setenv("TZ", "UTC")              # a server's clock; the old header printed this zone's time
+    time.tzset()
+    try:
+        head = section(make_report(db, tmp_path / "r.html").read_text(encoding="utf-8"), "header")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = re.search(r"Generated</dt><dd>(\d{4}-\d\d-\d\d \d\d:\d\d) UTC\+08:00 \(Asia/Shanghai\)", head)
+    made = dt.datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+    assert abs((dt.datetime.now(UTC) - made).total_seconds()) < 180
+
+
 def test_totals_by_source_topic_partner_and_place(report):
     path, page, db = report
     rows = re.findall(r"<tr><td class=nw><b>([^<]+)</b></td><td class=nw>([^<]*)</td><td>([^<]*)</td>"
@@ -108,6 +124,17 @@ def test_small_multiples_share_bins_and_have_full_labels(report):
         assert len(tops) == 1, tops                                                  # shared y scale
     assert "Each bar is one calendar month" in section(page, "trends")            # says which bins
     assert section(page, "multiples-source").count("<rect") >= 30
+
+
+def test_days_are_shanghai_days_whatever_the_session_zone(report):
+    from warehouse import report_data
+    path, page, db = report
+    with warehouse.connect(db, read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")      # sd-sthj's pages say 00:00: the day before in UTC
+        utc = sorted(con.execute("select published_at::date, source, count(*) from articles group by all").fetchall())
+        ours = sorted(report_data.daily_by_source(con))
+        view = sorted(con.execute("select day, source, articles from daily_source_counts").fetchall())
+    assert ours == view and ours != utc
 
 
 def test_newest_and_most_syndicated_stories_link_every_outlet(report):
