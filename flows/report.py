@@ -458,21 +458,24 @@ def render(data: dict) -> str:
         intro = (f'<p class="meta" id="bins">Each bar is one {E(unit_words)}, by publish date; '
                  f'{len(window["bins"])} bars from {_bin_label(window["bins"][0], window["unit"])} '
                  f'to {_bin_label(window["bins"][-1], window["unit"])}. All panels of a group share the same '
-                 f'scale; the number beside a name is its total.'
+                 f'scale; the number beside a name is its total of dated articles.'
                  + (f' {before:,} articles published before {_day(window["start"])} are counted in the totals '
                     f'but not charted.' if before else "") + "</p>")
         src_order = [r["source"] for r in data["by_source"] if r["dated"]]
         src_titles = {k: f'<b>{E(k)}</b> <span class="zh">{E(meta.get(k, {}).get("province", ""))}</span>'
                       for k in src_order}
         src_totals = {r["source"]: r["dated"] for r in data["by_source"]}
-        topic_order = [r["tag"] for r in data["topics"] if r["tag"] in top_series or r["tag"] in top_before]
+        topic_dated: dict[str, int] = defaultdict(int)
+        for _, tag, n in data["daily_topic"]:
+            topic_dated[tag] += n
+        topic_order = [r["tag"] for r in data["topics"] if topic_dated.get(r["tag"])]
         trends = (f'<h2 id="trends">Articles per {E(window["unit"])}, by source</h2>{intro}'
                   + small_multiples(src_series, window, src_order, src_titles, src_totals, SOURCE_COLOR,
                                     "multiples-source")
                   + f'<h2>Articles per {E(window["unit"])}, by topic</h2>'
                   + (small_multiples(top_series, window, topic_order,
                                      {k: _topic_title(k, topic_labels) for k in topic_order},
-                                     {r["tag"]: r["articles"] for r in data["topics"]}, TOPIC_COLOR,
+                                     topic_dated, TOPIC_COLOR,
                                      "multiples-topic")
                      if topic_order else '<p class="empty" id="multiples-topic">No topic tags on dated articles yet.</p>'))
     else:
@@ -488,7 +491,7 @@ def render(data: dict) -> str:
         'crawl_runs (new / run: the average over all runs); dated, 来源, author: the share of stored articles '
         'that have one; newest arrival: when its newest article was first stored.</p>'
         + _health_table(data["health"], now))
-    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>newsflow report</title>'
+    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>newsflow report {_day(now)}</title>'
             f'<style>{CSS}</style></head><body>\n{header}\n{totals}\n{trends}\n{stories}\n{health}\n'
             f'<p class="meta">Made by <code>newsflow report</code>; no scripts, nothing loaded from the network.</p>'
             '</body></html>\n')
