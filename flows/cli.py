@@ -613,15 +613,21 @@ def export(ctx, fmt, output, since, source_name, topic, partition):
 @click.option("--output", "output", default="report.html", show_default=True, type=click.Path(dir_okay=False))
 @click.pass_context
 def report(ctx, output):
-    """Write a self-contained HTML report (charts; opens with no network).
+    """Write a self-contained HTML report an analyst can open offline.
+
+    The header names the warehouse file read and when (Asia/Shanghai); then totals by
+    source, topic, partner and place, one small chart per source and per topic, the newest
+    and the most syndicated stories with links to every copy, and per-source crawl health.
 
     \b
     Example:
       newsflow report --output report.html
+      newsflow --db /data/newsflow.duckdb report --output ~/reports/today.html
     """
     from flows.report import make_report
-    path = make_report(ctx.obj["db"], output)
-    click.echo(f"report written to {path}")
+    db = ctx.obj["db"]
+    path = make_report(db, output, source_label=str(db), registry=_registry(ctx))
+    click.echo(f"report of {db} written to {path}")
 
 
 @main.command()

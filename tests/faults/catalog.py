@@ -145,6 +145,12 @@ FAULTS: tuple[Fault, ...] = (
           "`newsflow process` / `newsflow sources` exit 1 naming file, source and field", "message; no file written",
           (f"{CB}[missing URL]", f"{CB}[bad URL]",
            "tests/test_registry.py::test_missing_field_and_bad_toml")),
+    Fault("Bad config", "The machine's clock zone is not Asia/Shanghai (a server on UTC)",
+          "the report's header gives when it was made in Asia/Shanghai with the offset (UTC+08:00), like every "
+          "time in it", "with TZ=UTC the header's time is now in Asia/Shanghai",
+          ("tests/test_report.py::test_generated_time_is_shanghai_whatever_the_machine_zone",),
+          fixed="'Generated' was the machine's local time (UTC on a server) under 'times are Asia/Shanghai' "
+                "(flows/report.py: make_report)"),
     # ----------------------------------------------------------------------------- kill -9
     Fault("Kill -9", "During the crawl (`newsflow crawl` and its crawl process), and a torn last record",
           "the archive reads to its last whole record; a torn tail is detected, reported and skipped; the next "
@@ -224,6 +230,10 @@ FAULTS: tuple[Fault, ...] = (
     Fault("Hostile content", "Script injection in titles (and in 来源)", "stored as the page's text; the report "
           "escapes it", "no `<script`/`<img` in the report, the escaped title present",
           (f"{H}test_script_in_a_title_is_stored_as_text_and_escaped_in_the_report",
+           "tests/test_report.py::test_every_web_string_is_escaped")),
+    Fault("Hostile content", "A `javascript:` (or any non-http) article URL", "the report links only http(s) "
+          "URLs, escaped; the story is listed unlinked", "no `javascript:` in any href of the report",
+          ("tests/test_report.py::test_self_contained_and_escaped",
            "tests/test_report.py::test_every_web_string_is_escaped")),
     Fault("Hostile content", "SQL-looking text in fields and in arguments", "stored verbatim and searchable; "
           "search/export filters with quotes select nothing; `newsflow sql \"DROP TABLE articles\"` is refused "
