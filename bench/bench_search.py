@@ -65,7 +65,7 @@ def main(argv=None):
                 for q in QUERIES:
                     terms = query_tokens(q)
                     t = time.perf_counter()
-                    hits = wsearch.search(con, terms, limit=20)
+                    hits, _total = wsearch.search(con, terms, limit=20)
                     lat.append(time.perf_counter() - t)
                     assert hits
             lat.sort()
