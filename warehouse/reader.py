@@ -253,6 +253,10 @@ def query(db: str | Path, sql: str, params: Sequence | None = None, wait: float 
         except duckdb.PermissionException as exc:
             m = _DENIED.search(str(exc))
             what = m.group(1) if m else "that"
+            if "/" not in what and any(c in what for c in "*?["):
+                # DuckDB grants relative access entry by entry (ReadableFiles.settings)
+                raise QueryError(f"cannot read {what}: a glob at the top of the working directory needs "
+                                 f"an absolute path ({Path.cwd() / what})") from exc
             raise QueryError(f"cannot read {what}: `newsflow sql` reads files only under "
                              f"{files.describe() if files else 'no folder'} (add one with --read-dir)") from exc
         except duckdb.Error as exc:
