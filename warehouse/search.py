@@ -82,13 +82,20 @@ scored AS (
     FROM p JOIN df USING (term) JOIN search_docs d USING (article_id) CROSS JOIN st
     GROUP BY p.article_id
     HAVING count(DISTINCT p.term) >= $need
-)
-SELECT a.id, a.source, a.title, a.published_at, a.url, a.text, s.score, s.matched,
-       count(*) OVER () AS total
-FROM scored s JOIN articles a ON a.id = s.article_id
-WHERE {filters}
-ORDER BY s.matched DESC, s.score DESC, a.published_at DESC NULLS LAST
-LIMIT $limit
+),
+-- every match, counted for the total; the text is read for the shown ones only (on 10,000
+-- generated articles and bench_search's queries: a window count over the full rows took ~20%
+-- longer than the query without a total, this takes 35-45% less)
+m AS MATERIALIZED (
+    SELECT s.article_id, s.score, s.matched, a.published_at
+    FROM scored s JOIN articles a ON a.id = s.article_id
+    WHERE {filters}
+),
+top AS (SELECT * FROM m ORDER BY matched DESC, score DESC, published_at DESC NULLS LAST, article_id LIMIT $limit)
+SELECT a.id, a.source, a.title, a.published_at, a.url, a.text, top.score, top.matched,
+       (SELECT count(*) FROM m) AS total
+FROM top JOIN articles a ON a.id = top.article_id
+ORDER BY top.matched DESC, top.score DESC, a.published_at DESC NULLS LAST, a.id
 """
 
 
