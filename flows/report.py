@@ -162,11 +162,11 @@ def make_report(db: str | Path, output: str | Path, say=None) -> Path:
     import warehouse
     from warehouse import report_data as rd
     # while a load holds the warehouse, its snapshot: the header names the file read
-    with warehouse.reader(db, say=say) as source:
-        con = source.con
+    with warehouse.reader(db, say=say) as wh:
+        con = wh.con
         data = {"totals": rd.totals(con), "daily": rd.daily_by_source(con), "topics": rd.topic_trends(con),
                 "syndicated": rd.most_syndicated(con), "health": rd.source_health(con),
-                "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "db": source.label}
+                "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "db": wh.label}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(data), encoding="utf-8")

@@ -36,8 +36,8 @@ def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None =
         where.append(f"id IN (SELECT article_id FROM article_tags WHERE kind = 'topic' AND tag = {_lit(topic)})")
     select = (f"SELECT {COLUMNS}, year(published_at) AS year, month(published_at) AS month "
               f"FROM articles WHERE {' AND '.join(where)} ORDER BY published_at NULLS LAST, id")
-    with reader(db, say=say) as source:     # the snapshot while a load holds the warehouse
-        con = source.con
+    with reader(db, say=say) as wh:     # the snapshot while a load holds the warehouse
+        con = wh.con
         if topic and not con.execute("SELECT count(*) FROM information_schema.tables "
                                      "WHERE table_name = 'article_tags'").fetchone()[0]:
             raise WarehouseError("no topic tags in this warehouse yet (run an ingest or `newsflow retag`)")
