@@ -2,7 +2,10 @@
 
 The library raises small named exceptions; only this module turns them into one-line
 messages and exit codes (1 bad input or failed command, 2 usage, 3 some sources failed,
-4 warehouse busy). Commands that need neither Scrapy nor Prefect import neither.
+4 warehouse busy). One rule for options: a value of the wrong shape (a number out of range, a
+bad date) is a usage error, exit 2; a well-formed name that names nothing known (a --source
+not in the registry, a --topic not in the taxonomy) is bad input, exit 1, in every command
+that takes it. Commands that need neither Scrapy nor Prefect import neither.
 """
 from __future__ import annotations
 
@@ -63,6 +66,43 @@ def main(ctx, db, archive, registry):
 def _registry(ctx):
     from crawlers.registry import load_registry
     return load_registry(ctx.obj["registry"])
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _fail(message: str) -> None:
+    """A well-formed value that names nothing known: one line, exit 1 (like an unknown source)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _check_source(ctx, name):
+    """An unknown --source is an error in every command, not an empty result."""
+    if name is not None:
+        _registry(ctx).get(name)
+
+
+def _check_topic(ctx, topic):
+    """An unknown --topic is an error in every command, not an empty result. Known: the
+    taxonomy's topics, and any topic the warehouse was tagged with (`retag --data`)."""
+    if topic is None:
+        return
+    from flows.tags import load_taxonomy
+    known = {t.id for t in load_taxonomy().topics}
+    if topic in known:
+        return
+    import warehouse
+    try:
+        known |= warehouse.tagged_topics(ctx.obj["db"])
+    except warehouse.WarehouseError:
+        pass
+    if topic not in known:
+        _fail(f"unknown topic {topic!r}; known: {', '.join(sorted(known))}")
+
+
+POSITIVE = click.IntRange(min=1)
 
 
 def _date(value):
@@ -218,7 +258,7 @@ def _print_check(r: dict) -> None:
 @main.command()
 @click.argument("source_names", metavar="SOURCE...", nargs=-1, required=True)
 @click.option("--since", help="Back-fill: page on until list items are older than this day (YYYY-MM-DD).")
-@click.option("--max-pages", type=int, help="Follow at most N list pages per start URL.")
+@click.option("--max-pages", type=POSITIVE, help="Follow at most N list pages per start URL (N >= 1).")
 @click.option("--refresh", is_flag=True, help="Fetch known articles again to catch edits (earlier versions stay archived).")
 @click.option("--mirror", is_flag=True, help="Crawl the bundled local mirror instead of the live sites.")
 @click.pass_context
@@ -274,7 +314,7 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="A JSON list, newest first.")
-@click.option("--limit", type=int, default=20, show_default=True, help="How many (run, source) rows.")
+@click.option("--limit", type=POSITIVE, default=20, show_default=True, help="How many (run, source) rows.")
 @click.option("--source", "source_name", help="Only this source.")
 @click.option("--run", "run_id", help="Only this run id.")
 @click.pass_context
@@ -291,9 +331,10 @@ def runs(ctx, as_json, limit, source_name, run_id):
       newsflow runs --json --source gxzf --limit 5
     """
     import warehouse
-    with warehouse.connect(ctx.obj["db"], read_only=True) as con:
+    _check_source(ctx, source_name)
+    with warehouse.reader(ctx.obj["db"], say=_say) as rd:
         try:
-            rows = warehouse.recent_runs(con, limit=limit, source=source_name, run_id=run_id)
+            rows = warehouse.recent_runs(rd.con, limit=limit, source=source_name, run_id=run_id)
         except Exception as exc:        # a warehouse from before migration 3
             import duckdb
             if isinstance(exc, duckdb.Error):
@@ -355,7 +396,7 @@ def process(ctx, files):
 @click.option("--mirror", is_flag=True,
               help="Serve the bundled local mirror on 127.0.0.1 for the run and crawl it.")
 @click.option("--since", help="Back-fill: page on until list items are older than this day (YYYY-MM-DD).")
-@click.option("--max-pages", type=int, help="Follow at most N list pages per start URL.")
+@click.option("--max-pages", type=POSITIVE, help="Follow at most N list pages per start URL (N >= 1).")
 @click.option("--refresh", is_flag=True, help="Fetch known articles again to catch edits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
@@ -481,7 +522,7 @@ def extract(ctx, files, url, source_name, as_json):
             if rec.get("text"):
                 click.echo("")
                 click.echo(rec["text"])
-    if status and not as_json:
+    if status:      # the same with --json: a page that did not extract is a failure either way
         sys.exit(1)
 
 
@@ -499,16 +540,24 @@ def _source_for_url(reg, url):
 @click.option("--file", "sql_file", type=click.File("r", encoding="utf-8"),
               help="Read the SQL from a file ('-' for stdin).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table")
-@click.option("--max-width", type=int, default=40, show_default=True,
+@click.option("--max-width", type=POSITIVE, default=40, show_default=True,
               help="Truncate table cells wider than this (Chinese characters count 2).")
+@click.option("--read-dir", "read_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Also let the query read files under this folder (repeatable).")
 @click.pass_context
-def sql(ctx, query, sql_file, fmt, max_width):
+def sql(ctx, query, sql_file, fmt, max_width, read_dirs):
     """Run read-only SQL on the warehouse and print a table.
+
+    The query may read Parquet/CSV/JSON files under the working directory (and --read-dir
+    folders) and nothing else; it writes nothing: COPY, EXPORT, ATTACH, INSTALL/LOAD and
+    changes to DuckDB's settings are refused. While a load holds the warehouse the query
+    reads its snapshot and says so.
 
     \b
     Example:
       newsflow sql "select source, count(*) from articles group by 1"
       newsflow sql --format csv "select title, published_at from articles" > out.csv
+      newsflow sql "select count(*) from read_parquet('out/articles.parquet')"
     """
     import warehouse
     from flows.table import render
@@ -518,10 +567,9 @@ def sql(ctx, query, sql_file, fmt, max_width):
         query = sys.stdin.read()
     if not query or not query.strip():
         raise click.UsageError("give a query, --file PATH, or SQL on stdin")
-    cols, rows = warehouse.query(ctx.obj["db"], query, wait=5, snapshot_fallback=True)
-    from warehouse import store
-    if store.last_query_source and store.last_query_source != str(ctx.obj["db"]):
-        click.echo(f"(a load holds the warehouse: answered from the snapshot {store.last_query_source})", err=True)
+    from warehouse.reader import READ_WAIT
+    cols, rows = warehouse.query(ctx.obj["db"], query, wait=READ_WAIT, snapshot_fallback=True,
+                                 files=warehouse.ReadableFiles.default(read_dirs), say=_say)
     click.echo(render(cols, rows, fmt, max_width=max_width))
 
 
@@ -560,24 +608,38 @@ def reextract(ctx, source_name, since, dry_run):
 @click.option("--since", help="Only articles published on or after this day (YYYY-MM-DD).")
 @click.option("--source", "source_name", help="Only this registry source.")
 @click.option("--topic", help="Only articles tagged with this topic (see `newsflow sql \"select * from taxonomy_versions\"`).")
-@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--limit", type=POSITIVE, default=20, show_default=True, help="Show at most N hits (N >= 1).")
+@click.option("--any", "any_term", is_flag=True, help="Articles with any word of the query (default: every word).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
-def search(ctx, query, since, source_name, topic, limit, fmt):
+def search(ctx, query, since, source_name, topic, limit, any_term, fmt):
     """Full-text search (Chinese word segmentation, BM25), hits marked 【like this】.
+
+    An article matches when it has every word of the query (--any: one of them); the
+    summary on stderr gives the query's words and how many articles match in all.
 
     \b
     Example:
       newsflow search "碳中和 东盟" --since 2024-01-01
-      newsflow search "红树林" --source gxzf --topic biodiversity
+      newsflow search "红树林 湿地" --any --source gxzf --topic biodiversity
     """
     from flows.index import search as run
-    terms, hits = run(ctx.obj["db"], query, since=_date(since), source=source_name, topic=topic, limit=limit)
+    from flows.segment import query_tokens
+    since_d = _date(since)
+    _check_source(ctx, source_name)
+    _check_topic(ctx, topic)
+    if not query_tokens(query):
+        raise click.UsageError(f"the query {query!r} has no word to search for")
+    r = run(ctx.obj["db"], query, since=since_d, source=source_name, topic=topic, limit=limit,
+            any_term=any_term, say=_say)
+    hits = r.hits
+    how = "any of" if any_term else "all of"
+    shown = f", showing the best {len(hits)}" if len(hits) < r.total else ""
+    click.echo(f"query terms ({how}): {' '.join(r.terms)}; {r.total} article(s) match{shown}", err=True)
     if fmt == "json":
         click.echo(json.dumps([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in h.items()}
                                for h in hits], ensure_ascii=False, indent=1))
         return
-    click.echo(f"query terms: {' '.join(terms) or '(none)'}; {len(hits)} hit(s)", err=True)
     for i, h in enumerate(hits, 1):
         when = h["published_at"].strftime("%Y-%m-%d") if h["published_at"] else "no date"
         click.echo(f"{i:>2}. {h['title']}  [{h['source']}, {when}, score {h['score']:.2f}]")
@@ -604,8 +666,11 @@ def export(ctx, fmt, output, since, source_name, topic, partition):
       newsflow export --format csv --output hainan.csv --source hainan
     """
     from warehouse.export import export as run
-    n = run(ctx.obj["db"], fmt, output, since=_date(since), source=source_name, topic=topic,
-            partition=partition)
+    since_d = _date(since)
+    _check_source(ctx, source_name)
+    _check_topic(ctx, topic)
+    n = run(ctx.obj["db"], fmt, output, since=since_d, source=source_name, topic=topic,
+            partition=partition, say=_say)
     click.echo(f"{n} articles written to {output}")
 
 
@@ -626,7 +691,7 @@ def report(ctx, output):
     """
     from flows.report import make_report
     db = ctx.obj["db"]
-    path = make_report(db, output, source_label=str(db), registry=_registry(ctx))
+    path = make_report(db, output, registry=_registry(ctx), say=_say)
     click.echo(f"report of {db} written to {path}")
 
 
@@ -646,6 +711,7 @@ def retag(ctx, source_name, force, dry_run, no_keywords, data_dir):
       newsflow retag --data my-taxonomy/ --force
     """
     from flows import tags
+    _check_source(ctx, source_name)
     taxonomy = tags.load_taxonomy(data_dir) if data_dir else None
     r = tags.retag(ctx.obj["db"], taxonomy=taxonomy, registry=_registry(ctx), source=source_name,
                    force=force, dry_run=dry_run, keywords=not no_keywords,

@@ -499,10 +499,11 @@ def render(data: dict) -> str:
 
 # ---------------------------------------------------------------------------- entry point
 
-def open_warehouse(db: str | Path):
-    """The one place the report opens its warehouse: read-only, short-lived."""
+def open_warehouse(db: str | Path, say=None):
+    """The one place the report opens its warehouse: read-only, short-lived; while a load
+    holds it, its snapshot (warehouse.reader says so through `say`)."""
     import warehouse
-    return warehouse.connect(db, read_only=True)
+    return warehouse.reader(db, say=say)
 
 
 def _names(registry) -> tuple[dict, dict, dict]:
@@ -522,32 +523,33 @@ def _names(registry) -> tuple[dict, dict, dict]:
 
 
 def collect(db: str | Path, source_label: str | None = None, registry=None,
-            now: dt.datetime | None = None) -> dict:
-    """Everything render() needs, read from the warehouse file `db`."""
+            now: dt.datetime | None = None, say=None) -> dict:
+    """Everything render() needs, read from the warehouse file `db` (or, while a load holds
+    it, its snapshot: the header then names the snapshot)."""
     from warehouse import report_data
     if registry is None:
         from crawlers.registry import load_registry
         registry = load_registry()
-    with open_warehouse(db) as con:
-        data = report_data.collect(con)
+    with open_warehouse(db, say=say) as wh:
+        data = report_data.collect(wh.con)
+        label, path = wh.label, wh.path
     meta, topics, partners = _names(registry)
-    path = Path(db)
     try:
         st = path.stat()
         file = {"size": st.st_size, "modified": dt.datetime.fromtimestamp(st.st_mtime, SHANGHAI)}
     except OSError:
         file = {}
     data.update(generated=(now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI),
-                source_label=source_label or str(path), file=file, sources_meta=meta,
+                source_label=source_label or label, file=file, sources_meta=meta,
                 topic_labels=topics, partner_labels=partners)
     return data
 
 
 def make_report(db: str | Path, output: str | Path, source_label: str | None = None, registry=None,
-                now: dt.datetime | None = None) -> Path:
+                now: dt.datetime | None = None, say=None) -> Path:
     """Read the warehouse file `db`, write the page to `output`. `source_label` is how the
-    header names what was read (default: the path), e.g. a snapshot read in its place."""
-    page = render(collect(db, source_label=source_label, registry=registry, now=now))
+    header names what was read (default: the file read, the snapshot when a load held `db`)."""
+    page = render(collect(db, source_label=source_label, registry=registry, now=now, say=say))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")

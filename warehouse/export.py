@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from warehouse.errors import WarehouseError
-from warehouse.store import connect
+from warehouse.reader import reader
 
 FORMATS = ("parquet", "csv", "jsonl")
 COLUMNS = ("id, url, source, title, published_at, original_source, author, editor, language, "
@@ -21,7 +21,7 @@ def _lit(value: str) -> str:
 
 def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None = None,
            source: str | None = None, topic: str | None = None,
-           partition: bool | None = None) -> int:
+           partition: bool | None = None, say=None) -> int:
     """Write the selected articles; returns the row count. `partition=None` partitions Parquet
     by month (year=YYYY/month=MM/*.parquet under `output`) when the export is large."""
     if fmt not in FORMATS:
@@ -36,7 +36,8 @@ def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None =
         where.append(f"id IN (SELECT article_id FROM article_tags WHERE kind = 'topic' AND tag = {_lit(topic)})")
     select = (f"SELECT {COLUMNS}, year(published_at) AS year, month(published_at) AS month "
               f"FROM articles WHERE {' AND '.join(where)} ORDER BY published_at NULLS LAST, id")
-    with connect(db, read_only=True) as con:
+    with reader(db, say=say) as wh:     # the snapshot while a load holds the warehouse
+        con = wh.con
         if topic and not con.execute("SELECT count(*) FROM information_schema.tables "
                                      "WHERE table_name = 'article_tags'").fetchone()[0]:
             raise WarehouseError("no topic tags in this warehouse yet (run an ingest or `newsflow retag`)")

@@ -13,16 +13,17 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from schemas import Article, CrawlStats, Rejected
 from schemas.ddl import MIGRATIONS
-from warehouse.errors import QueryError, WarehouseBusy, WarehouseError
+from warehouse.errors import WarehouseBusy, WarehouseError
 
 UTC = dt.timezone.utc
+T = TypeVar("T")
 TS = pa.timestamp("us", tz="UTC")
 
 ARTICLE_SCHEMA = pa.schema([
@@ -54,20 +55,14 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in msg.lower() and ("Conflicting" in msg or "Could not set lock" in msg)
 
 
-@contextmanager
-def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating and migrating it when writable), retrying while locked."""
-    path = Path(path)
-    if read_only and not path.exists():
-        raise WarehouseError(f"no warehouse at {path} (run an ingest first)")
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+def open_retrying(opener: Callable[[], T], path: Path, wait: float) -> T:
+    """Call `opener` (a DuckDB open or ATTACH of `path`) until the file's lock lets it through
+    or `wait` seconds have passed; other errors are WarehouseError at once."""
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
+            return opener()
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise WarehouseError(f"cannot open {path}: {exc}") from exc
@@ -77,6 +72,17 @@ def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> It
             delay = min(delay * 2, 1.0)
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open {path}: {exc}") from exc
+
+
+@contextmanager
+def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating and migrating it when writable), retrying while locked."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"no warehouse at {path} (run an ingest first)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_retrying(lambda: duckdb.connect(str(path), read_only=read_only), path, wait)
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt the
@@ -324,41 +330,6 @@ def publish_snapshot(db: str | Path, wait: float = 30.0) -> Path:
             if tmp.exists():
                 tmp.unlink()
     return target
-
-
-def query(path: str | Path, sql: str, params: Sequence | None = None,
-          wait: float = 10.0, snapshot_fallback: bool = False) -> tuple[list[str], list[tuple]]:
-    """Run ad-hoc SQL on a short-lived read-only connection; returns (column names, rows).
-
-    With snapshot_fallback, a warehouse held by a load for longer than `wait` is read from
-    its published snapshot instead (see publish_snapshot); `last_query_source` says which."""
-    global last_query_source
-    target = Path(path)
-    try:
-        con_cm = connect(target, read_only=True, wait=wait)
-        con = con_cm.__enter__()
-        last_query_source = str(target)
-    except WarehouseBusy:
-        snap = snapshot_path(target)
-        if not snapshot_fallback or not snap.exists():
-            raise
-        con_cm = connect(snap, read_only=True, wait=wait)
-        con = con_cm.__enter__()
-        last_query_source = str(snap)
-    try:
-        try:
-            cur = con.execute(sql, params or [])
-        except duckdb.Error as exc:
-            raise QueryError(str(exc).splitlines()[0]) from exc
-        if cur.description is None:
-            return [], []
-        cols = [d[0] for d in cur.description]
-        return cols, cur.fetchall()
-    finally:
-        con_cm.__exit__(None, None, None)
-
-
-last_query_source: str | None = None
 
 
 REEXTRACT_FIELDS = ("title", "published_at", "original_source", "author", "editor", "text",

@@ -30,6 +30,7 @@ Q = "tests/test_faults_concurrency.py::"
 D = "tests/test_faults_disk.py::"
 H = "tests/test_faults_hostile.py::"
 CF = "tests/test_crawl_faults.py::"
+R = "tests/test_faults_reads.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -185,6 +186,17 @@ FAULTS: tuple[Fault, ...] = (
                 "(crawlers/run.py: lock_source)"),
     Fault("Two at once", "Two `newsflow process` on one warehouse", "both complete (DuckDB lets one write; the other "
           "retries)", "each article once, no orphan rows", (f"{Q}test_two_process_runs_at_once_load_every_article_once",)),
+    Fault("Two at once", "A load holds the warehouse while an analyst reads (`sql`, `search`, `runs`, `export`, "
+          "`report`)", "each waits 5 s, then reads the snapshot the last load published and says so on stderr "
+          "(\"note: a load holds …: read its snapshot … (published …)\"); the report's header names the file it "
+          "read; with no snapshot yet: \"error: … is held by another process (waited 5s), and it has no snapshot "
+          "to read instead\", exit 4", "exit 0 and the note for all five, run at once; their rows are the "
+          "snapshot's, not the warehouse's; exit 4 without a snapshot",
+          (f"{R}test_every_read_command_reads_the_snapshot_while_a_load_holds_the_warehouse",),
+          fixed="only `sql` read the snapshot; `search`, `runs`, `export` and `report` waited 30 s and failed "
+                "with exit 4, and nothing said which file a command had read (warehouse/store.py: query, "
+                "last_query_source; flows/index.py: search; flows/report.py: make_report; warehouse/export.py: "
+                "export)"),
     # ----------------------------------------------------------------------------- disk full
     Fault("Disk full", "While writing the archive (RLIMIT_FSIZE: EFBIG)",
           "the crawl stops at the first failed write: \"error: cannot write the archive …: [Errno 27] File too "
@@ -243,6 +255,54 @@ FAULTS: tuple[Fault, ...] = (
           "Content-Disposition `../../../../tmp/owned.html`)", "URLs stay data; the archive holds only its own "
           "files", "no file outside the run's folder; each URL accounted for once",
           (f"{H}test_names_from_urls_and_headers_never_become_paths_outside_the_archive",)),
+    # ----------------------------------------------------------------------------- what analysts type
+    Fault("Analyst input", "`newsflow sql` statements that write: COPY TO the warehouse, its snapshot or the "
+          "working directory, EXPORT DATABASE, ATTACH, INSTALL/LOAD, SET/RESET of the sandbox's settings, "
+          "EXPLAIN ANALYZE COPY, a COPY after a SELECT, PREPARE … COPY, DROP TABLE",
+          "refused before anything runs: \"error: `newsflow sql` is read-only: COPY statements are not allowed "
+          "(…)\", exit 1 (DuckDB's parser names each statement's kind; external access is off and the "
+          "configuration locked, so a SET cannot turn it back)",
+          "one-line error; every file under the working directory unchanged; no article lost",
+          (f"{R}test_analyst_sql_writes_no_file",),
+          fixed="`COPY (SELECT 1) TO 'data/newsflow.duckdb'` replaced the warehouse with a 4-byte CSV (every "
+                "later command: \"not a valid DuckDB database file\"); COPY, EXPORT DATABASE and EXPLAIN ANALYZE COPY "
+                "wrote files anywhere, INSTALL tried to download the extension from the network "
+                "(flows/cli.py: sql; warehouse/store.py: query)"),
+    Fault("Analyst input", "`newsflow sql` reading files outside the working directory: `read_text('/etc/shadow')`, "
+          "`read_csv('/etc/passwd')`, `glob('/etc/*')`, `../` paths, a symlink to /etc in the working directory",
+          "refused by DuckDB (`enable_external_access = false`, `allowed_directories` = the working directory and "
+          "any `--read-dir`): \"error: cannot read /etc/shadow: `newsflow sql` reads files only under …\", exit 1; "
+          "Parquet/CSV/JSON under the working directory or a `--read-dir` folder read as before",
+          "one-line error, no content printed; the named files under the allowed folders read (relative, "
+          "absolute, globbed, joined with articles)",
+          (f"{R}test_analyst_sql_reads_no_file_outside_the_allowed_folders",
+           f"{R}test_analyst_sql_reads_the_files_it_names_under_the_working_directory_and_read_dirs"),
+          fixed="read any file the user could, /etc/shadow included (flows/cli.py: sql)"),
+    Fault("Analyst input", "Numbers out of range and empty queries (`search --limit -5`, `--limit 0`, `runs --limit "
+          "0`, `crawl`/`ingest --max-pages 0`, `sql --max-width 0`, `search` of punctuation only)",
+          "a usage error naming the option (\"Invalid value for '--limit': -5 is not in the range x>=1\"), exit "
+          "2, before anything is crawled or read", "exit 2, no traceback, no file written",
+          (f"{R}test_a_value_out_of_range_is_a_usage_error",),
+          fixed="`search --limit -5` printed a BinderException traceback; `--limit 0` answered \"0 hit(s)\"; "
+                "`crawl --max-pages 0` was accepted and crawled (flows/cli.py: search, runs, crawl, ingest, sql)"),
+    Fault("Analyst input", "An unknown `--source` or `--topic` (`search`, `export`, `runs`, `retag`, `reextract`, "
+          "`crawl`, `ingest`)", "\"error: unknown source 'nosuch'; known: …\" (topics: the taxonomy's and any "
+          "the warehouse was tagged with), exit 1, in every command", "one-line error naming the known values; "
+          "no file written", (f"{R}test_an_unknown_source_or_topic_is_an_error_in_every_command",),
+          fixed="`search`, `export`, `runs` and `retag` answered an empty result with exit 0 (`export` wrote an "
+                "empty file) (flows/cli.py: search, export, runs, retag)"),
+    Fault("Analyst input", "`search \"碳中和 东盟\"`: what a query of several words means",
+          "articles with every word (`--any`: one of them); stderr gives the total that match, not the limit "
+          "(\"6 article(s) match, showing the best 2\")", "every hit has both words; the totals with and "
+          "without --any are the counts of matching articles",
+          (f"{R}test_search_means_every_word_and_counts_all_the_matches",
+           "tests/test_search.py::test_every_word_by_default_any_word_on_request_and_the_total_of_all_matches"),
+          fixed="any word matched (documented nowhere) and \"20 hit(s)\" was the limit, not the number of "
+                "matches (warehouse/search.py: search; flows/cli.py: search)"),
+    Fault("Analyst input", "`newsflow extract` of a page that does not extract, with and without --json",
+          "exit 1 either way (the JSON record carries the error)", "both exit 1",
+          (f"{R}test_extract_exits_the_same_with_and_without_json",),
+          fixed="exit 0 with --json, 1 without (flows/cli.py: extract)"),
     Fault("Hostile content", "A registry source name that climbs out of the archive folder (`../../gxzf`)",
           "refused like any bad entry, naming file, source and field", "message; no file written",
           (f"{CB}[name leaving the archive]",),
