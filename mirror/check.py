@@ -38,34 +38,17 @@ import json
 import re
 import sys
 import tempfile
-import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .site import REGISTRY, load_registry, load_sites
+
 PKG_DIR = Path(__file__).resolve().parent
-REGISTRY = PKG_DIR.parent / "crawlers" / "sources.toml"
 MAX_BYTES = 3 * 1024 * 1024
 
-# Template facts the manifest relies on (the registry's selectors are lists of alternatives;
-# these are the exact elements each mirrored template uses).
-TEMPLATE = {
-    "gxzf": dict(title="div.article-left > div.article > h1", body="div.article-con",
-                 info="div.article-inf-left", gov_meta=True),
-    "gx-sthjt": dict(title="div.article-left > div.article > h1", body="div.article-con",
-                     info="div.article-inf-left", gov_meta=True),
-    "tanpaifang": dict(title=".wenzhang_title h1", body="div.wenzhang_box#w_content",
-                       info="div.man_ll", gov_meta=False),
-    "gzwhw": dict(title="h1", body="div.content", info="div.info", gov_meta=False),
-    "hainan": dict(title="div.title_cen > ucaptitle", body="div#zoom > div#font > ucapcontent",
-                   info="div.xxgk_content_info", gov_meta=True),
-    "sd-sthj": dict(title="h1", body="td.zw_new", info="td.zw_info", gov_meta=False),
-    "gz-sthj": dict(title="div.Article_Title h1", body="div.Article_Con.aBox",
-                    info="div.ArticleProperties", gov_meta=True),
-    "zj-sthjt": dict(title="div.title h1", body="div#zoom", info="div.info", gov_meta=True),
-}
 MIN_LIST_PAGES = 5
 RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 
@@ -194,17 +177,6 @@ def select(root: Node, selector: str) -> list[Node]:
 
 # ------------------------------------------------------------------------------------------
 # registry and manifest
-
-
-def load_registry(path: Path = REGISTRY) -> dict[str, dict]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    presets = data.get("presets", {})
-    out = {}
-    for src in data["sources"]:
-        merged = dict(presets.get(src.get("cms", ""), {}))
-        merged.update(src)
-        out[src["name"]] = merged
-    return out
 
 
 def load_manifest(base: Path = PKG_DIR):
@@ -381,6 +353,13 @@ def _without_dropped(url: str, src: dict) -> str:
     return urllib.parse.urlunsplit(u._replace(query="&".join(keep)))
 
 
+def template_facts(name: str, registry: Path = REGISTRY) -> dict:
+    """The exact elements the source's template uses for headline, body and info line (the
+    registry's selectors are lists of alternatives), and whether it has the gov.cn tags."""
+    site = next(s for s in load_sites(registry) if s.name == name)
+    return {**site.settings["check"], "gov_meta": site.settings["gov_meta"]}
+
+
 def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, lists: dict, problems: list):
     host = urllib.parse.urlsplit(src["base_url"]).netloc
     site = json.loads((sites_dir / host / "_site.json").read_text(encoding="utf-8"))
@@ -390,7 +369,7 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
     entries = [e for e in manifest if e["source"] == name]
     by_url = {e["url"]: e for e in entries}
     pattern = re.compile(src["article_pattern"])
-    tpl = TEMPLATE[name]
+    tpl = template_facts(name)
 
     if len(entries) < 10:
         problems.append("%s: only %d articles" % (name, len(entries)))
@@ -617,9 +596,6 @@ def run_checks(sites_dir: Path | None = None, registry: Path = REGISTRY) -> list
             problems.append("manifest source %r not in the registry" % e["source"])
     with serve(sites_dir) as mirror:
         for name, src in reg.items():
-            if name not in TEMPLATE:
-                problems.append("%s: registry source without a mirror template" % name)
-                continue
             host = "http://" + urllib.parse.urlsplit(src["base_url"]).netloc
             if host not in mirror.base_urls:
                 problems.append("%s: no mirror site for %s" % (name, host))
