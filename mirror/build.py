@@ -31,7 +31,7 @@ from pathlib import Path
 from . import content, goldens
 from .faulthost import build_faults
 from .seedtext import SEEDS, SIMPLIFIED, TRADITIONAL, annotate, paragraph_pool  # noqa: F401 (annotate: tests)
-from .site import PAGE_SIZE, Site, load_sites, parse_date
+from .site import PAGE_SIZE, REGISTRY, SITES_DATA, Site, load_sites, parse_date
 
 PKG_DIR = Path(__file__).resolve().parent
 FIXED_SEED = 20250715
@@ -219,8 +219,9 @@ def prepare(sites: list[Site]) -> None:
                 a["syndicated_from"] = src_site.base + src["urlpath"]
 
 
-def build(out_dir: Path) -> dict:
-    sites = load_sites()
+def build(out_dir: Path, registry: Path = REGISTRY, sites_data: Path = SITES_DATA) -> dict:
+    """Write the mirror of every source of ``registry`` (and the fault host) under out_dir."""
+    sites = load_sites(registry, sites_data)
     prepare(sites)
     files: dict[str, bytes] = {}
     manifest, lists, bodies = [], {}, {}

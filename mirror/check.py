@@ -50,6 +50,7 @@ PKG_DIR = Path(__file__).resolve().parent
 MAX_BYTES = 3 * 1024 * 1024
 
 MIN_LIST_PAGES = 5
+DEFAULT_NEXT = 'a.next, a:contains("下一页")'      # crawlers/registry.py's, for a source and preset without one
 RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 
 # ------------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def parse_html(text: str) -> Node:
     return b.root
 
 
-_COMPOUND = re.compile(r"([a-zA-Z][\w-]*)?((?:[#.][\w-]+)*)$")
+_COMPOUND = re.compile(r"([a-zA-Z][\w-]*)?((?:[#.][\w-]+)*)(?::contains\(\s*[\"']([^\"']*)[\"']\s*\))?$")
 
 
 def _compile(selector: str):
@@ -137,14 +138,16 @@ def _compile(selector: str):
         tag = m.group(1)
         ids = re.findall(r"#([\w-]+)", m.group(2))
         classes = re.findall(r"\.([\w-]+)", m.group(2))
-        steps.append(((tag, ids, classes), comb))
+        steps.append(((tag, ids, classes, m.group(3)), comb))
         comb = " "
     return steps
 
 
 def _match_compound(node, compound):
-    tag, ids, classes = compound
+    tag, ids, classes, contains = compound      # contains: parsel's :contains("text")
     if tag and node.tag != tag.lower():
+        return False
+    if contains is not None and contains not in node.text():
         return False
     if ids and node.attrs.get("id") not in ids:
         return False
@@ -335,7 +338,7 @@ def crawl_lists(src: dict, mirror, site: dict, problems: list):
                 pages.append((nxt, r2, r2))
             url = None
         else:
-            links = [a for a in select(root, src["next_selector"]) if a.tag == "a" and a.attrs.get("href")]
+            links = [a for a in select(root, src.get("next_selector", DEFAULT_NEXT)) if a.tag == "a" and a.attrs.get("href")]
             url = urllib.parse.urljoin(url, links[0].attrs["href"]) if links else None
     return pages
 
@@ -360,7 +363,8 @@ def template_facts(name: str, registry: Path = REGISTRY) -> dict:
     return {**site.settings["check"], "gov_meta": site.settings["gov_meta"]}
 
 
-def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, lists: dict, problems: list):
+def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, lists: dict, problems: list,
+                 registry: Path = REGISTRY):
     host = urllib.parse.urlsplit(src["base_url"]).netloc
     site = json.loads((sites_dir / host / "_site.json").read_text(encoding="utf-8"))
     reg_enc = src.get("encoding", "utf-8").lower().replace("_", "-")
@@ -369,7 +373,7 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
     entries = [e for e in manifest if e["source"] == name]
     by_url = {e["url"]: e for e in entries}
     pattern = re.compile(src["article_pattern"])
-    tpl = template_facts(name)
+    tpl = template_facts(name, registry)
 
     if len(entries) < 10:
         problems.append("%s: only %d articles" % (name, len(entries)))
@@ -600,7 +604,7 @@ def run_checks(sites_dir: Path | None = None, registry: Path = REGISTRY) -> list
             if host not in mirror.base_urls:
                 problems.append("%s: no mirror site for %s" % (name, host))
                 continue
-            check_source(name, src, mirror, sites_dir, manifest, lists, problems)
+            check_source(name, src, mirror, sites_dir, manifest, lists, problems, registry)
         check_bodies(manifest, problems)
         check_server(mirror, sites_dir, manifest, problems)
     return problems

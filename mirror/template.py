@@ -114,7 +114,8 @@ class Layout:
     def _tag(self, expr: str, ctx: Context, where: str) -> str:
         if expr.startswith("?"):
             return ""
-        expr, *filters = [p.strip() for p in expr.split("|")]
+        quoted = expr.rfind('"') + 1            # a "|" inside a quoted string is no filter
+        expr, *filters = [p.strip() for p in (expr[:quoted] + expr[quoted:].replace("|", "\0")).split("\0")]
         if expr.startswith(">"):
             return self.render(expr[1:], ctx)
         if "*" in expr:
