@@ -31,7 +31,8 @@ from pathlib import Path
 from . import content, goldens
 from .faulthost import build_faults
 from .seedtext import SEEDS, SIMPLIFIED, TRADITIONAL, annotate, paragraph_pool  # noqa: F401 (annotate: tests)
-from .site import PAGE_SIZE, REGISTRY, SITES_DATA, Site, load_sites, parse_date
+from .seedtext import parse_date
+from .site import PAGE_SIZE, REGISTRY, SITES_DATA, Site, load_sites
 
 PKG_DIR = Path(__file__).resolve().parent
 FIXED_SEED = 20250715
@@ -43,7 +44,7 @@ NO_RELATED_SEED = "003_288f4a3a0b947890.txt"   # its related-articles box says æ
 
 def _variation(spec: dict, f, rng: random.Random, pool: list[str]) -> dict:
     """An invented article: its lead, then 2-6 seed paragraphs of the site's script."""
-    art = dict(title=f(spec["title"]), source=f(spec["source"]), author=f(spec["author"]), lead=f(spec["lead"]))
+    art = dict(title=f(spec["title"]), source=f(spec.get("source")), author=f(spec.get("author")), lead=f(spec["lead"]))
     picks = sorted(rng.sample(range(len(pool)), rng.randint(2, 6)))
     body = [("p", art["lead"])]
     if spec.get("img"):
@@ -71,7 +72,7 @@ def make_articles(site: Site, rng: random.Random, pools: dict) -> list[dict]:
                        seed=spec["seed"], subtitle=s.get("subtitle"), byline_author=s.get("byline_author"))
         elif "syndicate" in spec:
             s = SEEDS[spec["syndicate"]]
-            art.update(title=s["title"], source=spec["source"], author=spec["author"],
+            art.update(title=s["title"], source=spec.get("source"), author=spec.get("author"),
                        body=list(s["body"]), syndicate_seed=spec["syndicate"])
         else:
             art.update(_variation(spec, annotate if trad else (lambda x: x), rng, pool))

@@ -230,21 +230,15 @@ def decode_page(body: bytes, site: dict, headers: dict, problems: list, where: s
     if has_cs != bool(site.get("content_type_charset")):
         problems.append("%s: charset in header is %s, _site.json says %s" % (where, has_cs, site.get("content_type_charset")))
     head = body[:2048].decode("ascii", errors="replace").lower()
-    if site["encoding"] == "gbk":
-        if "charset=gb2312" not in head:
-            problems.append("%s: GBK page does not declare gb2312" % where)
-        try:
-            return body.decode("gb18030")
-        except UnicodeDecodeError as e:
-            problems.append("%s: not gb18030: %s" % (where, e))
-            return body.decode("gb18030", errors="replace")
-    if 'charset="utf-8"' not in head and "charset=utf-8" not in head:
-        problems.append("%s: page does not declare utf-8" % where)
+    # GBK pages declare gb2312 and are read as gb18030 (a superset), as browsers do
+    codec, declared = ("gb18030", ["charset=gb2312"]) if site["encoding"] == "gbk" else ("utf-8", ['charset="utf-8"', "charset=utf-8"])
+    if not any(d in head for d in declared):
+        problems.append("%s: %s page does not declare %s" % (where, site["encoding"], declared[-1][8:]))
     try:
-        return body.decode("utf-8")
+        return body.decode(codec)
     except UnicodeDecodeError as e:
-        problems.append("%s: not utf-8: %s" % (where, e))
-        return body.decode("utf-8", errors="replace")
+        problems.append("%s: not %s: %s" % (where, codec, e))
+        return body.decode(codec, errors="replace")
 
 
 def _path_q(url: str) -> str:

@@ -18,6 +18,7 @@ import urllib.parse
 from pathlib import Path
 
 from . import seedtext
+from .seedtext import parse_date
 from .files import PNG_BYTES, attachment_bytes, digits, md5hex
 from .template import Context, Layout, attr, esc
 
@@ -43,15 +44,6 @@ def load_sites(registry: Path = REGISTRY, data: Path = SITES_DATA) -> list["Site
     """Every registry source as a Site, in registry order."""
     extra = tomllib.loads(Path(data).read_text(encoding="utf-8"))
     return [Site(src, extra.get(name, {})) for name, src in load_registry(registry).items()]
-
-
-def parse_date(s: str) -> dt.datetime:
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(s, fmt)
-        except ValueError:
-            pass
-    raise ValueError(s)
 
 
 class Hashed:
@@ -243,7 +235,8 @@ class Site:
         page["page_title"] = self.layout.render(kind + "_title", ctx)
         desc = kind + "_description"
         page.setdefault("description", self.layout.render(desc, ctx) if self.layout.has(desc) else self.values.get("description"))
-        return self.render(kind, page) + "\n"
+        page["main"] = self.render(kind + "_main", page)
+        return self.render("page", page) + "\n"
 
     def item(self, art: dict) -> dict:
         t, cut = art["title"], self.settings["list_title_max"]
