@@ -43,7 +43,11 @@ def load_registry(path: Path = REGISTRY) -> dict[str, dict]:
 def load_sites(registry: Path = REGISTRY, data: Path = SITES_DATA) -> list["Site"]:
     """Every registry source as a Site, in registry order."""
     extra = tomllib.loads(Path(data).read_text(encoding="utf-8"))
-    return [Site(src, extra.get(name, {})) for name, src in load_registry(registry).items()]
+    sources = load_registry(registry)
+    unknown = sorted(set(extra) - set(sources))
+    if unknown:
+        raise ValueError(f"{Path(data).name}: {unknown} name no registry source (a typo, or a source removed?)")
+    return [Site(src, extra.get(name, {})) for name, src in sources.items()]
 
 
 class Hashed:
@@ -72,6 +76,8 @@ def wrap_tags(selector: str) -> list[str]:
 
 
 class Site:
+    """A registry entry (preset merged) and its sites.toml table, rendered by its layout."""
+
     def __init__(self, src: dict, data: dict):
         self.name, self.src, self.data = src["name"], src, data
         self.script = data.get("script", "simplified")

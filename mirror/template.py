@@ -80,6 +80,8 @@ class Layout:
                  annotate=None, strip=None):
         self.name = name
         common = read_sections(TEMPLATE_DIR / "common.html")
+        if not (TEMPLATE_DIR / f"{name}.html").is_file():
+            raise TemplateError(f"no layout {name!r}: have {sorted(p.stem for p in TEMPLATE_DIR.glob('*.html'))}")
         own = read_sections(TEMPLATE_DIR / f"{name}.html")
         base, mine = tomllib.loads(common.pop("settings", "")), tomllib.loads(own.pop("settings", ""))
         self.settings = {**base, **mine, "defaults": {**base.get("defaults", {}), **mine.get("defaults", {})}}
