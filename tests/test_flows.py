@@ -12,7 +12,7 @@ import pytest
 
 import warehouse
 from crawlers.registry import DEFAULT_REGISTRY, load_registry
-from flows.serve import build_deployments, load_specs
+from flows.serve import INGEST_ENTRYPOINT, build_deployments, load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +32,15 @@ def test_prefect_yaml_schedules_every_source_once():
     deployments = build_deployments(specs, {"db": "x.duckdb"})
     assert [d.name for d in deployments] == [s.name for s in specs]
     assert all(d.parameters.get("db") == "x.duckdb" for d in deployments)
+
+
+@pytest.mark.parametrize("source", load_registry().names())
+def test_every_registry_source_is_in_exactly_one_ingest_group(source):
+    """Parametrised over the registry: a source added there gets this check without a test edit."""
+    groups = [s.name for s in load_specs(ROOT / "prefect.yaml")
+              if s.entrypoint == INGEST_ENTRYPOINT and s.schedules and source in s.parameters.get("sources", [])]
+    assert len(groups) == 1, (f"source {source!r} is in the ingest groups {groups} of prefect.yaml: "
+                              "name it in exactly one scheduled ingest deployment's `sources`")
 
 
 def count(db, sql="select count(*), count(distinct url) from articles"):
