@@ -518,6 +518,8 @@ def sql(ctx, query, sql_file, fmt, max_width):
         query = sys.stdin.read()
     if not query or not query.strip():
         raise click.UsageError("give a query, --file PATH, or SQL on stdin")
+    from warehouse.paths import refuse_file_writes
+    refuse_file_writes(query)
     cols, rows = warehouse.query(ctx.obj["db"], query, wait=5, snapshot_fallback=True)
     from warehouse import store
     if store.last_query_source and store.last_query_source != str(ctx.obj["db"]):

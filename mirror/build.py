@@ -286,6 +286,24 @@ def gov_meta(site: "Site", art: dict | None, column: str) -> str:
 # Sites
 
 
+class NotOurs(Exception):
+    """--out names a folder whose sites/ or faults/ holds something no build wrote."""
+
+
+def _clear_build(folder: Path, hosts) -> None:
+    """Remove an earlier build's `folder` (sites/ or faults/): only when every entry in it is
+    a host folder this build writes or one any build wrote (it has `_site.json`); anything else
+    means --out points at someone's files."""
+    if not folder.exists():
+        return
+    stray = sorted(p.name for p in folder.iterdir()
+                   if not (p.is_dir() and not p.is_symlink() and (p.name in hosts or (p / "_site.json").is_file())))
+    if stray:
+        raise NotOurs(f"{folder} holds {stray[0]!r}, which no mirror build writes; nothing was deleted "
+                      f"(choose another --out)")
+    shutil.rmtree(folder)
+
+
 class Site:
     """One registered source: URL shapes, list pages and article template."""
 
@@ -1532,8 +1550,7 @@ def build(out_dir: Path) -> dict:
                 a["syndicated_from"] = src_site.base + src["urlpath"]
 
     sites_dir = out_dir / "sites"
-    if sites_dir.exists():
-        shutil.rmtree(sites_dir)
+    _clear_build(sites_dir, {site.host for site in sites})
     files: dict[str, bytes] = {}
     manifest, lists = [], {}
     bodies = {}
@@ -1695,8 +1712,7 @@ FAULT_ARTICLES = [  # (path, title, list date, behaviour or None)
 def build_faults(out_dir: Path) -> int:
     """Write <out_dir>/faults/faults.newsflow.test/ (deterministic); returns the file count."""
     root = out_dir / "faults"
-    if root.exists():
-        shutil.rmtree(root)
+    _clear_build(root, {FAULT_HOST})
     files: dict[str, str | bytes] = {}
     specs: dict[str, dict] = {}
     body = ["这是故障测试站的正文段落，用来确认正常页面仍被完整抓取、归档并抽取成文章，而不会因为同一列表里的故障页面受到影响。",
@@ -1766,8 +1782,7 @@ def build_large(out_dir: Path, n_articles: int, per_page: int = 20, seed: int = 
     assert len({a["urlpath"] for a in arts}) == len(arts)
     site.articles = arts
     root = out_dir / "sites" / site.host
-    if (out_dir / "sites").exists():
-        shutil.rmtree(out_dir / "sites")
+    _clear_build(out_dir / "sites", {site.host})
     n_pages = -(-len(arts) // per_page)
     paths = site.list_paths(n_pages)
 
@@ -1801,10 +1816,16 @@ def main(argv=None) -> int:
     if args.large:
         if args.out.resolve() == PKG_DIR:
             ap.error("--large needs --out DIR (the committed mirror stays as it is)")
-        info = build_large(args.out, args.large)
+        try:
+            info = build_large(args.out, args.large)
+        except NotOurs as exc:
+            ap.exit(1, f"error: {exc}\n")
         print("wrote %(articles)d articles, %(list_pages)d list pages" % info, "->", args.out)
         return 0
-    stats = build(args.out)
+    try:
+        stats = build(args.out)
+    except NotOurs as exc:
+        ap.exit(1, f"error: {exc}\n")
     print("wrote %(files)d files, %(bytes)d bytes, %(articles)d articles, %(fault_files)d fault-host files"
           % stats, "->", args.out)
     return 0

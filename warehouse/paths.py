@@ -211,3 +211,19 @@ def mark(folder: Path, **info) -> None:
     now = dt.datetime.now(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds")
     info = {"newsflow_export": 1, "written_at": now, **info}
     (folder / MARKER).write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def refuse_file_writes(sql: str) -> None:
+    """`newsflow sql` is read-only for the warehouse, but DuckDB lets a read-only connection
+    COPY ... TO and EXPORT DATABASE to any path, the warehouse file itself included (it was
+    overwritten with CSV): refuse those statements; `export` and `sql --format csv` remain."""
+    import duckdb
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return          # not valid SQL: running it reports the parse error
+    for st in statements:
+        if st.type in (duckdb.StatementType.COPY, duckdb.StatementType.EXPORT):
+            word = "EXPORT DATABASE" if st.type == duckdb.StatementType.EXPORT else "COPY"
+            raise OutputRefused(f"`newsflow sql` does not run {word}: it writes files anywhere, even over "
+                                f"the warehouse; use `newsflow export` or `newsflow sql --format csv ... > FILE`")
