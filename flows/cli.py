@@ -503,7 +503,8 @@ def _source_for_url(reg, url):
               help="Truncate table cells wider than this (Chinese characters count 2).")
 @click.pass_context
 def sql(ctx, query, sql_file, fmt, max_width):
-    """Run read-only SQL on the warehouse and print a table.
+    """Run read-only SQL on the warehouse and print a table (no COPY or EXPORT: they would
+    write files anywhere; use `newsflow export` or --format csv > FILE).
 
     \b
     Example:
