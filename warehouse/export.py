@@ -51,15 +51,13 @@ def _lit(value: str) -> str:
 
 
 def _iso(col: str) -> str:
-    """ISO 8601 text in Asia/Shanghai with its offset, whatever the session's TimeZone;
-    microseconds only when there are some (as Python's isoformat)."""
-    local = f"timezone('{TZ}', {col})"
-    off = f"CAST(epoch({local}) - epoch({col}) AS INTEGER)"      # seconds east of UTC
-    return (f"CASE WHEN {col} IS NULL THEN NULL ELSE "
-            f"CASE WHEN microsecond({col}) % 1000000 = 0 THEN strftime({local}, '%Y-%m-%dT%H:%M:%S') "
-            f"ELSE strftime({local}, '%Y-%m-%dT%H:%M:%S.%f') END || "
-            f"printf('%s%02d:%02d', CASE WHEN {off} < 0 THEN '-' ELSE '+' END, "
-            f"abs({off}) // 3600, abs({off}) % 3600 // 60) END")
+    """ISO 8601 text with the offset, in the session's TimeZone (export sets Asia/Shanghai);
+    microseconds only when there are some, as Python's isoformat. strftime's %z gives `+08`
+    for whole hours (`+08:05:43` for the zone's 1900 local mean time): `:00` completes it.
+    (Converting with timezone() and computing the offset by hand costs 3x as much.)"""
+    text = (f"CASE WHEN microsecond({col}) % 1000000 = 0 THEN strftime({col}, '%Y-%m-%dT%H:%M:%S%z') "
+            f"ELSE strftime({col}, '%Y-%m-%dT%H:%M:%S.%f%z') END")
+    return f"CASE WHEN substr({text}, -3, 1) IN ('+', '-') THEN {text} || ':00' ELSE {text} END"
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str, column: str | None = None) -> bool:
@@ -94,9 +92,14 @@ def _select(con: duckdb.DuckDBPyConnection, fmt: str, where: list[str]) -> str:
             f"month(timezone('{TZ}', a.published_at)) AS month"]
     join = ""
     if tags:
-        lists = ", ".join(f"list(tag ORDER BY score DESC NULLS LAST, tag) FILTER (WHERE kind = '{kind}') AS {name}"
-                          for name, kind in TAG_KINDS)
-        join = f"LEFT JOIN (SELECT article_id, {lists} FROM article_tags GROUP BY article_id) t ON t.article_id = a.id"
+        # best first (score descending, no score last, then by tag): one list per article and
+        # kind, sorted as (−score, tag) pairs, then one row per article. An ordered list()
+        # aggregate with a FILTER per kind costs 3x the CPU (1.1M tags: 3.0 s against 1.0 s)
+        kinds = ", ".join(f"'{kind}'" for _, kind in TAG_KINDS)
+        per_kind = ("SELECT article_id, kind, list_transform(list_sort(list({'s': coalesce(-score, 'infinity'::DOUBLE), "
+                    f"'t': tag}})), lambda x: x.t) AS l FROM article_tags WHERE kind IN ({kinds}) GROUP BY article_id, kind")
+        pivot = ", ".join(f"any_value(l) FILTER (WHERE kind = '{kind}') AS {name}" for name, kind in TAG_KINDS)
+        join = f"LEFT JOIN (SELECT article_id, {pivot} FROM ({per_kind}) GROUP BY article_id) t ON t.article_id = a.id"
     return (f"SELECT {', '.join(out)} FROM articles a {join} WHERE {' AND '.join(where)} "
             f"ORDER BY a.published_at NULLS LAST, a.id")
 
@@ -132,8 +135,9 @@ def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None =
             if not _has(con, "article_tags"):
                 raise WarehouseError("no topic tags in this warehouse yet (run an ingest or `newsflow retag`)")
             where.append(f"a.id IN (SELECT article_id FROM article_tags WHERE kind = 'topic' AND tag = {_lit(topic)})")
+        con.execute(f"SET TimeZone = '{TZ}'")       # what _iso renders in
         select = _select(con, fmt, where)
-        n = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM articles a WHERE {' AND '.join(where)}").fetchone()[0]
         if partition is None:
             partition = fmt == "parquet" and n > PARTITION_ROWS
         partition = bool(partition) and fmt == "parquet"
