@@ -1,5 +1,6 @@
 """`newsflow export`: re-running with --overwrite, what may be replaced, failures that leave the
 target as it was, older warehouses. (The faults it fixed, through the CLI: test_faults_export.py.)"""
+import datetime as dt
 import json
 import os
 import stat
@@ -10,7 +11,7 @@ import pytest
 
 from faults.helpers import small_warehouse
 from warehouse import paths
-from warehouse.errors import OutputRefused
+from warehouse.errors import OutputError, OutputRefused
 from warehouse.export import COLUMNS, export
 
 
@@ -103,13 +104,11 @@ def test_a_failed_export_leaves_the_earlier_one_as_it_was(db, tmp_path, monkeypa
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(paths, "mark", boom)
-    with pytest.raises(OSError):
-        export(db, "parquet", parts, partition=True, overwrite=True, since=__import__("datetime").date(2025, 2, 1))
+    with pytest.raises(OutputError, match="No space left"):
+        export(db, "parquet", parts, partition=True, overwrite=True, since=dt.date(2025, 2, 1))
     assert sorted(p.relative_to(parts).as_posix() for p in parts.rglob("*")) == before
     assert _hidden(tmp_path) == []
     # a new file whose parent folders did not exist: the folders go again with the failure
-    from warehouse.errors import OutputError
-
     def cannot_rename(*a, **k):
         raise OutputError("cannot write: test")
     monkeypatch.setattr(paths, "_install", cannot_rename)

@@ -7,8 +7,8 @@ Every export carries each article's tags (topics, places, partners, keywords, be
 
 Times are Asia/Shanghai with the offset, the same instant in every format: CSV and JSON lines
 write ISO 8601 text (`2025-01-06T00:00:00+08:00`), Parquet a UTC-adjusted timestamp whose Arrow
-schema says Asia/Shanghai (pyarrow, pandas and polars read it as +08:00; DuckDB shows it in its
-session zone). `year`/`month` are the Asia/Shanghai calendar month, as are the partitions.
+schema says Asia/Shanghai (pyarrow reads it as +08:00, and so pandas through pyarrow; DuckDB
+shows it in its session zone). `year`/`month` are the Asia/Shanghai calendar month, as are the partitions.
 
 Where the output goes is warehouse/paths.py's business: never over the warehouse or the
 archive, an existing file only with `overwrite`, a folder only over an earlier export, written
@@ -155,6 +155,10 @@ def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None =
                 # the output's fault (read-only, full disk ...), not the warehouse's
                 raise OutputError(f"cannot write {output}: {str(exc).splitlines()[0]}") from exc
             if partition:
-                paths.mark(tmp, format="parquet", partitioned=True, rows=n,
-                           filters={"since": since.isoformat() if since else None, "source": source, "topic": topic})
+                try:
+                    paths.mark(tmp, format="parquet", partitioned=True, rows=n,
+                               filters={"since": since.isoformat() if since else None, "source": source,
+                                        "topic": topic})
+                except OSError as exc:
+                    raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
     return n
