@@ -149,6 +149,8 @@ def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None =
                     opts += ", PARTITION_BY (year, month)"
             else:
                 opts = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT json"
+            if not partition:       # ours is the temporary name already; DuckDB's own would be left behind on failure
+                opts += ", USE_TMP_FILE false"
             try:
                 con.execute(f"COPY ({select}) TO {_lit(str(tmp))} ({opts})")
             except duckdb.Error as exc:
