@@ -656,21 +656,29 @@ def search(ctx, query, since, source_name, topic, limit, any_term, fmt):
 @click.option("--topic", help="Only articles tagged with this topic.")
 @click.option("--partition/--no-partition", default=None,
               help="Parquet partitioned by month (default: when over 100,000 rows).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing file, or a folder an earlier partitioned export wrote.")
 @click.pass_context
-def export(ctx, fmt, output, since, source_name, topic, partition):
-    """Export articles to Parquet, CSV or JSON lines.
+def export(ctx, fmt, output, since, source_name, topic, partition, overwrite):
+    """Export articles to Parquet, CSV or JSON lines, with their tags.
+
+    Times are Asia/Shanghai with the +08:00 offset in every format. An existing file is
+    replaced only with --overwrite; a folder only if an earlier export wrote it. The
+    warehouse, its snapshot and the archive are never written.
 
     \b
     Example:
       newsflow export --format parquet --output out/articles.parquet --since 2025-01-01
-      newsflow export --format csv --output hainan.csv --source hainan
+      newsflow export --format csv --output hainan.csv --source hainan --overwrite
+      newsflow export --format parquet --partition --output out/by-month
     """
     from warehouse.export import export as run
     since_d = _date(since)
     _check_source(ctx, source_name)
     _check_topic(ctx, topic)
     n = run(ctx.obj["db"], fmt, output, since=since_d, source=source_name, topic=topic,
-            partition=partition, say=_say)
+            partition=partition, overwrite=overwrite, archive=ctx.obj["archive"],
+            protect=[(ctx.obj["registry"], "the source registry")], say=_say)
     click.echo(f"{n} articles written to {output}")
 
 
@@ -690,6 +698,10 @@ def report(ctx, output):
       newsflow --db /data/newsflow.duckdb report --output ~/reports/today.html
     """
     from flows.report import make_report
+    from warehouse import paths
+    # the warehouse, its snapshot, the archive and the registry are never a report's place
+    paths.refuse_protected(output, paths.protected_paths(ctx.obj["db"], ctx.obj["archive"],
+                                                         [(ctx.obj["registry"], "the source registry")]))
     db = ctx.obj["db"]
     path = make_report(db, output, registry=_registry(ctx), say=_say)
     click.echo(f"report of {db} written to {path}")

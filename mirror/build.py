@@ -24,12 +24,12 @@ import datetime as dt
 import json
 import random
 import re
-import shutil
 import sys
 from pathlib import Path
 
 from . import content, goldens
 from .faulthost import build_faults
+from .outdir import NotOurs, clear_build
 from .seedtext import SEEDS, SIMPLIFIED, TRADITIONAL, annotate, paragraph_pool  # noqa: F401 (annotate: tests)
 from .seedtext import parse_date
 from .site import PAGE_SIZE, REGISTRY, SITES_DATA, Site, load_sites
@@ -238,8 +238,7 @@ def build(out_dir: Path, registry: Path = REGISTRY, sites_data: Path = SITES_DAT
             bodies.setdefault(key, art["urlpath"])
 
     sites_dir = out_dir / "sites"
-    if sites_dir.exists():
-        shutil.rmtree(sites_dir)
+    clear_build(sites_dir, {site.host for site in sites})
     for rel in sorted(files):
         p = sites_dir / rel
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -279,8 +278,7 @@ def build_large(out_dir: Path, n_articles: int, per_page: int = 20, seed: int = 
     assert len({a["urlpath"] for a in arts}) == len(arts)
     site.articles = arts
     root = out_dir / "sites" / site.host
-    if (out_dir / "sites").exists():
-        shutil.rmtree(out_dir / "sites")
+    clear_build(out_dir / "sites", {site.host})
     n_pages = -(-len(arts) // per_page)
     paths = site.list_paths(n_pages)
 
@@ -320,10 +318,16 @@ def main(argv=None) -> int:
     if args.large:
         if args.out.resolve() == PKG_DIR:
             ap.error("--large needs --out DIR (the committed mirror stays as it is)")
-        info = build_large(args.out, args.large)
+        try:
+            info = build_large(args.out, args.large)
+        except NotOurs as exc:
+            ap.exit(1, f"error: {exc}\n")
         print("wrote %(articles)d articles, %(list_pages)d list pages" % info, "->", args.out)
         return 0
-    stats = build(args.out)
+    try:
+        stats = build(args.out)
+    except NotOurs as exc:
+        ap.exit(1, f"error: {exc}\n")
     print("wrote %(files)d files, %(bytes)d bytes, %(articles)d articles, %(fault_files)d fault-host files"
           % stats, "->", args.out)
     return 0

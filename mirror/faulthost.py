@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from .files import attachment_bytes
+from .outdir import clear_build
 from .template import attr, esc
 
 FAULT_HOST = "faults.newsflow.test"
@@ -93,8 +93,7 @@ FAULT_ARTICLES = [  # (path, title, list date, behaviour or None)
 def build_faults(out_dir: Path) -> int:
     """Write <out_dir>/faults/faults.newsflow.test/ (deterministic); returns the file count."""
     root = out_dir / "faults"
-    if root.exists():
-        shutil.rmtree(root)
+    clear_build(root, {FAULT_HOST})
     files: dict[str, str | bytes] = {}
     specs: dict[str, dict] = {}
     body = ["这是故障测试站的正文段落，用来确认正常页面仍被完整抓取、归档并抽取成文章，而不会因为同一列表里的故障页面受到影响。",

@@ -31,6 +31,7 @@ D = "tests/test_faults_disk.py::"
 H = "tests/test_faults_hostile.py::"
 CF = "tests/test_crawl_faults.py::"
 R = "tests/test_faults_reads.py::"
+X = "tests/test_faults_export.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -307,4 +308,54 @@ FAULTS: tuple[Fault, ...] = (
           "refused like any bad entry, naming file, source and field", "message; no file written",
           (f"{CB}[name leaving the archive]",),
           fixed="accepted: its WARC files would have gone to archive/../../gxzf/ (crawlers/registry.py: load_registry)"),
+    # ----------------------------------------------------------------------------- what users type: outputs
+    Fault("User paths", "`export --format parquet --partition --output DIR` on an existing folder (the data folder, "
+          "a folder of documents), with or without `--overwrite`; any Parquet export over 100,000 rows onto an "
+          "existing file", "refused in one line, exit 1, nothing deleted: a folder is replaced only with "
+          "`--overwrite` and only when its `.newsflow-export.json` marker says an earlier export wrote it and it "
+          "holds nothing but `year=*/month=*/*.parquet`; exports are written under a hidden temporary name and "
+          "renamed into place", "the documents, warehouse, snapshot, lock and WARC byte for byte; no success line",
+          (f"{X}test_partitioned_export_never_deletes_a_folder_it_did_not_write",),
+          fixed="`shutil.rmtree(DIR)`, then \"80 articles written\": pointed at the data folder it deleted the "
+                "warehouse and every WARC, at a user folder their documents (warehouse/export.py: export)"),
+    Fault("User paths", "`export --output` (and `report --output`, `sql \"COPY … TO\"`) naming the warehouse, its "
+          "snapshot, WAL or run lock, the archive or anything inside it, a folder holding them, a symlink or hard "
+          "link to the warehouse; an existing file of the user's",
+          "refused in one line, exit 1 (compared after resolving symlinks, and by inode); `newsflow sql` runs no "
+          "COPY or EXPORT DATABASE; an existing file is replaced only with `--overwrite`",
+          "warehouse, snapshot, lock and archive byte for byte; the warehouse still opens with its 5 articles; "
+          "the user's file kept, replaced only with --overwrite",
+          (f"{X}test_export_and_report_never_write_over_the_warehouse_or_the_archive",),
+          fixed="`export --output data/newsflow.duckdb` overwrote the warehouse with CSV, `report --output` with "
+                "HTML, and `sql \"COPY articles TO 'data/newsflow.duckdb'\"` too, on a read-only connection; any "
+                "existing file was overwritten silently (warehouse/export.py: export; flows/cli.py: report, sql)"),
+    Fault("User paths", "Exports in CSV, JSON lines and Parquet of the same articles (a date-only article at "
+          "midnight, one at 23:30, one in the first hours of a month)",
+          "every time is Asia/Shanghai with its offset: `2025-01-06T00:00:00+08:00` in CSV and JSON lines, a "
+          "timestamp read as +08:00 from Parquet (Arrow schema Asia/Shanghai); `year`/`month`, the partitions and "
+          "`--since` are Shanghai days", "the same text in CSV and JSONL, the same instant and day in Parquet, "
+          "the Shanghai month of each row",
+          (f"{X}test_exports_agree_on_time_in_asia_shanghai_with_the_offset",),
+          fixed="CSV gave `2025-01-06 00:00:00+08`, JSON lines `2025-01-05 16:00:00+00` and Parquet UTC for the "
+                "same article: a date-only article landed on the previous day (warehouse/export.py: export)"),
+    Fault("User paths", "An analyst exports `--topic carbon`", "every export carries `topics`, `places`, "
+          "`partners`, `keywords` (best first), `url_original`, `images` and `attachments`: lists in Parquet and "
+          "JSON lines, `;`-joined in CSV", "the tags, URLs, image captions and attachment names of the article",
+          (f"{X}test_exports_carry_tags_url_original_images_and_attachments",),
+          fixed="exports had none of these columns: the topic an article was selected by could not be seen "
+                "(warehouse/export.py: COLUMNS)"),
+    Fault("User paths", "An export onto a full disk (RLIMIT_FSIZE) or into a read-only folder (a read-only tmpfs; "
+          "mode 555 when not root)", "\"error: cannot write OUTPUT: …\", exit 1; no partial file, folder or "
+          "temporary left", "the message names the output, not the warehouse; the folder is empty; the warehouse "
+          "unchanged", (f"{X}test_export_to_a_full_disk_names_the_output_and_leaves_nothing",
+                        f"{X}test_export_to_a_read_only_folder_names_the_output"),
+          fixed="\"error: cannot write data/newsflow.duckdb: … File too large\" (or \"Read-only file system\") "
+                "blamed the warehouse and left DuckDB's `tmp_` file; a parent folder it could not create gave a "
+                "traceback (warehouse/export.py: export)"),
+    Fault("User paths", "`python -m mirror.build --out DIR` where DIR/sites holds someone's files",
+          "refused in one line, exit 1; only host folders an earlier build wrote are replaced",
+          "the file kept; the build's own earlier output replaced",
+          (f"{X}test_mirror_build_never_deletes_a_folder_it_did_not_write",),
+          fixed="`shutil.rmtree(DIR/sites)` (and DIR/faults) whatever they held (mirror/build.py: build, "
+                "build_faults, build_large)"),
 )
