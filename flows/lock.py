@@ -1,6 +1,6 @@
 """One run at a time per warehouse, across processes: an advisory file lock next to the
-DuckDB file. Scheduled runs that overlap queue on it instead of colliding; the lock dies with
-its process, so a killed run never leaves it stuck.
+DuckDB file, there while a run holds it. Scheduled runs that overlap queue on it instead of
+colliding; the lock dies with its process, so a killed run never leaves it stuck.
 
 `ingest`, `process` and the recording step of `crawl` take it. The CLI takes it before
 starting Prefect and the flow takes it again inside: a lock this process already holds is
@@ -32,14 +32,10 @@ def lock_path(db: str | Path) -> Path:
     return Path(str(db) + ".lock")
 
 
-def _open(path: Path) -> tuple[int, bool]:
-    """(fd, created): whether this call made the file (then it may remove it again)."""
+def _open(path: Path) -> int:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
-        except FileExistsError:
-            return os.open(path, os.O_RDWR), False
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         why = "the folder is read-only" if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else exc.strerror
         raise LockUnavailable(f"cannot create the run lock {path}: {why} ({exc.strerror})") from exc
@@ -60,7 +56,7 @@ def run_lock(db: str | Path, wait: float = 6 * 3600, poll: float = 1.0,
     deadline = time.monotonic() + wait
     told = False
     while True:
-        fd, created = _open(path)
+        fd = _open(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -90,12 +86,11 @@ def run_lock(db: str | Path, wait: float = 6 * 3600, poll: float = 1.0,
         yield path
     finally:
         _held.pop(key, None)
-        # a lock file this run created for a warehouse that still does not exist (a bad --db,
-        # a run that failed before writing anything) is removed, still locked, so nothing is
-        # left behind; a waiter that opened it sees the unlink above and retries
-        if created and not Path(db).exists():
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        # the file is removed while still locked, so none is left behind (a bad --db, a run
+        # that failed before it wrote anything, or any finished run); a waiter that had it
+        # open sees the unlink above and starts again on a new file
+        with contextlib.suppress(OSError):
+            os.unlink(path)
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
