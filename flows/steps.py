@@ -58,6 +58,8 @@ def record_crawl(db: str | Path, stats: list[CrawlStats], archive: str | Path | 
     stored = [dataclasses.replace(s, warc_path=where(s)) for s in stats]
     with warehouse.connect(db) as con:
         warehouse.record_crawl_runs(con, stored)
+        # a run that archived nothing has nothing to process: its counts are 0 from the start
+        warehouse.mark_processed(con, [(s.run_id, s.source) for s in stored if not s.warc_path])
         for s, rec in zip(stats, stored):
             path = Path(s.state_path) if s.state_path else None
             if path and path.exists():
