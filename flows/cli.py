@@ -294,7 +294,7 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     since_d = _date(since)
     names = list(source_names)
     _check_paths(ctx, archive=True)
-    state = steps.crawl_state(ctx.obj["db"], names)
+    state = steps.crawl_state(ctx.obj["db"], names, wait=_waits(ctx)[1])
     server = _mirror() if mirror else None
     try:
         run_id = run_id_now()

@@ -122,7 +122,9 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
     source is pointed at it; the URLs recorded stay the real sites'. One ingest runs at a
     time per warehouse: an overlapping run waits (up to `lock_wait` seconds) for the lock.
     A failing source never stops the others; when a source that has yielded articles before
-    comes back failed, blocked or empty, the run fails after loading everything else.
+    comes back failed, blocked or empty, the run fails after loading everything else: it ends
+    in a Failed state carrying SourcesFailing (logged as one line, not a traceback), and
+    calling the flow raises it.
     """
     logger = get_run_logger()
     from flows.lock import run_lock
@@ -167,6 +169,10 @@ def _publish_summary(summary: dict) -> None:
           f"in {summary['seconds']} s.\n\n"
           "| source | status | pages | 304 | new | updated | duplicates | rejected | blocked | rejected by reason |\n"
           "|---|---|---|---|---|---|---|---|---|---|\n" + rows + "\n")
+    why = [f"- **{p['source']}** {p['status']}: {steps.failure_reason(p)}"
+           for p in summary["per_source"] if p["status"] != "ok"]
+    if why:
+        md += "\nNot ok:\n\n" + "\n".join(why) + "\n"
     try:
         create_markdown_artifact(key="ingest-summary", markdown=md, description="newsflow ingest summary")
     except Exception as exc:   # an artifact is a report; never fail a finished ingest over it

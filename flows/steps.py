@@ -30,13 +30,14 @@ class SourceCounts:
     reasons: Counter = field(default_factory=Counter)
 
 
-def crawl_state(db: str | Path, sources: list[str]) -> dict:
+def crawl_state(db: str | Path, sources: list[str], wait: float = 30.0) -> dict:
     """What the warehouse knows for the next crawl of these sources (see warehouse/runs.py);
-    {} when there is no warehouse yet (the crawl then relies on the runs it finds on disk)."""
+    {} when there is no warehouse yet (the crawl then relies on the runs it finds on disk).
+    WarehouseBusy when another process holds it for longer than `wait` seconds."""
     if not Path(db).exists():
         return {}
     import warehouse
-    with warehouse.connect(db) as con:
+    with warehouse.connect(db, wait=wait) as con:
         return warehouse.crawl_state(con, sources)
 
 
@@ -244,25 +245,23 @@ def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStat
     """Recorded runs whose archive was never fully processed (a flow killed during extraction
     or the load: not marked processed). Their articles are known to the crawler, so they will
     not be fetched again: they are processed with the next run, or they are lost. Their
-    stats files are looked for under `archive` (where the stored location points without)."""
+    stats files are looked for under `archive` (default: 'archive' next to the db)."""
     if not Path(db).exists():
         return []
     import warehouse
     from crawlers.archive import resolve
     from crawlers.stats import read_stats
     done = {(s.run_id, s.source) for s in exclude}
+    archive = Path(archive) if archive is not None else Path(db).parent / "archive"
     _, rows = warehouse.query(db, "SELECT run_id, source, warc_path FROM crawl_runs WHERE processed_at IS NULL "
                                   "AND source IN (SELECT unnest(?)) ORDER BY started_at", [list(sources)])
     out = []
     for run_id, source, warc in rows:
         if (run_id, source) in done:
             continue
-        if archive is not None:
-            path = Path(archive) / source / f"{run_id}.stats.json"
-        elif warc:
-            path = resolve(warc, None).with_name(f"{run_id}.stats.json")
-        else:
-            continue
+        path = Path(archive) / source / f"{run_id}.stats.json"
+        if not path.exists() and warc:      # a stored absolute path from an older warehouse
+            path = resolve(warc, archive).with_name(f"{run_id}.stats.json")
         if path.exists():
             out.append(read_stats(path))
     return out

@@ -17,7 +17,6 @@ Read-only folders: these machines run the tests as root, and chmod does not stop
 the folder is bind-mounted onto itself read-only (tests/faults/helpers.py: read_only_folder).
 """
 import json
-import os
 import select
 import shutil
 import socket
