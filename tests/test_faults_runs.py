@@ -274,6 +274,19 @@ def test_a_bad_path_is_one_line_before_anything_starts(site, tmp_path, case, req
     record(request, exit=proc.returncode, tracebacks=0, files_left=0)
 
 
+def test_the_run_lock_in_a_read_only_folder_is_a_named_error(tmp_path, request):
+    """A flow run (a deployment, no CLI in front) on a warehouse in a read-only folder: the run
+    lock says which file and why, as LockUnavailable (it was a bare `OSError: [Errno 30]`)."""
+    from flows.lock import LockUnavailable, run_lock
+    folder = tmp_path / "ro"
+    with read_only_folder(folder) as why:
+        with pytest.raises(LockUnavailable) as exc:
+            with run_lock(folder / "nf.duckdb", wait=1):
+                pass
+    assert f"cannot create the run lock {folder / 'nf.duckdb.lock'}: the folder is read-only" in str(exc.value)
+    record(request, error=type(exc.value).__name__)
+
+
 def test_a_warehouse_another_process_holds_is_exit_4_before_prefect(site, request):
     """A process (an analyst's DuckDB session) holds the warehouse: `ingest` waits `--wait`
     seconds, then exit 4, one line, nothing on stdout (it used to fail in the crawl step,

@@ -231,6 +231,10 @@ FAULTS: tuple[Fault, ...] = (
           "stdout, before Prefect starts", "exit 4, one line, no traceback",
           (f"{R}test_a_warehouse_another_process_holds_is_exit_4_before_prefect",),
           fixed="failed in the crawl step inside Prefect, with tracebacks on stderr (flows/cli.py: ingest)"),
+    Fault("What users type", "A flow run (a deployment, no CLI in front) on a warehouse in a read-only folder",
+          "LockUnavailable: \"cannot create the run lock …: the folder is read-only (Read-only file system)\"",
+          "the named error and its message", (f"{R}test_the_run_lock_in_a_read_only_folder_is_a_named_error",),
+          fixed="a bare `OSError: [Errno 30] Read-only file system` from the lock file (flows/lock.py: run_lock)"),
     Fault("What users type", "The archive moved or copied elsewhere (another folder, machine, object storage); a "
           "warehouse from before, with absolute paths",
           "WARC files are stored relative to the archive root (`gxzf/<run>.warc.gz`) and resolved against "
