@@ -20,9 +20,9 @@ N = 60
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conc")
-    # slow enough (1 s an answer) that the second crawl starts while the first is still running,
-    # however long a loaded machine takes to start it
-    with generated_site(tmp, N, delay=1.0) as (info, server, base, reg, urls):
+    # slow answers (0.3 s, and AutoThrottle backing off from them: ~20 s for the crawl), so the
+    # second crawl starts while the first still runs, however long a loaded machine takes
+    with generated_site(tmp, N, delay=0.3) as (info, server, base, reg, urls):
         db, archive = tmp / "nf.duckdb", tmp / "archive"
         cmd = [NEWSFLOW, "--db", str(db), "--archive", str(archive), "--registry", str(reg), "crawl", "gxzf",
                "--max-pages", "100"]
