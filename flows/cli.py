@@ -6,9 +6,14 @@ messages and exit codes (1 bad input or failed command, 2 usage, 3 some sources 
 bad date) is a usage error, exit 2; a well-formed name that names nothing known (a --source
 not in the registry, a --topic not in the taxonomy) is bad input, exit 1, in every command
 that takes it. Commands that need neither Scrapy nor Prefect import neither.
+
+Commands that write (`ingest`, `process`, `crawl`, `reextract`, `retag`) check their paths
+first (flows/preflight.py), then take the warehouse's run lock (flows/lock.py), before they
+start Prefect or write anything.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -24,13 +29,16 @@ class NewsflowGroup(click.Group):
 
     def invoke(self, ctx):
         from crawlers.errors import CrawlFailed, RegistryError
+        from flows.lock import LockUnavailable, RunInProgress
+        from flows.preflight import PathProblem
         from warehouse.errors import QueryError, WarehouseBusy, WarehouseError
         try:
             return super().invoke(ctx)
-        except WarehouseBusy as exc:
+        except (WarehouseBusy, RunInProgress) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(4)
-        except (RegistryError, CrawlFailed, QueryError, WarehouseError, FileNotFoundError) as exc:
+        except (RegistryError, CrawlFailed, QueryError, WarehouseError, FileNotFoundError, PathProblem,
+                LockUnavailable) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         except ValueError as exc:
@@ -48,8 +56,12 @@ class NewsflowGroup(click.Group):
               help="WARC archive folder (env NEWSFLOW_ARCHIVE; default: 'archive' next to the db).")
 @click.option("--registry", envvar="NEWSFLOW_REGISTRY", default=None,
               help="Source registry TOML (default: the bundled crawlers/sources.toml).")
+@click.option("--wait", "wait", envvar="NEWSFLOW_WAIT", type=float, default=None, metavar="SECONDS",
+              help="How long a writing command waits for a run in progress or a process holding the "
+                   "warehouse before it gives up with exit 4 (env NEWSFLOW_WAIT; default: 6 h for a run, "
+                   "30 s for the warehouse file).")
 @click.pass_context
-def main(ctx, db, archive, registry):
+def main(ctx, db, archive, registry, wait):
     """newsflow: follow what Chinese provincial governments and media publish.
 
     \b
@@ -61,6 +73,36 @@ def main(ctx, db, archive, registry):
     ctx.obj["db"] = db
     ctx.obj["archive"] = archive or str(Path(db).parent / "archive")
     ctx.obj["registry"] = registry
+    ctx.obj["wait"] = wait
+
+
+RUN_WAIT = 6 * 3600         # a run in progress (the run lock): scheduled runs queue this long
+FILE_WAIT = 30.0            # another process holding the DuckDB file
+
+
+def _waits(ctx) -> tuple[float, float]:
+    wait = ctx.obj.get("wait")
+    return (RUN_WAIT, FILE_WAIT) if wait is None else (wait, wait)
+
+
+def _check_paths(ctx, archive: bool = False) -> None:
+    """One line and exit 1 for a warehouse path or an archive folder the command cannot write."""
+    from flows import preflight
+    preflight.warehouse_path(ctx.obj["db"])
+    if archive:
+        preflight.writable_folder(ctx.obj["archive"], "archive folder")
+
+
+@contextlib.contextmanager
+def _run(ctx):
+    """Hold the warehouse's run lock (waiting for a run in progress, saying so), and make sure
+    the warehouse opens: a file held by another process is exit 4 now, not a traceback later."""
+    from flows import preflight
+    from flows.lock import run_lock
+    run_wait, file_wait = _waits(ctx)
+    with run_lock(ctx.obj["db"], wait=run_wait, on_wait=lambda m: click.echo(m, err=True)):
+        preflight.warehouse_ready(ctx.obj["db"], wait=file_wait)
+        yield
 
 
 def _registry(ctx):
@@ -209,11 +251,15 @@ def _print_check(r: dict) -> None:
     out = click.echo
     out(f"source {r['source']} (cms {r['cms']})")
     rb = r["robots"]
-    out(f"  robots.txt      {rb['url']} -> {rb['status']}; start URL {'allowed' if rb['allows_start'] else 'DISALLOWED'}"
+    rb_status = rb["status"] if isinstance(rb["status"], int) else f"not fetched ({rb['status']})"
+    out(f"  robots.txt      {rb['url']} -> {rb_status}; start URL {'allowed' if rb['allows_start'] else 'DISALLOWED'}"
         f" (policy: {rb['policy']})")
     lst = r["list"]
-    out(f"  list page       {lst['url']} -> HTTP {lst.get('status') or lst.get('error')}, {lst.get('content_type')}, "
-        f"{lst.get('bytes')} bytes, {lst.get('encoding', '?')}")
+    if lst.get("error") or not lst.get("status"):
+        out(f"  list page       {lst['url']} -> not fetched: {lst.get('error') or 'no answer'}")
+    else:
+        out(f"  list page       {lst['url']} -> HTTP {lst['status']}, {lst.get('content_type') or 'no content type'}, "
+            f"{lst.get('bytes')} bytes, {lst.get('encoding', '?')}")
     if "rule" in lst:
         if lst.get("block_reason"):
             out(f"  blocked         {lst['block_reason']}")
@@ -231,9 +277,11 @@ def _print_check(r: dict) -> None:
         for note in lst.get("notes") or ():
             out(f"  note            {note}")
     art = r.get("article")
-    if art:
-        out(f"  article         {art['url']} -> HTTP {art.get('status') or art.get('error')}, {art.get('content_type')}, "
-            f"{art.get('bytes')} bytes" + (f", final {art['final_url']}" if art.get("final_url") not in (None, art["url"]) else ""))
+    if art and (art.get("error") or not art.get("status")):
+        out(f"  article         {art['url']} -> not fetched: {art.get('error') or 'no answer'}")
+    elif art:
+        out(f"  article         {art['url']} -> HTTP {art.get('status')}, {art.get('content_type') or 'no content type'}, "
+            f"{art.get('bytes')} bytes" + (f", final {art['final_url']}" if art.get("final_url") not in (None, "", art["url"]) else ""))
         if art.get("block_reason"):
             out(f"  blocked         {art['block_reason']}")
         ex = art.get("extracted")
@@ -285,7 +333,8 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
         reg.get(n)
     since_d = _date(since)
     names = list(source_names)
-    state = steps.crawl_state(ctx.obj["db"], names)
+    _check_paths(ctx, archive=True)
+    state = steps.crawl_state(ctx.obj["db"], names, wait=_waits(ctx)[1])
     server = _mirror() if mirror else None
     try:
         run_id = run_id_now()
@@ -298,7 +347,8 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
         if server:
             server.close()
     recovered = unrecorded_runs(ctx.obj["archive"], names, state, exclude=stats)
-    steps.record_crawl(ctx.obj["db"], stats + recovered)
+    with _run(ctx):         # after a process or ingest in progress, never beside it
+        steps.record_crawl(ctx.obj["db"], stats + recovered, ctx.obj["archive"])
     if recovered:
         click.echo(f"also recorded {len(recovered)} earlier finished run(s): "
                    f"{', '.join(f'{s.source}/{s.run_id}' for s in recovered)}", err=True)
@@ -306,10 +356,19 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     click.echo(render(["source", "run", "status", "pages", "lists", "304", "requests", "archived", "blocked",
                        "errors", "flags", "archive"],
                       [[s.source, s.run_id, s.status, s.pages_fetched, s.list_pages, s.not_modified,
-                        s.article_requests, s.articles_archived, s.blocked, s.errors, " ".join(s.flags),
-                        s.warc_path] for s in stats], max_width=80))
-    if any(s.status != "ok" for s in stats):
+                        s.article_requests, s.articles_archived, s.blocked, _kinds(s.errors, s.errors_by_kind),
+                        " ".join(s.flags), s.warc_path or "(nothing archived)"] for s in stats], max_width=80))
+    bad = [s for s in stats if s.status != "ok"]
+    for s in bad:
+        click.echo(f"{s.source} {s.status}: {steps.crawl_reason(s)}", err=True)
+    if bad:
         sys.exit(3)
+
+
+def _kinds(n, by_kind) -> str:
+    """`3 dns:1 timeout:2`: a count with what it is made of."""
+    d = dict(by_kind)
+    return f"{n} {' '.join(f'{k}:{v}' for k, v in sorted(d.items()))}".strip() if n else "0"
 
 
 @main.command()
@@ -352,6 +411,12 @@ def runs(ctx, as_json, limit, source_name, run_id):
     def kinds(d):
         return " ".join(f"{k}:{v}" for k, v in sorted(d.items()))
 
+    def pending(r):
+        # a run not processed yet shows what is loaded so far; articles loaded but not yet in a
+        # story (a process killed before its dedupe) are picked up by the next process/ingest
+        out = [] if r["processed_at"] else ["not_processed"]
+        return out + ([f"dedupe_pending:{r['dedupe_pending']}"] if r["dedupe_pending"] else [])
+
     click.echo(render(["started", "source", "run", "status", "pages", "lists", "304", "requests", "new",
                        "updated", "rejected", "retries", "errors", "blocked", "bytes", "secs", "flags"],
                       [[when(r["started_at"]), r["source"], r["run_id"], r["status"], r["pages_fetched"],
@@ -359,7 +424,8 @@ def runs(ctx, as_json, limit, source_name, run_id):
                         r["articles_updated"], r["articles_rejected"], r["retries"],
                         f"{r['errors']} {kinds(r['errors_by_kind'])}".strip() if r["errors"] else 0,
                         f"{r['blocked']} {kinds(r['blocked_by_reason'])}".strip() if r["blocked"] else 0,
-                        r["bytes"], r["duration_s"], " ".join(r["flags"])] for r in rows], max_width=48))
+                        r["bytes"], r["duration_s"], " ".join(r["flags"] + pending(r))] for r in rows],
+                      max_width=48))
 
 
 def _mirror():
@@ -373,7 +439,10 @@ def _mirror():
 def process(ctx, files):
     """Extract and load archived pages (default: every WARC file in the archive).
 
-    Safe to re-run: articles already loaded are not duplicated; changed ones are updated.
+    Safe to re-run: articles already loaded are not duplicated; changed ones are updated; the
+    counts of crawl runs already processed (`newsflow runs`) stay as they were. Waits for an
+    ingest or another process in progress on the same warehouse; a crawl still writing its
+    WARC file is left to finish. Articles not yet in a story are deduplicated.
 
     \b
     Example:
@@ -381,11 +450,14 @@ def process(ctx, files):
     """
     from crawlers.archive import archive_files
     from flows import steps
+    reg = _registry(ctx)
+    _check_paths(ctx)
     paths = list(files) or [str(p) for p in archive_files(ctx.obj["archive"])]
     if not paths:
         raise click.ClickException(f"no archive files under {ctx.obj['archive']}")
-    counts = steps.process_archives(ctx.obj["db"], paths, _registry(ctx),
-                                    progress=lambda m: click.echo(m, err=True))
+    with _run(ctx):
+        counts = steps.process_archives(ctx.obj["db"], paths, reg, progress=lambda m: click.echo(m, err=True),
+                                        archive=ctx.obj["archive"])
     from flows.table import render
     click.echo(render(["source", "new", "updated", "unchanged", "rejected"],
                       [[k, c.new, c.updated, c.unchanged, c.rejected] for k, c in sorted(counts.items())]))
@@ -414,20 +486,21 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
     for n in source_names:
         reg.get(n)
     _date(since)
-    click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
-    from flows.ingest import SourcesFailing, ingest_flow, one_off
-    from flows.lock import RunInProgress
-    alert = None
-    try:
-        with one_off():
-            summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
-                                  archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
-                                  registry=ctx.obj["registry"], refresh=refresh)
-    except SourcesFailing as exc:
-        summary, alert = exc.summary, str(exc)
-    except RunInProgress as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(4)
+    # a typo'd --db, a read-only folder, a warehouse another process holds: one line now,
+    # before Prefect spends its 10 s starting (the flow takes the same lock again inside)
+    _check_paths(ctx, archive=True)
+    with _run(ctx):
+        click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
+        from flows.ingest import SourcesFailing, ingest_flow, one_off
+        alert = None
+        try:
+            with one_off():
+                summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
+                                      archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
+                                      registry=ctx.obj["registry"], refresh=refresh,
+                                      lock_wait=_waits(ctx)[0])
+        except SourcesFailing as exc:
+            summary, alert = exc.summary, str(exc)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
@@ -467,6 +540,10 @@ def _print_summary(s: dict) -> None:
     click.echo(f"try: {prog} --db {s['db']} sql \"select source, count(*) from articles group by 1\"")
     if s["failed_sources"]:
         click.echo(f"sources that failed or came back empty: {', '.join(s['failed_sources'])}")
+        from flows.steps import failure_reason
+        for p in s["per_source"]:
+            if p["status"] != "ok":
+                click.echo(f"  {p['source']} {p['status']}: {failure_reason(p)}")
 
 
 @main.command()
@@ -592,8 +669,12 @@ def reextract(ctx, source_name, since, dry_run):
     reg = _registry(ctx)
     if source_name:
         reg.get(source_name)
-    r = run(ctx.obj["db"], reg, source=source_name, since=_date(since), dry_run=dry_run,
-            progress=lambda m: click.echo(m, err=True))
+    since_d = _date(since)
+    if not dry_run:
+        _check_paths(ctx)
+    with (contextlib.nullcontext() if dry_run else _run(ctx)):
+        r = run(ctx.obj["db"], reg, source=source_name, since=since_d, dry_run=dry_run,
+                progress=lambda m: click.echo(m, err=True), archive=ctx.obj["archive"])
     click.echo(f"extractor {r.version}: {r.scanned} pages re-extracted, {r.changed} changed, "
                f"{r.unchanged} unchanged, {r.now_rejected} would now be rejected (kept), "
                f"{r.missing_page} raw pages missing" + (" (dry run: nothing written)" if dry_run else ""))
@@ -601,6 +682,9 @@ def reextract(ctx, source_name, since, dry_run):
         click.echo(render(["field", "rows changed"], sorted(r.fields.items(), key=lambda x: -x[1])))
     for p in r.problems[:10]:
         click.echo(f"warning: {p}", err=True)
+    if r.missing_page and not r.scanned:
+        click.echo(f"warning: no raw page found under the archive {ctx.obj['archive']}: give the archive's "
+                   "folder with --archive", err=True)
 
 
 @main.command()
@@ -725,9 +809,13 @@ def retag(ctx, source_name, force, dry_run, no_keywords, data_dir):
     from flows import tags
     _check_source(ctx, source_name)
     taxonomy = tags.load_taxonomy(data_dir) if data_dir else None
-    r = tags.retag(ctx.obj["db"], taxonomy=taxonomy, registry=_registry(ctx), source=source_name,
-                   force=force, dry_run=dry_run, keywords=not no_keywords,
-                   progress=lambda m: click.echo(m, err=True))
+    reg = _registry(ctx)
+    if not dry_run:
+        _check_paths(ctx)
+    with (contextlib.nullcontext() if dry_run else _run(ctx)):
+        r = tags.retag(ctx.obj["db"], taxonomy=taxonomy, registry=reg, source=source_name,
+                       force=force, dry_run=dry_run, keywords=not no_keywords,
+                       progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(r.as_dict(), ensure_ascii=False, indent=1, default=str))
 
 

@@ -43,7 +43,10 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     stats at all) raises CrawlFailed.
     """
     archive_dir = Path(archive_dir)
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        archive_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CrawlFailed(f"cannot create the archive folder {archive_dir}: {exc.strerror}") from exc
     log_file = archive_dir / "logs" / f"{run_id}.log"
     cmd = [sys.executable, "-m", "crawlers.run", "--out", str(archive_dir), "--run-id", run_id,
            "--log-file", str(log_file)]
@@ -81,7 +84,7 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
         except (OSError, ValueError):
             pass
     except subprocess.TimeoutExpired as exc:
-        raise CrawlFailed(f"crawl timed out after {timeout}s (log: {log_file})") from exc
+        raise CrawlFailed(f"crawl timed out after {timeout}s{_see(log_file)}") from exc
     finally:
         for t in temps:
             try:
@@ -99,8 +102,13 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
             stats.append(read_stats(path))
     if not stats:
         tail = (proc.stderr or "").strip().splitlines()[-3:]
-        raise CrawlFailed(f"crawl process exited {proc.returncode} with no stats: {' | '.join(tail)} (log: {log_file})")
+        raise CrawlFailed(f"crawl process exited {proc.returncode} with no stats: {' | '.join(tail)}{_see(log_file)}")
     return stats
+
+
+def _see(log_file: Path) -> str:
+    # only a log that was written is worth pointing at (a read-only archive has none)
+    return f" (log: {log_file})" if log_file.exists() else ""
 
 
 def unrecorded_runs(archive_dir: str | Path, sources: list[str], state: dict,

@@ -5,12 +5,12 @@ from warehouse.reader import QueryResult, ReadableFiles, Reader, query, reader, 
 from warehouse.store import (REEXTRACT_FIELDS, LoadResult, LoadSession, articles_for_reextract,
                              publish_snapshot, snapshot_path,
                              set_extractor_version, connect, known_urls, load_articles, load_rejected,
-                             record_crawl_runs, update_run_counts)
-from warehouse.runs import crawl_state, mark_processed, recent_runs, record_crawl_state
+                             record_crawl_runs, add_run_counts)
+from warehouse.runs import crawl_state, mark_processed, recent_runs, record_crawl_state, recorded_runs
 
 __all__ = ["REEXTRACT_FIELDS", "LoadResult", "LoadSession", "articles_for_reextract",
            "publish_snapshot", "snapshot_path",
            "set_extractor_version", "QueryError", "WarehouseBusy", "WarehouseError", "connect",
            "known_urls", "load_articles", "load_rejected", "query", "record_crawl_runs",
-           "update_run_counts", "QueryResult", "ReadableFiles", "Reader", "reader", "tagged_topics",
-           "crawl_state", "mark_processed", "recent_runs", "record_crawl_state"]
+           "add_run_counts", "QueryResult", "ReadableFiles", "Reader", "reader", "tagged_topics",
+           "crawl_state", "mark_processed", "recent_runs", "record_crawl_state", "recorded_runs"]

@@ -32,6 +32,7 @@ H = "tests/test_faults_hostile.py::"
 CF = "tests/test_crawl_faults.py::"
 R = "tests/test_faults_reads.py::"
 X = "tests/test_faults_export.py::"
+RN = "tests/test_faults_runs.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -185,8 +186,8 @@ FAULTS: tuple[Fault, ...] = (
           fixed="the second took the first's unfinished WARC file for a killed run and resumed it: two processes "
                 "appending to one file (163 of 200 article records duplicated, stats and state overwritten) "
                 "(crawlers/run.py: lock_source)"),
-    Fault("Two at once", "Two `newsflow process` on one warehouse", "both complete (DuckDB lets one write; the other "
-          "retries)", "each article once, no orphan rows", (f"{Q}test_two_process_runs_at_once_load_every_article_once",)),
+    Fault("Two at once", "Two `newsflow process` on one warehouse", "both complete: the second waits for the run "
+          "lock", "each article once, no orphan rows", (f"{Q}test_two_process_runs_at_once_load_every_article_once",)),
     Fault("Two at once", "A load holds the warehouse while an analyst reads (`sql`, `search`, `runs`, `export`, "
           "`report`)", "each waits 5 s, then reads the snapshot the last load published and says so on stderr "
           "(\"note: a load holds …: read its snapshot … (published …)\"); the report's header names the file it "
@@ -198,6 +199,82 @@ FAULTS: tuple[Fault, ...] = (
                 "with exit 4, and nothing said which file a command had read (warehouse/store.py: query, "
                 "last_query_source; flows/index.py: search; flows/report.py: make_report; warehouse/export.py: "
                 "export)"),
+    Fault("Two at once", "`newsflow process` while `newsflow crawl` writes its WARC file",
+          "the process leaves the growing file alone (\"its crawl is still running; loaded when it has finished\"); "
+          "the crawl records its run after the process (run lock); the next process loads it",
+          "each article once; the run counts every article as new",
+          (f"{RN}test_process_beside_a_running_crawl_loads_every_article_once",),
+          fixed="`process` took no lock and read the WARC file a crawl was still appending to (a torn tail "
+                "reported, the run loaded before it was recorded, so its counts missed those articles) "
+                "(flows/steps.py: _prepare_files; crawlers/run.py: crawl_in_progress)"),
+    Fault("Two at once", "`newsflow process` while an ingest (or another process) runs on the warehouse",
+          "waits for the run lock, saying \"waiting for the run in progress (pid …)\"; with `--wait 1` gives up: "
+          "one line, exit 4", "exit 4 then 0; every article once; no lock file left",
+          (f"{RN}test_process_waits_for_a_run_holding_the_warehouse",),
+          fixed="`process` took no run lock: beside an ingest the two interleaved their loads, untested "
+                "(flows/cli.py: process)"),
+    # ----------------------------------------------------------------------------- runs, paths, locks (issue 18)
+    Fault("What users type", "`newsflow process` again over runs already processed (README: \"safe\")",
+          "each run's new/updated/rejected stay what the pass that first processed it found (`processed_at`); "
+          "a later pass changes nothing in `crawl_runs`", "the first run still says 30 new, the second 0; "
+          "yield_per_run 15; every article once",
+          (f"{RN}test_processing_again_keeps_each_runs_counts", "tests/test_warehouse.py::test_rejected_and_crawl_runs_idempotent"),
+          fixed="every pass rewrote the counts of every run it read: earlier runs became 0 new, so `runs`, "
+                "`source_health.yield_per_run` and the report's new / run said 0 (flows/steps.py: process_archives; "
+                "warehouse/store.py: update_run_counts)"),
+    Fault("What users type", "A pass that dies half-way through its load (chunks of 7, dies after 20 records)",
+          "each chunk adds its share of the run's counts in its own transaction; the next pass adds the rest",
+          "14 counted after the death, 30 in the end", (f"{RN}test_a_pass_that_dies_mid_load_keeps_what_it_counted",),
+          fixed="the counts were written once at the end of a pass: the next pass found the committed chunks "
+                "unchanged and said 16 new (flows/steps.py: process_archives)"),
+    Fault("What users type", "`process` killed between its load and its dedupe",
+          "the articles show as `dedupe_pending:N` in `newsflow runs` and `source_health.dedupe_pending`; the next "
+          "process or ingest dedupes every article not yet in a story", "30 pending, then 0; 30 deduped",
+          (f"{RN}test_articles_never_deduped_show_as_pending_and_the_next_process_dedupes_them",),
+          fixed="the next pass deduped only what it had just loaded: the articles stayed without a story, and "
+                "nothing said so (flows/steps.py: process_archives)"),
+    Fault("What users type", "A bad `--db` (a folder; a file that is no DuckDB warehouse) or a read-only folder "
+          "(the warehouse's, the archive's) for `ingest`, `process`, `crawl`",
+          "one line naming the path and why (\"… is not writable: read-only file system\"), exit 1, before any lock, "
+          "Prefect start or crawl; nothing left behind",
+          "exit 1, one `error:` line, no traceback, no `starting the ingest flow`, the folder as it was",
+          tuple(f"{RN}test_a_bad_path_is_one_line_before_anything_starts[{c}]" for c in (
+              "db-is-a-folder", "db-not-duckdb", "db-folder-read-only", "process-db-folder-read-only",
+              "archive-read-only", "crawl-archive-read-only")),
+          fixed="`ingest` with a bad `--db` failed after Prefect started (10-14 s) and left `<name>.lock`; a "
+                "read-only folder gave a bare `OSError: [Errno 30]` from the lock file, and a read-only `--archive` "
+                "two tracebacks and a pointer to a log file that could not exist (flows/cli.py; flows/lock.py; "
+                "flows/preflight.py; flows/crawl.py)"),
+    Fault("What users type", "`ingest` while another process holds the warehouse file (an analyst's DuckDB session)",
+          "waits `--wait` seconds (default 30), then \"error: … is held by another process\", exit 4, nothing on "
+          "stdout, before Prefect starts", "exit 4, one line, no traceback",
+          (f"{RN}test_a_warehouse_another_process_holds_is_exit_4_before_prefect",),
+          fixed="failed in the crawl step inside Prefect, with tracebacks on stderr (flows/cli.py: ingest)"),
+    Fault("What users type", "A flow run (a deployment, no CLI in front) on a warehouse in a read-only folder",
+          "LockUnavailable: \"cannot create the run lock …: the folder is read-only (Read-only file system)\"",
+          "the named error and its message", (f"{RN}test_the_run_lock_in_a_read_only_folder_is_a_named_error",),
+          fixed="a bare `OSError: [Errno 30] Read-only file system` from the lock file (flows/lock.py: run_lock)"),
+    Fault("What users type", "The archive moved or copied elsewhere (another folder, machine, object storage); a "
+          "warehouse from before, with absolute paths",
+          "WARC files are stored relative to the archive root (`gxzf/<run>.warc.gz`) and resolved against "
+          "`--archive` when read (reextract, process, the next ingest, stats files); migration 9 converts old "
+          "paths in the archive layout; old absolute paths are looked for in the archive by `<source>/<file>`",
+          "30 pages re-extracted, 0 missing, with new and with old stored paths; the migration's conversions",
+          (f"{RN}test_reextract_finds_raw_pages_after_the_archive_moved",
+           f"{RN}test_the_migration_makes_stored_warc_paths_archive_relative"),
+          fixed="`reextract` read the absolute `warc_path` stored at load time and ignored `--archive`: a moved "
+                "archive looked like 30 missing raw pages (flows/reextract.py; crawlers/archive.py: location, resolve)"),
+    Fault("What users type", "A live ingest of a source that cannot be reached (off line: `dns`; here a closed port)",
+          "the summary prints why per source (\"gxzf failed: no list page could be read …; errors: "
+          "connection_refused 1\"); the alert fires with no traceback; no WARC file for a run that archived "
+          "nothing; `sources check` prints \"-> not fetched: dns: …\"",
+          "exit 3; the reason in the summary; no `Traceback`; no 0-byte WARC; the clean check lines",
+          (f"{RN}test_an_unreachable_source_says_why_in_the_summary_without_a_traceback",
+           f"{RN}test_a_failed_fetch_names_its_kind", f"{RN}test_no_empty_warc_file_for_a_run_that_archived_nothing"),
+          fixed="the summary said \"failed … errors 1\" (the reason only in `newsflow runs`), Prefect logged a "
+                "SourcesFailing traceback, each failed run left a 0-byte WARC, and `sources check` printed "
+                "`HTTP [Errno -3] ..., , 0 bytes, ?` (flows/ingest.py: ingest_flow; crawlers/archive.py: "
+                "ArchiveWriter; crawlers/check.py: fetch; flows/cli.py: _print_check)"),
     # ----------------------------------------------------------------------------- disk full
     Fault("Disk full", "While writing the archive (RLIMIT_FSIZE: EFBIG)",
           "the crawl stops at the first failed write: \"error: cannot write the archive …: [Errno 27] File too "

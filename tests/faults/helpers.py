@@ -169,3 +169,40 @@ def small_warehouse(db: Path) -> dict:
         load_tags(con, [SimpleNamespace(article_id=a, kind=k, tag=t, score=s, evidence="test") for a, k, t, s in tags],
                   "test-v1", article_ids=[a.id for a in arts])
     return {"articles": arts, "tags": tags}
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path):
+    """`folder` (existing) made read-only for the CLI, as a read-only mount is.
+
+    chmod does not stop root (these machines run the tests as root), so as root the folder
+    is bind-mounted onto itself read-only: every write in it fails with EROFS, whoever asks.
+    Elsewhere chmod 555 makes writes fail with EACCES. Skips when neither is possible."""
+    import pytest
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        mode = folder.stat().st_mode
+        folder.chmod(0o555)
+        try:
+            yield "permission denied"
+        finally:
+            folder.chmod(mode)
+        return
+    bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode == 0
+    if not bound:
+        pytest.skip("cannot make a read-only folder here (root, and mount --bind is refused)")
+    try:
+        if subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True).returncode:
+            pytest.skip("cannot remount a bind mount read-only here")
+        probe = folder / ".probe"
+        try:
+            probe.touch()
+        except OSError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("the read-only bind mount still accepts writes")
+        yield "read-only file system"
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)
