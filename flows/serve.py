@@ -288,7 +288,8 @@ class _Stopper:
             self._timer.cancel()
 
     def force(self) -> None:
-        print("newsflow serve: stopping now", file=sys.stderr, flush=True)
+        with contextlib.suppress(Exception):     # may interrupt a print of the main thread
+            print("newsflow serve: stopping now", file=sys.stderr, flush=True)
         server_pid = self.server.proc.pid if self.server else None
         for pid in _descendants(os.getpid()):
             if pid != server_pid:
@@ -296,8 +297,9 @@ class _Stopper:
                     os.kill(pid, signal.SIGKILL)
         if self.server is not None:
             self.server.stop(wait=5)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
         os._exit(130)
 
 

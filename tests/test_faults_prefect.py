@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import termios
@@ -21,81 +20,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 import yaml
 
 import warehouse
 from faults.helpers import NEWSFLOW, ROOT, consistent, record, wait_for
+from faults.procs import STOP_LIMIT, alive, descendants, kinds, listening, port_of
 
-STOP_LIMIT = 20.0     # seconds serve may take to stop in order (measured 6-15 s on a loaded 2-core box)
 ORPHAN_LIMIT = 15.0   # seconds a child may outlive its killed parent (lifeline: SIGTERM, SIGKILL 5 s later)
-
-
-# ----------------------------------------------------------------------------- processes
-def _table() -> dict[int, tuple[int, str, str]]:
-    """pid -> (ppid, state, command line) for every process."""
-    out = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_bytes()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        rest = stat[stat.rindex(b")") + 2:].split()
-        out[int(entry)] = (int(rest[1]), rest[0].decode(), cmd.strip())
-    return out
-
-
-def descendants(pid: int) -> dict[int, str]:
-    table = _table()
-    out, todo = {}, [pid]
-    while todo:
-        parent = todo.pop()
-        for child, (ppid, state, cmd) in table.items():
-            if ppid == parent and child not in out and state != "Z":
-                out[child] = cmd
-                todo.append(child)
-    return out
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie has exited: this container's init does not always reap orphans)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return stat[stat.rindex(b")") + 2:].split()[0] != b"Z"
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def port_of(cmd: str) -> int:
-    words = cmd.split()
-    return int(words[words.index("--port") + 1])
-
-
-def kind(cmd: str) -> str | None:
-    if "crawlers.run" in cmd:
-        return "crawl"
-    if "uvicorn" in cmd or "prefect server start" in cmd:
-        return "server"
-    if "multiprocessing" in cmd or "prefect.engine" in cmd:
-        return "flow run"
-    return None
-
-
-def kinds(tree: dict[int, str]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for pid, cmd in tree.items():
-        if kind(cmd):
-            out.setdefault(kind(cmd), []).append(pid)
-    return out
 
 
 def mid_run(proc, *needed: str):
@@ -269,10 +200,12 @@ def _api(url: str, body: dict | None = None):
                                  headers={"Content-Type": "application/json"},
                                  method="POST" if body is not None else "GET")
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")
+    except TimeoutError:
+        return None, "timed out"
 
 
 def test_readme_server_path_deploys_and_a_worker_runs_a_scheduled_ingest(tmp_path, monkeypatch, request):
@@ -283,7 +216,7 @@ def test_readme_server_path_deploys_and_a_worker_runs_a_scheduled_ingest(tmp_pat
 
     The deployed file is the repo's prefect.yaml (its pull step, pool, parameters) with every
     production schedule made inactive (a worker must not crawl live sites here) and one test
-    deployment added: ingest-hainan's parameters plus mirror: true and a test warehouse, every 5 s."""
+    deployment added: ingest-hainan's parameters plus mirror: true and a test warehouse, every 10 s."""
     from flows.serve import local_server
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     for d in spec["deployments"]:
@@ -294,7 +227,7 @@ def test_readme_server_path_deploys_and_a_worker_runs_a_scheduled_ingest(tmp_pat
     spec["deployments"].append({**base, "name": "ingest-mirror-test", "description": "test only",
                                 "parameters": {**base["parameters"], "mirror": True, "db": str(db),
                                                "archive_dir": str(archive)},
-                                "schedules": [{"interval": 5, "timezone": "Asia/Shanghai"}]})
+                                "schedules": [{"interval": 10, "timezone": "Asia/Shanghai"}]})
     config = tmp_path / "prefect.yaml"
     config.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
@@ -325,6 +258,8 @@ def test_readme_server_path_deploys_and_a_worker_runs_a_scheduled_ingest(tmp_pat
                 status, runs = _api(server.url + "/flow_runs/filter", {
                     "deployments": {"name": {"any_": ["ingest-mirror-test"]}},
                     "flow_runs": {"state": {"type": {"any_": ["COMPLETED", "FAILED", "CRASHED"]}}}})
+                if status is None:     # a busy server (SQLite under a loaded machine): ask again
+                    return None
                 assert status == 200, runs
                 return runs
             runs = wait_for(finished, 300, "a finished scheduled run", proc=worker, poll=1)
