@@ -79,9 +79,10 @@ def _stop(grace: float) -> None:
 
 def adopt() -> bool:
     """In a process started by one that exported NEWSFLOW_LIFELINE=<its pid>: watch it, and leave
-    the terminal's process group so the parent, not a Ctrl-C sent to every process of the
-    terminal, decides how this process stops. Grandchildren inherit the variable but see another
-    parent pid and do nothing. True when adopted."""
+    the terminal's process group (unless started in a session of its own already) so the
+    parent, not a Ctrl-C sent to every process of the terminal, decides how this process stops.
+    Grandchildren inherit the variable but see another parent pid and do nothing. True when
+    adopted."""
     value = os.environ.get(ENV, "")
     if not value.isdigit() or int(value) != os.getppid():
         return False

@@ -201,6 +201,7 @@ def serve(db: str, archive_dir: str, prefect_yaml: str | Path = DEFAULT_YAML,
             os.environ["PREFECT_API_URL"] = server.url
             os.environ[lifeline.ENV] = str(os.getpid())      # flow-run processes watch serve
             from prefect.runner import Runner
+            _runs_in_their_own_session()
             runner = Runner(pause_on_shutdown=True)
             for deployment in build_deployments(specs, overrides):
                 runner.add_deployment(deployment)
@@ -220,6 +221,25 @@ def serve(db: str, archive_dir: str, prefect_yaml: str | Path = DEFAULT_YAML,
         os.environ.pop(lifeline.ENV, None)
 
 
+def _runs_in_their_own_session() -> None:
+    """Flow-run processes the runner starts (`python -m prefect.engine`) get a session of their
+    own, as Prefect's own workspace starter gives its runs (isolate_process_group), so a
+    terminal's Ctrl-C reaches serve alone and serve cancels them. In the terminal's group, a
+    Ctrl-C in the seconds a run takes to start interrupted its imports (a KeyboardInterrupt
+    traceback). The starter calls its module's `run_process`, the name Prefect documents as the
+    one to patch."""
+    from prefect.runner import _starter_engine
+    original = _starter_engine.run_process
+    if getattr(original, "newsflow_session", False):
+        return
+
+    async def run_process(*args, **kwargs):
+        kwargs.setdefault("start_new_session", True)
+        return await original(*args, **kwargs)
+    run_process.newsflow_session = True
+    _starter_engine.run_process = run_process
+
+
 def _drain_to_server() -> None:
     """Send the runner's queued logs and events while the server is still up (Prefect drains
     them at exit, after the server has gone: "--- Error logging to API ---")."""
@@ -235,9 +255,9 @@ class _Stopper:
 
     Orderly: the runner cancels the runs in progress (Prefect's own cancellation: SIGTERM with a
     cancel intent, so a run ends `Cancelled` and its warehouse transaction rolls back), pauses
-    the schedules, exits; then the server is stopped. The flow-run processes left the terminal's
-    process group (lifeline.adopt), so a Ctrl-C does not interrupt them half-way through a
-    step and in an arbitrary order; serve does. Forced: SIGKILL to every process under serve,
+    the schedules, exits; then the server is stopped. The flow-run processes are not in the
+    terminal's process group (_runs_in_their_own_session, lifeline.adopt), so a Ctrl-C does not
+    interrupt them half-way through a step and in an arbitrary order; serve does. Forced: SIGKILL to every process under serve,
     the server stopped, exit 130, no Python teardown (no tracebacks from half-stopped threads)."""
 
     def __init__(self, grace: float):
