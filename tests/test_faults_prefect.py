@@ -20,6 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 import warehouse
@@ -144,6 +145,51 @@ def test_ctrl_c_in_a_terminal_stops_serve_mid_run_within_seconds(tmp_path, reque
     assert not left, f"left running: {left}"
     assert not listening(port_of(tree[kinds(tree)["server"][0]]))
     warehouse_whole(db)
+
+
+FORCED = """
+import os, signal, subprocess, sys, time
+from flows.serve import LocalServer, _Stopper
+server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+stubborn = subprocess.Popen([sys.executable, "-c",      # a run that ignores SIGTERM, with a child
+    "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); time.sleep(120)"])
+stopper = _Stopper(grace=float(sys.argv[1]))
+stopper.server = LocalServer("http://127.0.0.1:9/api", server)
+stopper.install()
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    os.kill(os.getpid(), signal.SIGINT)            # the first Ctrl-C
+    time.sleep(0.2)
+except KeyboardInterrupt:                          # (not serving yet: unwinds start-up)
+    pass
+if sys.argv[2] == "again":
+    os.kill(os.getpid(), signal.SIGINT)            # the second Ctrl-C
+time.sleep(60)                                     # an orderly stop that hangs
+"""
+
+
+@pytest.mark.parametrize("how", ["second-ctrl-c", "grace-expired"])
+def test_a_second_ctrl_c_or_a_stop_past_its_grace_kills_what_is_left(tmp_path, how):
+    """serve's forced stop (flows/serve.py: _Stopper.force): every process under serve is
+    SIGKILLed (a run that ignores SIGTERM too), the server is stopped, exit 130."""
+    args = ["30", "again"] if how == "second-ctrl-c" else ["1", "once"]
+    proc = subprocess.Popen([sys.executable, "-c", FORCED, *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout.readline().strip() == "ready"
+    def three():
+        tree = descendants(proc.pid)
+        return tree if len(tree) == 3 else None
+    tree = {}
+    try:
+        tree = wait_for(three, 10, "the server, the run and its child", poll=0.05)
+        out, err = proc.communicate("go\n", timeout=30)
+        assert proc.returncode == 130, err[-2000:]
+        assert "newsflow serve: stopping now" in err and "Traceback" not in err, err[-2000:]
+        wait_for(lambda: not any(alive(p) for p in tree), 5, "the server, the run and its child gone", poll=0.1)
+    finally:
+        kill_tree(proc, tree)
 
 
 # ----------------------------------------------------------------------------- kill -9

@@ -181,9 +181,11 @@ FAULTS: tuple[Fault, ...] = (
           "`newsflow serve` runs a scheduled ingest; SIGTERM to serve alone",
           "\"newsflow serve: stopping\": the run in progress is cancelled (Prefect's cancel, its load rolled "
           "back), schedules paused, then the server stopped; a second signal, or 20 s, kills what is left",
-          "exit 0 within 20 s, no traceback, none of serve's processes left, the warehouse whole",
+          "exit 0 within 20 s, no traceback, none of serve's processes left, the warehouse whole; forced: exit "
+          "130, a run that ignores SIGTERM and its child killed too",
           (f"{PF}test_ctrl_c_in_a_terminal_stops_serve_mid_run_within_seconds",
-           "tests/test_flows.py::test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly_on_sigterm"),
+           "tests/test_flows.py::test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly_on_sigterm",
+           f"{PF}test_a_second_ctrl_c_or_a_stop_past_its_grace_kills_what_is_left"),
           fixed="serve survived two Ctrl-C and a SIGTERM (only SIGKILL stopped it); SIGINT to the main process "
                 "alone exited after ~65 s with ~250 lines of tracebacks (flows/serve.py: serve, local_server)"),
     Fault("Scheduling", "The README's server path: `prefect server start`, `prefect work-pool create newsflow "
