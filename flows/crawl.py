@@ -18,6 +18,7 @@ from pathlib import Path
 
 from crawlers.errors import CrawlFailed
 from crawlers.stats import read_stats
+from flows import lifeline
 from schemas import CrawlStats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +77,8 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     cmd += list(sources)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        # the crawl process watches this one: a killed flow does not leave Scrapy crawling
+        proc = subprocess.run(lifeline.command(cmd), capture_output=True, text=True, timeout=timeout, env=env)
         report = {}
         try:
             text = Path(report_path).read_text(encoding="utf-8")

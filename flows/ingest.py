@@ -21,8 +21,13 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 
 from crawlers.registry import load_registry  # noqa: E402
 from flows import crawl as crawl_step  # noqa: E402
+from flows import lifeline  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.process import run_id_now  # noqa: E402
+
+# a flow-run process `newsflow serve` started (Prefect's runner spawns it and imports this
+# module to load the flow): die with serve, and let serve, not the terminal, stop it
+lifeline.adopt()
 
 
 @contextlib.contextmanager
@@ -32,13 +37,16 @@ def one_off():
     so nobody reads them, while Prefect 3.8's heartbeat thread (1-second sleeps, joined when the
     flow ends) rounds every flow run up to a whole second (bench/bench_prefect.py). No setting
     or environment variable turns them off (the frequency must be >= 30 s), hence the copy.
-    Runs against a server (PREFECT_API_URL, `newsflow serve`, deployments) keep them."""
+    Runs against a server (PREFECT_API_URL, `newsflow serve`, deployments) keep them.
+    The ephemeral server is made to die with this process (lifeline.guard_ephemeral_server):
+    Prefect stops it at exit, which a SIGKILL skips."""
     from prefect.context import SettingsContext
     from prefect.settings import get_current_settings
     current = get_current_settings()
     if current.api.url:
         yield
         return
+    lifeline.guard_ephemeral_server()
     quiet = current.model_copy(deep=True)
     quiet.flows.heartbeat_frequency = None
     with SettingsContext(profile=SettingsContext.get().profile, settings=quiet):

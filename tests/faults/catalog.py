@@ -33,6 +33,7 @@ CF = "tests/test_crawl_faults.py::"
 R = "tests/test_faults_reads.py::"
 X = "tests/test_faults_export.py::"
 RN = "tests/test_faults_runs.py::"
+PF = "tests/test_faults_prefect.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -175,6 +176,37 @@ FAULTS: tuple[Fault, ...] = (
           "0 or all articles; every article tagged, no orphan tags, postings or search docs; then each once, "
           "all indexed", (f"{K}test_kill_during_load_leaves_whole_batches_only",
                           f"{K}test_the_next_process_completes_the_load_exactly_once")),
+    Fault("Kill -9", "The parent alone killed while its children run: `newsflow ingest` (its ephemeral Prefect "
+          "server, its crawl process), `newsflow serve` mid-run (its Prefect server, the flow-run process, that "
+          "run's crawl)", "each child watches its parent (a pidfd) and stops itself: SIGTERM, SIGKILL 5 s later "
+          "(flows/lifeline.py)", "every child gone and the server's port closed within 15 s; the warehouse whole",
+          (f"{PF}test_a_killed_ingest_leaves_no_prefect_server_or_crawl",
+           f"{PF}test_a_killed_serve_leaves_no_server_flow_run_or_crawl"),
+          fixed="Prefect's temporary uvicorn server kept listening for over an hour after its `newsflow ingest` "
+                "was killed, and serve's server, flow runs and crawls lived on (flows/ingest.py: one_off; "
+                "flows/serve.py: local_server; flows/crawl.py: crawl)"),
+    # ----------------------------------------------------------------------------- scheduling
+    Fault("Scheduling", "Ctrl-C in a terminal (a pty: ^C, SIGINT to the foreground process group) while "
+          "`newsflow serve` runs a scheduled ingest; SIGTERM to serve alone",
+          "\"newsflow serve: stopping\": the run in progress is cancelled (Prefect's cancel, its load rolled "
+          "back), schedules paused, then the server stopped; a second signal, or 20 s, kills what is left",
+          "exit 0 within 20 s, no traceback, none of serve's processes left, the warehouse whole; forced: exit "
+          "130, a run that ignores SIGTERM and its child killed too",
+          (f"{PF}test_ctrl_c_in_a_terminal_stops_serve_mid_run_within_seconds",
+           "tests/test_flows.py::test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly_on_sigterm",
+           f"{PF}test_a_second_ctrl_c_or_a_stop_past_its_grace_kills_what_is_left"),
+          fixed="serve survived two Ctrl-C and a SIGTERM (only SIGKILL stopped it); SIGINT to the main process "
+                "alone exited after ~65 s with ~250 lines of tracebacks (flows/serve.py: serve, local_server)"),
+    Fault("Scheduling", "The README's server path: `prefect server start`, `prefect work-pool create newsflow "
+          "--type process`, `prefect deploy --all`, `prefect deployment ls`, `prefect worker start --pool newsflow`",
+          "all 7 deployments register; a worker runs the run a schedule created, and it loads the mirror",
+          "workers/filter with null limit/offset answers 200; the run is auto-scheduled and Completed; its "
+          "articles are in the test warehouse once",
+          (f"{PF}test_readme_server_path_deploys_and_a_worker_runs_a_scheduled_ingest",),
+          fixed="`prefect deploy --all` and `prefect deployment ls` failed with 422 (`'limit' Input should be a "
+                "valid integer`): Prefect 3.8.8's client sends `\"limit\": null`, which FastAPI from 0.151 "
+                "validates as an int instead of using the default (pyproject.toml, requirements.lock: fastapi "
+                "0.154.0 -> 0.150.0)"),
     # ----------------------------------------------------------------------------- concurrency
     Fault("Two at once", "Two `newsflow ingest` on one warehouse", "the second waits for the run lock "
           "(\"waiting for the run in progress\") and then finds nothing new", "each article once",
