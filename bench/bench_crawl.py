@@ -133,7 +133,7 @@ def main() -> int:
                 st = json.loads((arch / "gxzf" / "bench.stats.json").read_text())
                 results["ours"].append({"pages": st["pages_fetched"], "seconds": st["duration_s"], "wall": wall,
                                         "cpu": cpu, "articles": st["articles_archived"],
-                                        "warc_mb": os.path.getsize(st["warc_path"]) / 1e6})
+                                        "warc_mb": os.path.getsize(arch / st["warc_path"]) / 1e6})  # relative to the archive
                 print(f"round {r + 1}: bare {results['bare'][-1]['pages']} pages in {b['seconds']:.2f} s; "
                       f"ours {st['pages_fetched']} pages ({st['articles_archived']} articles archived, "
                       f"{results['ours'][-1]['warc_mb']:.1f} MB WARC) in {st['duration_s']:.2f} s")

@@ -34,15 +34,23 @@ _REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modifie
 
 
 class ArchiveWriter:
-    """Appends response records to one .warc.gz file."""
+    """Appends response records to one .warc.gz file.
+
+    The file is opened at the first record, and an empty one is removed on close: a run that
+    fetched nothing (a dead site, no network) leaves no 0-byte WARC file behind."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "ab", buffering=0)
+        self._fh = None
         self._buf = io.BytesIO()                # one record is composed here, then written at once
         self._writer = WARCWriter(self._buf, gzip=True)
         self.records = 0
+
+    def _open(self):
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab", buffering=0)
+        return self._fh
 
     def write(self, *, url: str, final_url: str, fetch_url: str, status: int,
               headers: list[tuple[str, str]], body: bytes, fetched_at: dt.datetime,
@@ -70,6 +78,7 @@ class ArchiveWriter:
         self._buf.truncate()
         self._writer.write_record(record)
         view = memoryview(self._buf.getvalue())
+        self._open()
         offset = self._fh.seek(0, os.SEEK_END)
         try:
             while view:                         # (a write may be short on a nearly full disk)
@@ -84,12 +93,25 @@ class ArchiveWriter:
         return offset
 
     def close(self, fsync: bool = True) -> None:
-        if self._fh.closed:
+        if self._fh is None or self._fh.closed:
+            # never written to; a resumed run's file cut back to nothing goes too
+            if self._fh is None and self.path.exists() and self.path.stat().st_size == 0:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
             return
         self._fh.flush()
         if fsync:
             os.fsync(self._fh.fileno())
+        empty = self._fh.tell() == 0
         self._fh.close()
+        if empty:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    @property
+    def written(self) -> bool:
+        """Whether the file exists with at least one record (this run's or a resumed one's)."""
+        return self.path.exists() and self.path.stat().st_size > 0
 
 
 @dataclass
@@ -102,9 +124,13 @@ class ReadReport:
     problems: list[str] = field(default_factory=list)
 
 
-def read_pages(path: str | Path, report: ReadReport | None = None) -> Iterator[RawPage]:
-    """Yield every complete response record of one archive file, in order."""
+def read_pages(path: str | Path, report: ReadReport | None = None,
+               location: str | None = None) -> Iterator[RawPage]:
+    """Yield every complete response record of one archive file, in order. Each page's
+    `warc_path` is `location` (how the warehouse names the file, see `location()`), or the
+    path as given."""
     path = Path(path)
+    where = location if location is not None else str(path)
     report = report if report is not None else ReadReport(str(path))
     with open(path, "rb") as fh:
         it = ArchiveIterator(fh)
@@ -130,7 +156,7 @@ def read_pages(path: str | Path, report: ReadReport | None = None) -> Iterator[R
                     source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
                     list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
                     block_reason=h.get_header("NF-Block-Reason"),
-                    warc_path=str(path), warc_offset=offset)
+                    warc_path=where, warc_offset=offset)
         # warcio raises assorted errors on a torn gzip member or record (AttributeError on a
         # header block cut in half, among others): any of them ends the readable part here
         except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError, AttributeError,
@@ -141,3 +167,47 @@ def read_pages(path: str | Path, report: ReadReport | None = None) -> Iterator[R
 
 def archive_files(root: str | Path) -> list[Path]:
     return sorted(Path(root).rglob("*.warc.gz"))
+
+
+# ----------------------------------------------------------------------------- locations
+# The warehouse records where each raw page is (articles, rejected, crawl_runs, crawl_urls and
+# the stats files) relative to the archive root, POSIX-style: `gxzf/<run_id>.warc.gz`. Paths
+# are resolved against the archive in use when they are read, so an archive that was moved,
+# copied to another machine or mounted elsewhere (object storage) still finds its pages.
+
+def location(path: str | Path, root: str | Path | None) -> str:
+    """How the warehouse names this WARC file: relative to the archive root when it is under
+    it; otherwise (a file processed from elsewhere) its absolute path."""
+    path = Path(path)
+    if root is not None:
+        for p, r in ((Path(os.path.abspath(path)), Path(os.path.abspath(root))),
+                     (path.resolve(), Path(root).resolve())):
+            try:
+                return p.relative_to(r).as_posix()
+            except ValueError:
+                pass
+    return os.path.abspath(path)
+
+
+def resolve(stored: str, root: str | Path | None) -> Path:
+    """The file a stored location names, under this archive root.
+
+    Warehouses and stats files from before archive-relative locations hold absolute paths,
+    or paths relative to the folder the load ran in: an existing file is used as is;
+    otherwise it is looked for in the archive by its last two parts (`<source>/<file>`),
+    where the archive layout puts it. Returns the expected path when nothing exists."""
+    p = Path(stored)
+    tail = Path(*p.parts[-2:]) if len(p.parts) >= 2 else p
+    candidates = []
+    if p.is_absolute():
+        candidates.append(p)
+        if root is not None:
+            candidates.append(Path(root) / tail)
+    else:
+        if root is not None:
+            candidates += [Path(root) / p, Path(root) / tail]
+        candidates.append(p)
+    for c in candidates:
+        if c.exists():
+            return c
+    return candidates[0]

@@ -61,10 +61,29 @@ def fetch(source: Source, logical: str, *, user_agent: str, form: tuple = (), ti
     except urllib.error.HTTPError as e:
         out.status, out.headers, out.body, final = e.code, list(e.headers.items()), e.read(), e.geturl()
     except (urllib.error.URLError, OSError) as e:
-        out.error = str(getattr(e, "reason", e))
+        out.error = network_error(e)
         return out
     out.final_url = source.to_logical(final)
     return out
+
+
+def network_error(exc: BaseException) -> str:
+    """A failed fetch as `kind: what happened`, with the crawler's kinds (dns, timeout,
+    connection_refused ...), not urllib's `<urlopen error [Errno -3] ...>`."""
+    import socket
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.gaierror):
+        kind = "dns"
+    elif isinstance(reason, (socket.timeout, TimeoutError)):
+        kind = "timeout"
+    elif isinstance(reason, ConnectionRefusedError):
+        kind = "connection_refused"
+    elif isinstance(reason, ConnectionError):
+        kind = "connection_lost"
+    else:
+        kind = "network"
+    text = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    return f"{kind}: {text}"
 
 
 def decode(f: Fetched) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.http import TextResponse
 
-from crawlers.archive import ArchiveWriter
+from crawlers.archive import ArchiveWriter, location
 from crawlers.blocking import classify
 from crawlers.state import run_state_path, truncate_archive, write_run_state
 from crawlers.stats import write_stats
@@ -154,6 +154,10 @@ class ArchiveExtension:
         if t.roots_blocked and t.roots_blocked >= roots:
             flags.append("start_blocked")
         state_path = write_run_state(self.out, spider.run_id, spider.source.name, t.fetched, t.lists_out)
+        # where the files are, relative to the archive root (crawlers/archive.py: location); a
+        # run that archived nothing has no WARC file
+        root = Path(self.crawler.settings.get("NF_OUT_DIR"))
+        warc = location(self.warc_path, root) if self.writer is not None and self.writer.written else ""
         finished = dt.datetime.now(UTC)
         retries = int(self.crawler.stats.get_value("retry/count", 0) or 0)
         notes = [f"closed: {reason}"] + ([self.write_error] if self.write_error else []) + spider.state.notes
@@ -163,12 +167,12 @@ class ArchiveExtension:
             run_id=spider.run_id, source=spider.source.name, started_at=self.started, finished_at=finished,
             status=status, pages_fetched=t.pages, list_pages=t.list_pages, article_requests=t.article_requests,
             articles_archived=t.articles, not_modified=t.not_modified, errors=n_errors, blocked=n_blocked,
-            bytes=t.bytes, errors_by_kind=tuple(sorted(errors.items())), warc_path=str(self.warc_path),
+            bytes=t.bytes, errors_by_kind=tuple(sorted(errors.items())), warc_path=warc,
             message="; ".join(notes), retries=retries, robots_disallowed=t.robots_disallowed,
             links_found=t.links_found, known_skipped=t.known_skipped,
             duration_s=round((finished - self.started).total_seconds(), 3),
             status_counts=tuple(sorted(t.status.items())), blocked_by_reason=tuple(sorted(t.blocked.items())),
             skipped_by_kind=tuple(sorted(t.skipped.items())), flags=tuple(flags), mode=spider.mode,
-            resumed=spider.resume is not None, state_path=str(run_state_path(self.out, spider.run_id)))
+            resumed=spider.resume is not None, state_path=location(run_state_path(self.out, spider.run_id), root))
         assert state_path.exists()
         write_stats(Path(self.crawler.settings.get("NF_OUT_DIR")), stats)

@@ -78,6 +78,37 @@ def lock_source(source_dir: Path) -> int | None:
     return fd
 
 
+def _note_run(fd: int, run_id: str) -> None:
+    """Say in the lock file which run this crawl writes, for `crawl_in_progress`."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} run {run_id}".encode(), 0)
+
+
+def crawl_in_progress(source_dir: Path) -> str | None:
+    """The run id a live crawl of this source is writing ("" when it does not say), or None
+    when no crawl holds the source's lock. `newsflow process` leaves that run's WARC file
+    alone: it is still growing, and its crawl records it when it finishes.
+
+    The probe takes the lock shared for an instant: a crawl starting in that instant would
+    find it held and refuse, as for any other crawl of the source."""
+    import fcntl
+    path = Path(source_dir) / ".crawl.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+            return text[text.index("run") + 1] if "run" in text[:-1] else ""
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -113,11 +144,17 @@ def main(argv=None) -> int:
         if not mapping:
             settings.set("NF_LOOPBACK_ONLY", False, priority="project")
     settings.set("NF_OUT_DIR", str(out), priority="cmdline")
+    try:
+        if args.log_file:
+            Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
+        locks = {s.name: lock_source(out / s.name) for s in sources}
+    except OSError as exc:      # a read-only archive: one line, before Scrapy starts
+        print(f"error: the archive folder {out} is not writable: {exc.strerror}", file=sys.stderr)
+        return 2
     if args.log_file:
-        Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", bool(args.log_file), priority="cmdline")
-    busy = [s.name for s in sources if lock_source(out / s.name) is None]
+    busy = [name for name, fd in locks.items() if fd is None]
     if busy:
         print(f"error: another crawl of {', '.join(busy)} is running (lock file {out / busy[0] / '.crawl.lock'}); "
               "try again when it has finished", file=sys.stderr)
@@ -131,6 +168,7 @@ def main(argv=None) -> int:
                                            resume=not args.no_resume)
         run_id = resume.run_id if resume else args.run_id
         run_ids[source.name] = run_id
+        _note_run(locks[source.name], run_id)
         if resume:
             print(f"resuming killed run {run_id} of {source.name} ({len(resume.pages)} pages archived)",
                   file=sys.stderr)

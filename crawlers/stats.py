@@ -23,7 +23,15 @@ def write_stats(out_dir: Path, stats: CrawlStats) -> Path:
 
 
 def read_stats(path: Path) -> CrawlStats:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """The stats file at `path`, its WARC and state paths resolved against the archive it is
+    in (the files hold them relative to the archive root; older ones, absolute)."""
+    from crawlers.archive import resolve
+    path = Path(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    root = path.parent.parent
+    for k in ("warc_path", "state_path"):
+        if data.get(k):
+            data[k] = str(resolve(data[k], root))
     for k in ("started_at", "finished_at"):
         data[k] = dt.datetime.fromisoformat(data[k])
     for k in ("errors_by_kind", "status_counts", "blocked_by_reason", "skipped_by_kind"):

@@ -2,10 +2,18 @@
 
 The library raises small named exceptions; only this module turns them into one-line
 messages and exit codes (1 bad input or failed command, 2 usage, 3 some sources failed,
-4 warehouse busy). Commands that need neither Scrapy nor Prefect import neither.
+4 warehouse busy). One rule for options: a value of the wrong shape (a number out of range, a
+bad date) is a usage error, exit 2; a well-formed name that names nothing known (a --source
+not in the registry, a --topic not in the taxonomy) is bad input, exit 1, in every command
+that takes it. Commands that need neither Scrapy nor Prefect import neither.
+
+Commands that write (`ingest`, `process`, `crawl`, `reextract`, `retag`) check their paths
+first (flows/preflight.py), then take the warehouse's run lock (flows/lock.py), before they
+start Prefect or write anything.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -21,13 +29,16 @@ class NewsflowGroup(click.Group):
 
     def invoke(self, ctx):
         from crawlers.errors import CrawlFailed, RegistryError
+        from flows.lock import LockUnavailable, RunInProgress
+        from flows.preflight import PathProblem
         from warehouse.errors import QueryError, WarehouseBusy, WarehouseError
         try:
             return super().invoke(ctx)
-        except WarehouseBusy as exc:
+        except (WarehouseBusy, RunInProgress) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(4)
-        except (RegistryError, CrawlFailed, QueryError, WarehouseError, FileNotFoundError) as exc:
+        except (RegistryError, CrawlFailed, QueryError, WarehouseError, FileNotFoundError, PathProblem,
+                LockUnavailable) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         except ValueError as exc:
@@ -45,8 +56,12 @@ class NewsflowGroup(click.Group):
               help="WARC archive folder (env NEWSFLOW_ARCHIVE; default: 'archive' next to the db).")
 @click.option("--registry", envvar="NEWSFLOW_REGISTRY", default=None,
               help="Source registry TOML (default: the bundled crawlers/sources.toml).")
+@click.option("--wait", "wait", envvar="NEWSFLOW_WAIT", type=float, default=None, metavar="SECONDS",
+              help="How long a writing command waits for a run in progress or a process holding the "
+                   "warehouse before it gives up with exit 4 (env NEWSFLOW_WAIT; default: 6 h for a run, "
+                   "30 s for the warehouse file).")
 @click.pass_context
-def main(ctx, db, archive, registry):
+def main(ctx, db, archive, registry, wait):
     """newsflow: follow what Chinese provincial governments and media publish.
 
     \b
@@ -58,11 +73,78 @@ def main(ctx, db, archive, registry):
     ctx.obj["db"] = db
     ctx.obj["archive"] = archive or str(Path(db).parent / "archive")
     ctx.obj["registry"] = registry
+    ctx.obj["wait"] = wait
+
+
+RUN_WAIT = 6 * 3600         # a run in progress (the run lock): scheduled runs queue this long
+FILE_WAIT = 30.0            # another process holding the DuckDB file
+
+
+def _waits(ctx) -> tuple[float, float]:
+    wait = ctx.obj.get("wait")
+    return (RUN_WAIT, FILE_WAIT) if wait is None else (wait, wait)
+
+
+def _check_paths(ctx, archive: bool = False) -> None:
+    """One line and exit 1 for a warehouse path or an archive folder the command cannot write."""
+    from flows import preflight
+    preflight.warehouse_path(ctx.obj["db"])
+    if archive:
+        preflight.writable_folder(ctx.obj["archive"], "archive folder")
+
+
+@contextlib.contextmanager
+def _run(ctx):
+    """Hold the warehouse's run lock (waiting for a run in progress, saying so), and make sure
+    the warehouse opens: a file held by another process is exit 4 now, not a traceback later."""
+    from flows import preflight
+    from flows.lock import run_lock
+    run_wait, file_wait = _waits(ctx)
+    with run_lock(ctx.obj["db"], wait=run_wait, on_wait=lambda m: click.echo(m, err=True)):
+        preflight.warehouse_ready(ctx.obj["db"], wait=file_wait)
+        yield
 
 
 def _registry(ctx):
     from crawlers.registry import load_registry
     return load_registry(ctx.obj["registry"])
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _fail(message: str) -> None:
+    """A well-formed value that names nothing known: one line, exit 1 (like an unknown source)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _check_source(ctx, name):
+    """An unknown --source is an error in every command, not an empty result."""
+    if name is not None:
+        _registry(ctx).get(name)
+
+
+def _check_topic(ctx, topic):
+    """An unknown --topic is an error in every command, not an empty result. Known: the
+    taxonomy's topics, and any topic the warehouse was tagged with (`retag --data`)."""
+    if topic is None:
+        return
+    from flows.tags import load_taxonomy
+    known = {t.id for t in load_taxonomy().topics}
+    if topic in known:
+        return
+    import warehouse
+    try:
+        known |= warehouse.tagged_topics(ctx.obj["db"])
+    except warehouse.WarehouseError:
+        pass
+    if topic not in known:
+        _fail(f"unknown topic {topic!r}; known: {', '.join(sorted(known))}")
+
+
+POSITIVE = click.IntRange(min=1)
 
 
 def _date(value):
@@ -169,11 +251,15 @@ def _print_check(r: dict) -> None:
     out = click.echo
     out(f"source {r['source']} (cms {r['cms']})")
     rb = r["robots"]
-    out(f"  robots.txt      {rb['url']} -> {rb['status']}; start URL {'allowed' if rb['allows_start'] else 'DISALLOWED'}"
+    rb_status = rb["status"] if isinstance(rb["status"], int) else f"not fetched ({rb['status']})"
+    out(f"  robots.txt      {rb['url']} -> {rb_status}; start URL {'allowed' if rb['allows_start'] else 'DISALLOWED'}"
         f" (policy: {rb['policy']})")
     lst = r["list"]
-    out(f"  list page       {lst['url']} -> HTTP {lst.get('status') or lst.get('error')}, {lst.get('content_type')}, "
-        f"{lst.get('bytes')} bytes, {lst.get('encoding', '?')}")
+    if lst.get("error") or not lst.get("status"):
+        out(f"  list page       {lst['url']} -> not fetched: {lst.get('error') or 'no answer'}")
+    else:
+        out(f"  list page       {lst['url']} -> HTTP {lst['status']}, {lst.get('content_type') or 'no content type'}, "
+            f"{lst.get('bytes')} bytes, {lst.get('encoding', '?')}")
     if "rule" in lst:
         if lst.get("block_reason"):
             out(f"  blocked         {lst['block_reason']}")
@@ -191,9 +277,11 @@ def _print_check(r: dict) -> None:
         for note in lst.get("notes") or ():
             out(f"  note            {note}")
     art = r.get("article")
-    if art:
-        out(f"  article         {art['url']} -> HTTP {art.get('status') or art.get('error')}, {art.get('content_type')}, "
-            f"{art.get('bytes')} bytes" + (f", final {art['final_url']}" if art.get("final_url") not in (None, art["url"]) else ""))
+    if art and (art.get("error") or not art.get("status")):
+        out(f"  article         {art['url']} -> not fetched: {art.get('error') or 'no answer'}")
+    elif art:
+        out(f"  article         {art['url']} -> HTTP {art.get('status')}, {art.get('content_type') or 'no content type'}, "
+            f"{art.get('bytes')} bytes" + (f", final {art['final_url']}" if art.get("final_url") not in (None, "", art["url"]) else ""))
         if art.get("block_reason"):
             out(f"  blocked         {art['block_reason']}")
         ex = art.get("extracted")
@@ -218,7 +306,7 @@ def _print_check(r: dict) -> None:
 @main.command()
 @click.argument("source_names", metavar="SOURCE...", nargs=-1, required=True)
 @click.option("--since", help="Back-fill: page on until list items are older than this day (YYYY-MM-DD).")
-@click.option("--max-pages", type=int, help="Follow at most N list pages per start URL.")
+@click.option("--max-pages", type=POSITIVE, help="Follow at most N list pages per start URL (N >= 1).")
 @click.option("--refresh", is_flag=True, help="Fetch known articles again to catch edits (earlier versions stay archived).")
 @click.option("--mirror", is_flag=True, help="Crawl the bundled local mirror instead of the live sites.")
 @click.pass_context
@@ -245,7 +333,8 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
         reg.get(n)
     since_d = _date(since)
     names = list(source_names)
-    state = steps.crawl_state(ctx.obj["db"], names)
+    _check_paths(ctx, archive=True)
+    state = steps.crawl_state(ctx.obj["db"], names, wait=_waits(ctx)[1])
     server = _mirror() if mirror else None
     try:
         run_id = run_id_now()
@@ -258,7 +347,8 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
         if server:
             server.close()
     recovered = unrecorded_runs(ctx.obj["archive"], names, state, exclude=stats)
-    steps.record_crawl(ctx.obj["db"], stats + recovered)
+    with _run(ctx):         # after a process or ingest in progress, never beside it
+        steps.record_crawl(ctx.obj["db"], stats + recovered, ctx.obj["archive"])
     if recovered:
         click.echo(f"also recorded {len(recovered)} earlier finished run(s): "
                    f"{', '.join(f'{s.source}/{s.run_id}' for s in recovered)}", err=True)
@@ -266,15 +356,24 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     click.echo(render(["source", "run", "status", "pages", "lists", "304", "requests", "archived", "blocked",
                        "errors", "flags", "archive"],
                       [[s.source, s.run_id, s.status, s.pages_fetched, s.list_pages, s.not_modified,
-                        s.article_requests, s.articles_archived, s.blocked, s.errors, " ".join(s.flags),
-                        s.warc_path] for s in stats], max_width=80))
-    if any(s.status != "ok" for s in stats):
+                        s.article_requests, s.articles_archived, s.blocked, _kinds(s.errors, s.errors_by_kind),
+                        " ".join(s.flags), s.warc_path or "(nothing archived)"] for s in stats], max_width=80))
+    bad = [s for s in stats if s.status != "ok"]
+    for s in bad:
+        click.echo(f"{s.source} {s.status}: {steps.crawl_reason(s)}", err=True)
+    if bad:
         sys.exit(3)
+
+
+def _kinds(n, by_kind) -> str:
+    """`3 dns:1 timeout:2`: a count with what it is made of."""
+    d = dict(by_kind)
+    return f"{n} {' '.join(f'{k}:{v}' for k, v in sorted(d.items()))}".strip() if n else "0"
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="A JSON list, newest first.")
-@click.option("--limit", type=int, default=20, show_default=True, help="How many (run, source) rows.")
+@click.option("--limit", type=POSITIVE, default=20, show_default=True, help="How many (run, source) rows.")
 @click.option("--source", "source_name", help="Only this source.")
 @click.option("--run", "run_id", help="Only this run id.")
 @click.pass_context
@@ -291,9 +390,10 @@ def runs(ctx, as_json, limit, source_name, run_id):
       newsflow runs --json --source gxzf --limit 5
     """
     import warehouse
-    with warehouse.connect(ctx.obj["db"], read_only=True) as con:
+    _check_source(ctx, source_name)
+    with warehouse.reader(ctx.obj["db"], say=_say) as rd:
         try:
-            rows = warehouse.recent_runs(con, limit=limit, source=source_name, run_id=run_id)
+            rows = warehouse.recent_runs(rd.con, limit=limit, source=source_name, run_id=run_id)
         except Exception as exc:        # a warehouse from before migration 3
             import duckdb
             if isinstance(exc, duckdb.Error):
@@ -311,6 +411,12 @@ def runs(ctx, as_json, limit, source_name, run_id):
     def kinds(d):
         return " ".join(f"{k}:{v}" for k, v in sorted(d.items()))
 
+    def pending(r):
+        # a run not processed yet shows what is loaded so far; articles loaded but not yet in a
+        # story (a process killed before its dedupe) are picked up by the next process/ingest
+        out = [] if r["processed_at"] else ["not_processed"]
+        return out + ([f"dedupe_pending:{r['dedupe_pending']}"] if r["dedupe_pending"] else [])
+
     click.echo(render(["started", "source", "run", "status", "pages", "lists", "304", "requests", "new",
                        "updated", "rejected", "retries", "errors", "blocked", "bytes", "secs", "flags"],
                       [[when(r["started_at"]), r["source"], r["run_id"], r["status"], r["pages_fetched"],
@@ -318,7 +424,8 @@ def runs(ctx, as_json, limit, source_name, run_id):
                         r["articles_updated"], r["articles_rejected"], r["retries"],
                         f"{r['errors']} {kinds(r['errors_by_kind'])}".strip() if r["errors"] else 0,
                         f"{r['blocked']} {kinds(r['blocked_by_reason'])}".strip() if r["blocked"] else 0,
-                        r["bytes"], r["duration_s"], " ".join(r["flags"])] for r in rows], max_width=48))
+                        r["bytes"], r["duration_s"], " ".join(r["flags"] + pending(r))] for r in rows],
+                      max_width=48))
 
 
 def _mirror():
@@ -332,7 +439,10 @@ def _mirror():
 def process(ctx, files):
     """Extract and load archived pages (default: every WARC file in the archive).
 
-    Safe to re-run: articles already loaded are not duplicated; changed ones are updated.
+    Safe to re-run: articles already loaded are not duplicated; changed ones are updated; the
+    counts of crawl runs already processed (`newsflow runs`) stay as they were. Waits for an
+    ingest or another process in progress on the same warehouse; a crawl still writing its
+    WARC file is left to finish. Articles not yet in a story are deduplicated.
 
     \b
     Example:
@@ -340,11 +450,14 @@ def process(ctx, files):
     """
     from crawlers.archive import archive_files
     from flows import steps
+    reg = _registry(ctx)
+    _check_paths(ctx)
     paths = list(files) or [str(p) for p in archive_files(ctx.obj["archive"])]
     if not paths:
         raise click.ClickException(f"no archive files under {ctx.obj['archive']}")
-    counts = steps.process_archives(ctx.obj["db"], paths, _registry(ctx),
-                                    progress=lambda m: click.echo(m, err=True))
+    with _run(ctx):
+        counts = steps.process_archives(ctx.obj["db"], paths, reg, progress=lambda m: click.echo(m, err=True),
+                                        archive=ctx.obj["archive"])
     from flows.table import render
     click.echo(render(["source", "new", "updated", "unchanged", "rejected"],
                       [[k, c.new, c.updated, c.unchanged, c.rejected] for k, c in sorted(counts.items())]))
@@ -355,7 +468,7 @@ def process(ctx, files):
 @click.option("--mirror", is_flag=True,
               help="Serve the bundled local mirror on 127.0.0.1 for the run and crawl it.")
 @click.option("--since", help="Back-fill: page on until list items are older than this day (YYYY-MM-DD).")
-@click.option("--max-pages", type=int, help="Follow at most N list pages per start URL.")
+@click.option("--max-pages", type=POSITIVE, help="Follow at most N list pages per start URL (N >= 1).")
 @click.option("--refresh", is_flag=True, help="Fetch known articles again to catch edits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
@@ -373,20 +486,21 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
     for n in source_names:
         reg.get(n)
     _date(since)
-    click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
-    from flows.ingest import SourcesFailing, ingest_flow, one_off
-    from flows.lock import RunInProgress
-    alert = None
-    try:
-        with one_off():
-            summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
-                                  archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
-                                  registry=ctx.obj["registry"], refresh=refresh)
-    except SourcesFailing as exc:
-        summary, alert = exc.summary, str(exc)
-    except RunInProgress as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(4)
+    # a typo'd --db, a read-only folder, a warehouse another process holds: one line now,
+    # before Prefect spends its 10 s starting (the flow takes the same lock again inside)
+    _check_paths(ctx, archive=True)
+    with _run(ctx):
+        click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
+        from flows.ingest import SourcesFailing, ingest_flow, one_off
+        alert = None
+        try:
+            with one_off():
+                summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
+                                      archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
+                                      registry=ctx.obj["registry"], refresh=refresh,
+                                      lock_wait=_waits(ctx)[0])
+        except SourcesFailing as exc:
+            summary, alert = exc.summary, str(exc)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
@@ -426,6 +540,10 @@ def _print_summary(s: dict) -> None:
     click.echo(f"try: {prog} --db {s['db']} sql \"select source, count(*) from articles group by 1\"")
     if s["failed_sources"]:
         click.echo(f"sources that failed or came back empty: {', '.join(s['failed_sources'])}")
+        from flows.steps import failure_reason
+        for p in s["per_source"]:
+            if p["status"] != "ok":
+                click.echo(f"  {p['source']} {p['status']}: {failure_reason(p)}")
 
 
 @main.command()
@@ -481,7 +599,7 @@ def extract(ctx, files, url, source_name, as_json):
             if rec.get("text"):
                 click.echo("")
                 click.echo(rec["text"])
-    if status and not as_json:
+    if status:      # the same with --json: a page that did not extract is a failure either way
         sys.exit(1)
 
 
@@ -499,16 +617,24 @@ def _source_for_url(reg, url):
 @click.option("--file", "sql_file", type=click.File("r", encoding="utf-8"),
               help="Read the SQL from a file ('-' for stdin).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table")
-@click.option("--max-width", type=int, default=40, show_default=True,
+@click.option("--max-width", type=POSITIVE, default=40, show_default=True,
               help="Truncate table cells wider than this (Chinese characters count 2).")
+@click.option("--read-dir", "read_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Also let the query read files under this folder (repeatable).")
 @click.pass_context
-def sql(ctx, query, sql_file, fmt, max_width):
+def sql(ctx, query, sql_file, fmt, max_width, read_dirs):
     """Run read-only SQL on the warehouse and print a table.
+
+    The query may read Parquet/CSV/JSON files under the working directory (and --read-dir
+    folders) and nothing else; it writes nothing: COPY, EXPORT, ATTACH, INSTALL/LOAD and
+    changes to DuckDB's settings are refused. While a load holds the warehouse the query
+    reads its snapshot and says so.
 
     \b
     Example:
       newsflow sql "select source, count(*) from articles group by 1"
       newsflow sql --format csv "select title, published_at from articles" > out.csv
+      newsflow sql "select count(*) from read_parquet('out/articles.parquet')"
     """
     import warehouse
     from flows.table import render
@@ -518,10 +644,9 @@ def sql(ctx, query, sql_file, fmt, max_width):
         query = sys.stdin.read()
     if not query or not query.strip():
         raise click.UsageError("give a query, --file PATH, or SQL on stdin")
-    cols, rows = warehouse.query(ctx.obj["db"], query, wait=5, snapshot_fallback=True)
-    from warehouse import store
-    if store.last_query_source and store.last_query_source != str(ctx.obj["db"]):
-        click.echo(f"(a load holds the warehouse: answered from the snapshot {store.last_query_source})", err=True)
+    from warehouse.reader import READ_WAIT
+    cols, rows = warehouse.query(ctx.obj["db"], query, wait=READ_WAIT, snapshot_fallback=True,
+                                 files=warehouse.ReadableFiles.default(read_dirs), say=_say)
     click.echo(render(cols, rows, fmt, max_width=max_width))
 
 
@@ -544,8 +669,12 @@ def reextract(ctx, source_name, since, dry_run):
     reg = _registry(ctx)
     if source_name:
         reg.get(source_name)
-    r = run(ctx.obj["db"], reg, source=source_name, since=_date(since), dry_run=dry_run,
-            progress=lambda m: click.echo(m, err=True))
+    since_d = _date(since)
+    if not dry_run:
+        _check_paths(ctx)
+    with (contextlib.nullcontext() if dry_run else _run(ctx)):
+        r = run(ctx.obj["db"], reg, source=source_name, since=since_d, dry_run=dry_run,
+                progress=lambda m: click.echo(m, err=True), archive=ctx.obj["archive"])
     click.echo(f"extractor {r.version}: {r.scanned} pages re-extracted, {r.changed} changed, "
                f"{r.unchanged} unchanged, {r.now_rejected} would now be rejected (kept), "
                f"{r.missing_page} raw pages missing" + (" (dry run: nothing written)" if dry_run else ""))
@@ -553,6 +682,9 @@ def reextract(ctx, source_name, since, dry_run):
         click.echo(render(["field", "rows changed"], sorted(r.fields.items(), key=lambda x: -x[1])))
     for p in r.problems[:10]:
         click.echo(f"warning: {p}", err=True)
+    if r.missing_page and not r.scanned:
+        click.echo(f"warning: no raw page found under the archive {ctx.obj['archive']}: give the archive's "
+                   "folder with --archive", err=True)
 
 
 @main.command()
@@ -560,24 +692,38 @@ def reextract(ctx, source_name, since, dry_run):
 @click.option("--since", help="Only articles published on or after this day (YYYY-MM-DD).")
 @click.option("--source", "source_name", help="Only this registry source.")
 @click.option("--topic", help="Only articles tagged with this topic (see `newsflow sql \"select * from taxonomy_versions\"`).")
-@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--limit", type=POSITIVE, default=20, show_default=True, help="Show at most N hits (N >= 1).")
+@click.option("--any", "any_term", is_flag=True, help="Articles with any word of the query (default: every word).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
-def search(ctx, query, since, source_name, topic, limit, fmt):
+def search(ctx, query, since, source_name, topic, limit, any_term, fmt):
     """Full-text search (Chinese word segmentation, BM25), hits marked 【like this】.
+
+    An article matches when it has every word of the query (--any: one of them); the
+    summary on stderr gives the query's words and how many articles match in all.
 
     \b
     Example:
       newsflow search "碳中和 东盟" --since 2024-01-01
-      newsflow search "红树林" --source gxzf --topic biodiversity
+      newsflow search "红树林 湿地" --any --source gxzf --topic biodiversity
     """
     from flows.index import search as run
-    terms, hits = run(ctx.obj["db"], query, since=_date(since), source=source_name, topic=topic, limit=limit)
+    from flows.segment import query_tokens
+    since_d = _date(since)
+    _check_source(ctx, source_name)
+    _check_topic(ctx, topic)
+    if not query_tokens(query):
+        raise click.UsageError(f"the query {query!r} has no word to search for")
+    r = run(ctx.obj["db"], query, since=since_d, source=source_name, topic=topic, limit=limit,
+            any_term=any_term, say=_say)
+    hits = r.hits
+    how = "any of" if any_term else "all of"
+    shown = f", showing the best {len(hits)}" if len(hits) < r.total else ""
+    click.echo(f"query terms ({how}): {' '.join(r.terms)}; {r.total} article(s) match{shown}", err=True)
     if fmt == "json":
         click.echo(json.dumps([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in h.items()}
                                for h in hits], ensure_ascii=False, indent=1))
         return
-    click.echo(f"query terms: {' '.join(terms) or '(none)'}; {len(hits)} hit(s)", err=True)
     for i, h in enumerate(hits, 1):
         when = h["published_at"].strftime("%Y-%m-%d") if h["published_at"] else "no date"
         click.echo(f"{i:>2}. {h['title']}  [{h['source']}, {when}, score {h['score']:.2f}]")
@@ -594,18 +740,29 @@ def search(ctx, query, since, source_name, topic, limit, fmt):
 @click.option("--topic", help="Only articles tagged with this topic.")
 @click.option("--partition/--no-partition", default=None,
               help="Parquet partitioned by month (default: when over 100,000 rows).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing file, or a folder an earlier partitioned export wrote.")
 @click.pass_context
-def export(ctx, fmt, output, since, source_name, topic, partition):
-    """Export articles to Parquet, CSV or JSON lines.
+def export(ctx, fmt, output, since, source_name, topic, partition, overwrite):
+    """Export articles to Parquet, CSV or JSON lines, with their tags.
+
+    Times are Asia/Shanghai with the +08:00 offset in every format. An existing file is
+    replaced only with --overwrite; a folder only if an earlier export wrote it. The
+    warehouse, its snapshot and the archive are never written.
 
     \b
     Example:
       newsflow export --format parquet --output out/articles.parquet --since 2025-01-01
-      newsflow export --format csv --output hainan.csv --source hainan
+      newsflow export --format csv --output hainan.csv --source hainan --overwrite
+      newsflow export --format parquet --partition --output out/by-month
     """
     from warehouse.export import export as run
-    n = run(ctx.obj["db"], fmt, output, since=_date(since), source=source_name, topic=topic,
-            partition=partition)
+    since_d = _date(since)
+    _check_source(ctx, source_name)
+    _check_topic(ctx, topic)
+    n = run(ctx.obj["db"], fmt, output, since=since_d, source=source_name, topic=topic,
+            partition=partition, overwrite=overwrite, archive=ctx.obj["archive"],
+            protect=[(ctx.obj["registry"], "the source registry")], say=_say)
     click.echo(f"{n} articles written to {output}")
 
 
@@ -613,15 +770,25 @@ def export(ctx, fmt, output, since, source_name, topic, partition):
 @click.option("--output", "output", default="report.html", show_default=True, type=click.Path(dir_okay=False))
 @click.pass_context
 def report(ctx, output):
-    """Write a self-contained HTML report (charts; opens with no network).
+    """Write a self-contained HTML report an analyst can open offline.
+
+    The header names the warehouse file read and when (Asia/Shanghai); then totals by
+    source, topic, partner and place, one small chart per source and per topic, the newest
+    and the most syndicated stories with links to every copy, and per-source crawl health.
 
     \b
     Example:
       newsflow report --output report.html
+      newsflow --db /data/newsflow.duckdb report --output ~/reports/today.html
     """
     from flows.report import make_report
-    path = make_report(ctx.obj["db"], output)
-    click.echo(f"report written to {path}")
+    from warehouse import paths
+    # the warehouse, its snapshot, the archive and the registry are never a report's place
+    paths.refuse_protected(output, paths.protected_paths(ctx.obj["db"], ctx.obj["archive"],
+                                                         [(ctx.obj["registry"], "the source registry")]))
+    db = ctx.obj["db"]
+    path = make_report(db, output, registry=_registry(ctx), say=_say)
+    click.echo(f"report of {db} written to {path}")
 
 
 @main.command()
@@ -640,10 +807,15 @@ def retag(ctx, source_name, force, dry_run, no_keywords, data_dir):
       newsflow retag --data my-taxonomy/ --force
     """
     from flows import tags
+    _check_source(ctx, source_name)
     taxonomy = tags.load_taxonomy(data_dir) if data_dir else None
-    r = tags.retag(ctx.obj["db"], taxonomy=taxonomy, registry=_registry(ctx), source=source_name,
-                   force=force, dry_run=dry_run, keywords=not no_keywords,
-                   progress=lambda m: click.echo(m, err=True))
+    reg = _registry(ctx)
+    if not dry_run:
+        _check_paths(ctx)
+    with (contextlib.nullcontext() if dry_run else _run(ctx)):
+        r = tags.retag(ctx.obj["db"], taxonomy=taxonomy, registry=reg, source=source_name,
+                       force=force, dry_run=dry_run, keywords=not no_keywords,
+                       progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(r.as_dict(), ensure_ascii=False, indent=1, default=str))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from crawlers.errors import CrawlFailed
 from crawlers.stats import read_stats
+from flows import lifeline
 from schemas import CrawlStats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,10 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     stats at all) raises CrawlFailed.
     """
     archive_dir = Path(archive_dir)
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        archive_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CrawlFailed(f"cannot create the archive folder {archive_dir}: {exc.strerror}") from exc
     log_file = archive_dir / "logs" / f"{run_id}.log"
     cmd = [sys.executable, "-m", "crawlers.run", "--out", str(archive_dir), "--run-id", run_id,
            "--log-file", str(log_file)]
@@ -73,7 +77,8 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     cmd += list(sources)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        # the crawl process watches this one: a killed flow does not leave Scrapy crawling
+        proc = subprocess.run(lifeline.command(cmd), capture_output=True, text=True, timeout=timeout, env=env)
         report = {}
         try:
             text = Path(report_path).read_text(encoding="utf-8")
@@ -81,7 +86,7 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
         except (OSError, ValueError):
             pass
     except subprocess.TimeoutExpired as exc:
-        raise CrawlFailed(f"crawl timed out after {timeout}s (log: {log_file})") from exc
+        raise CrawlFailed(f"crawl timed out after {timeout}s{_see(log_file)}") from exc
     finally:
         for t in temps:
             try:
@@ -99,8 +104,13 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
             stats.append(read_stats(path))
     if not stats:
         tail = (proc.stderr or "").strip().splitlines()[-3:]
-        raise CrawlFailed(f"crawl process exited {proc.returncode} with no stats: {' | '.join(tail)} (log: {log_file})")
+        raise CrawlFailed(f"crawl process exited {proc.returncode} with no stats: {' | '.join(tail)}{_see(log_file)}")
     return stats
+
+
+def _see(log_file: Path) -> str:
+    # only a log that was written is worth pointing at (a read-only archive has none)
+    return f" (log: {log_file})" if log_file.exists() else ""
 
 
 def unrecorded_runs(archive_dir: str | Path, sources: list[str], state: dict,

@@ -1,7 +1,9 @@
-"""Keep the full-text search index current: segment articles that are new or re-loaded since
-they were indexed (jieba over the simplified title and text) and store their postings."""
+"""Keep the full-text search index current (segment articles that are new or re-loaded since
+they were indexed: jieba over the simplified title and text) and answer queries: every word of
+the query by default, any of them on request, with the total number of matches."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -26,19 +28,30 @@ def index_new(db: str | Path, progress: Callable[[str], None] | None = None) -> 
     return done
 
 
+@dataclass
+class SearchResult:
+    terms: list[str]        # the query's tokens
+    hits: list[dict]        # the best `limit` matches, each with a snippet
+    total: int              # how many articles match in all
+    source: Path            # the file read (the warehouse, or its snapshot while a load holds it)
+
+
 def search(db: str | Path, query: str, since=None, source: str | None = None,
-           topic: str | None = None, limit: int = 20) -> tuple[list[str], list[dict]]:
-    """(query tokens, hits) — hits carry a snippet around the first matched term."""
+           topic: str | None = None, limit: int = 20, any_term: bool = False,
+           say: Callable[[str], None] | None = None) -> SearchResult:
+    """Articles with every word of `query` (with `any_term`, any of them), best first; hits
+    carry a snippet around the first matched term. `say` hears when the snapshot was read."""
     import warehouse
     from warehouse import search as wsearch
 
     from flows.segment import query_tokens
     terms = query_tokens(query)
-    with warehouse.connect(db, read_only=True) as con:
-        hits = wsearch.search(con, terms, since=since, source=source, topic=topic, limit=limit)
+    with warehouse.reader(db, say=say) as rd:
+        hits, total = wsearch.search(rd.con, terms, since=since, source=source, topic=topic, limit=limit,
+                                     any_term=any_term)
     for h in hits:
         h["snippet"] = snippet(h.pop("text") or "", terms)
-    return terms, hits
+    return SearchResult(terms, hits, total, rd.path)
 
 
 def snippet(text: str, terms: list[str], width: int = 80, mark: tuple[str, str] = ("【", "】")) -> str:

@@ -15,13 +15,19 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import contextlib  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 
 from crawlers.registry import load_registry  # noqa: E402
 from flows import crawl as crawl_step  # noqa: E402
+from flows import lifeline  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.process import run_id_now  # noqa: E402
+
+# a flow-run process `newsflow serve` started (Prefect's runner spawns it and imports this
+# module to load the flow): die with serve, and let serve, not the terminal, stop it
+lifeline.adopt()
 
 
 @contextlib.contextmanager
@@ -31,13 +37,16 @@ def one_off():
     so nobody reads them, while Prefect 3.8's heartbeat thread (1-second sleeps, joined when the
     flow ends) rounds every flow run up to a whole second (bench/bench_prefect.py). No setting
     or environment variable turns them off (the frequency must be >= 30 s), hence the copy.
-    Runs against a server (PREFECT_API_URL, `newsflow serve`, deployments) keep them."""
+    Runs against a server (PREFECT_API_URL, `newsflow serve`, deployments) keep them.
+    The ephemeral server is made to die with this process (lifeline.guard_ephemeral_server):
+    Prefect stops it at exit, which a SIGKILL skips."""
     from prefect.context import SettingsContext
     from prefect.settings import get_current_settings
     current = get_current_settings()
     if current.api.url:
         yield
         return
+    lifeline.guard_ephemeral_server()
     quiet = current.model_copy(deep=True)
     quiet.flows.heartbeat_frequency = None
     with SettingsContext(profile=SettingsContext.get().profile, settings=quiet):
@@ -56,21 +65,21 @@ def crawl_task(sources: list[str], archive_dir: str, run_id: str, mapping: dict 
                              max_pages=max_pages, registry=registry, state=state, refresh=refresh)
     recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
     # recorded runs a killed flow never finished loading: known to the crawler, so loaded now or never
-    unprocessed = steps.unprocessed_runs(db, sources, exclude=stats + recovered)
+    unprocessed = steps.unprocessed_runs(db, sources, exclude=stats + recovered, archive=archive_dir)
     return {"stats": stats, "recovered": recovered, "unprocessed": unprocessed}
 
 
 @task(name="record-crawl")
-def record_task(db: str, stats: list) -> None:
-    steps.record_crawl(db, stats)
+def record_task(db: str, stats: list, archive_dir: str | None = None) -> None:
+    steps.record_crawl(db, stats, archive_dir)
 
 
 @task(name="extract-and-load")
 def process_task(db: str, paths: list[str], registry: str | None,
-                 runs_done: list[tuple[str, str]] | None = None) -> dict:
+                 runs_done: list[tuple[str, str]] | None = None, archive_dir: str | None = None) -> dict:
     logger = get_run_logger()
     counts = steps.process_archives(db, paths, load_registry(registry), progress=logger.info,
-                                    runs_done=runs_done or [])
+                                    runs_done=runs_done or [], archive=archive_dir)
     return counts
 
 
@@ -82,20 +91,27 @@ def crawl_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb
                refresh: bool = False) -> dict:
     names = sources or load_registry(registry).names()
     run_id = run_id or run_id_now()
+    from flows.lock import run_lock
     result = crawl_task(names, archive_dir, run_id, mapping, since, max_pages, registry, db, refresh)
-    record_task(db, result["stats"] + result["recovered"])
+    with run_lock(db, on_wait=get_run_logger().warning):
+        record_task(db, result["stats"] + result["recovered"], archive_dir)
     return result
 
 
 @flow(name="process")
 def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
-                 registry: str | None = None, runs_done: list | None = None) -> dict:
-    return process_task(db, paths, registry, runs_done)
+                 registry: str | None = None, runs_done: list | None = None,
+                 archive_dir: str | None = None) -> dict:
+    """Extract and load these archive files, under the warehouse's run lock."""
+    from flows.lock import run_lock
+    with run_lock(db, on_wait=get_run_logger().warning):
+        return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"))
 
 
 class SourcesFailing(RuntimeError):
     """Sources that usually yield articles yielded none: the run fails so an alert can fire.
-    Carries the run summary (everything else was loaded)."""
+    Carries the run summary (everything else was loaded). The flow ends in a Failed state
+    that carries it (no traceback in the log: nothing crashed); calling the flow raises it."""
 
     def __init__(self, message: str, summary: dict):
         super().__init__(message)
@@ -114,17 +130,25 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
     source is pointed at it; the URLs recorded stay the real sites'. One ingest runs at a
     time per warehouse: an overlapping run waits (up to `lock_wait` seconds) for the lock.
     A failing source never stops the others; when a source that has yielded articles before
-    comes back failed, blocked or empty, the run fails after loading everything else.
+    comes back failed, blocked or empty, the run fails after loading everything else: it ends
+    in a Failed state carrying SourcesFailing (logged as one line, not a traceback), and
+    calling the flow raises it.
     """
     logger = get_run_logger()
     from flows.lock import run_lock
     with run_lock(db, wait=lock_wait, on_wait=logger.warning):
         summary = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh)
     _publish_summary(summary)
+    for p in summary["per_source"]:
+        if p["status"] != "ok":
+            logger.warning("%s %s: %s", p["source"], p["status"], steps.failure_reason(p))
     failing = _usually_yielding(db, summary)
     if failing:
-        raise SourcesFailing(f"sources that usually yield articles yielded none: {', '.join(failing)}",
+        from prefect.states import Failed
+        exc = SourcesFailing(f"sources that usually yield articles yielded none: {', '.join(failing)}",
                              summary)
+        logger.error("%s", exc)
+        return Failed(message=str(exc), data=exc)
     return summary
 
 
@@ -153,6 +177,10 @@ def _publish_summary(summary: dict) -> None:
           f"in {summary['seconds']} s.\n\n"
           "| source | status | pages | 304 | new | updated | duplicates | rejected | blocked | rejected by reason |\n"
           "|---|---|---|---|---|---|---|---|---|---|\n" + rows + "\n")
+    why = [f"- **{p['source']}** {p['status']}: {steps.failure_reason(p)}"
+           for p in summary["per_source"] if p["status"] != "ok"]
+    if why:
+        md += "\nNot ok:\n\n" + "\n".join(why) + "\n"
     try:
         create_markdown_artifact(key="ingest-summary", markdown=md, description="newsflow ingest summary")
     except Exception as exc:   # an artifact is a report; never fail a finished ingest over it
@@ -174,7 +202,7 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
         # tasks, not subflows: each flow run costs ~1 s in Prefect 3.8 (its heartbeat thread
         # ends on a whole second), which a 1,000-page ingest notices (bench/bench_prefect.py)
         result = crawl_task(names, archive_dir, run_id, mapping, since, max_pages, registry, db, refresh)
-        record_task(db, result["stats"] + result["recovered"])
+        record_task(db, result["stats"] + result["recovered"], archive_dir)
     finally:
         if server is not None:
             server.close()
@@ -185,7 +213,7 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
         logger.info("also loading %d recorded run(s) a killed run never finished loading", len(unprocessed))
     done = stats + recovered + unprocessed
     paths = steps.archive_paths_for(done)
-    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done])
+    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir)
     summary = steps.summarise(stats, counts, db, started)
     summary["run_id"] = run_id
     summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered + unprocessed]
@@ -195,18 +223,25 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
 
 
 @task(name="reextract")
-def reextract_task(db: str, source: str | None, since: str | None, registry: str | None) -> dict:
+def reextract_task(db: str, source: str | None, since: str | None, registry: str | None,
+                   archive_dir: str | None = None) -> dict:
     from flows.reextract import reextract
     r = reextract(db, load_registry(registry), source=source,
-                  since=dt.date.fromisoformat(since) if since else None, progress=get_run_logger().info)
-    return {"scanned": r.scanned, "changed": r.changed, "fields": dict(r.fields), "version": r.version}
+                  since=dt.date.fromisoformat(since) if since else None, progress=get_run_logger().info,
+                  archive=archive_dir)
+    return {"scanned": r.scanned, "changed": r.changed, "fields": dict(r.fields), "version": r.version,
+            "missing_page": r.missing_page}
 
 
 @flow(name="reextract")
 def reextract_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
-                   since: str | None = None, registry: str | None = None) -> dict:
-    """Re-run the current extractor over stored raw pages (unscheduled; run after an upgrade)."""
-    return reextract_task(db, source, since, registry)
+                   since: str | None = None, registry: str | None = None,
+                   archive_dir: str | None = None) -> dict:
+    """Re-run the current extractor over stored raw pages (unscheduled; run after an upgrade).
+    Raw pages are read from `archive_dir` (default: 'archive' next to the db)."""
+    from flows.lock import run_lock
+    with run_lock(db, on_wait=get_run_logger().warning):
+        return reextract_task(db, source, since, registry, archive_dir or str(Path(db).parent / "archive"))
 
 
 @task(name="retag")

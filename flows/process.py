@@ -91,14 +91,17 @@ class Batch:
     reports: list[ReadReport] = field(default_factory=list)
 
 
-def iter_records(paths: Iterable[str | Path], registry: Registry,
+def iter_records(paths: Iterable[str | Path | tuple[str | Path, str]], registry: Registry,
                  reports: list[ReadReport] | None = None) -> Iterator[Article | Rejected]:
+    """Records of these archive files, in order. A path may come as (path, location): the
+    records then name their WARC file by that location (crawlers/archive.py: location)."""
     by_name = {s.name: s for s in registry.sources}
-    for path in paths:
+    for item in paths:
+        path, where = item if isinstance(item, tuple) else (item, None)
         report = ReadReport(str(path))
         if reports is not None:
             reports.append(report)
-        for page in read_pages(path, report):
+        for page in read_pages(path, report, location=where):
             rec = to_record(page, by_name.get(page.source))
             if rec is not None:
                 yield rec

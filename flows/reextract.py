@@ -1,7 +1,8 @@
 """Re-run the current extractor over stored raw pages (no refetch) and update what changed.
 
-Every article row knows the WARC file and offset of the page it came from. Re-extraction
-reads those records, runs extraction and normalisation again, and loads the results through
+Every article row knows the WARC file (relative to the archive root; older rows, an absolute
+path) and offset of the page it came from. Re-extraction finds the file under the archive in
+use (`--archive`: a moved or copied archive works), reads those records, runs extraction and normalisation again, and loads the results through
 the same idempotent load: rows whose content hash changed are updated in place, the rest only
 get the new `extractor_version`. Nothing is deleted: a page that the new extractor would
 reject keeps its row and is counted as such in the report.
@@ -55,8 +56,13 @@ def _stored(row: dict, name: str):
 
 def reextract(db: str | Path, registry: Registry | None = None, source: str | None = None,
               since: dt.date | None = None, dry_run: bool = False,
-              progress: Callable[[str], None] | None = None) -> ReextractReport:
+              progress: Callable[[str], None] | None = None,
+              archive: str | Path | None = None) -> ReextractReport:
+    """`archive`: the archive root stored locations are resolved against (default: 'archive'
+    next to the db, as the CLI's)."""
     import warehouse
+    from crawlers.archive import resolve
+    root = Path(archive) if archive is not None else Path(db).parent / "archive"
     registry = registry or load_registry()
     by_name = {s.name: s for s in registry.sources}
     report = ReextractReport()
@@ -67,14 +73,17 @@ def reextract(db: str | Path, registry: Registry | None = None, source: str | No
         wanted[row["warc_path"]][row["warc_offset"]] = row
     fresh: list[Article] = []
     seen: list[str] = []
-    for path, by_offset in wanted.items():
-        if not Path(path).exists():
+    for stored, by_offset in wanted.items():
+        path = resolve(stored, root)
+        if not path.exists():
             report.missing_page += len(by_offset)
-            report.problems.append(f"{path}: archive file missing ({len(by_offset)} articles)")
+            report.problems.append(f"{stored}: archive file missing under {root} ({len(by_offset)} articles)")
             continue
-        rr = ReadReport(path)
+        rr = ReadReport(str(path))
         found = set()
-        for page in read_pages(path, rr):
+        # the pages keep the location they were stored with: re-extraction changes fields,
+        # not where the raw page is
+        for page in read_pages(path, rr, location=stored):
             row = by_offset.get(page.warc_offset)
             if row is None:
                 continue

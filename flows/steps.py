@@ -30,52 +30,120 @@ class SourceCounts:
     reasons: Counter = field(default_factory=Counter)
 
 
-def crawl_state(db: str | Path, sources: list[str]) -> dict:
+def crawl_state(db: str | Path, sources: list[str], wait: float = 30.0) -> dict:
     """What the warehouse knows for the next crawl of these sources (see warehouse/runs.py);
-    {} when there is no warehouse yet (the crawl then relies on the runs it finds on disk)."""
+    {} when there is no warehouse yet (the crawl then relies on the runs it finds on disk).
+    WarehouseBusy when another process holds it for longer than `wait` seconds."""
     if not Path(db).exists():
         return {}
     import warehouse
-    with warehouse.connect(db) as con:
+    with warehouse.connect(db, wait=wait) as con:
         return warehouse.crawl_state(con, sources)
 
 
-def record_crawl(db: str | Path, stats: list[CrawlStats]) -> None:
-    """Record the crawl reports, and each run's fetch log and list-page state."""
+def record_crawl(db: str | Path, stats: list[CrawlStats], archive: str | Path | None = None) -> None:
+    """Record the crawl reports, and each run's fetch log and list-page state. WARC files are
+    recorded by their place in the archive (crawlers/archive.py: location); without `archive`
+    the root is taken from the layout (<archive>/<source>/<run_id>.warc.gz)."""
+    import dataclasses
     import json
 
     import warehouse
+    from crawlers.archive import location
+
+    def where(s: CrawlStats) -> str:
+        if not s.warc_path:
+            return ""
+        return location(s.warc_path, archive if archive is not None else Path(s.warc_path).parent.parent)
+
+    stored = [dataclasses.replace(s, warc_path=where(s)) for s in stats]
     with warehouse.connect(db) as con:
-        warehouse.record_crawl_runs(con, stats)
-        for s in stats:
+        warehouse.record_crawl_runs(con, stored)
+        # a run that archived nothing has nothing to process: its counts are 0 from the start
+        warehouse.mark_processed(con, [(s.run_id, s.source) for s in stored if not s.warc_path])
+        for s, rec in zip(stats, stored):
             path = Path(s.state_path) if s.state_path else None
             if path and path.exists():
                 doc = json.loads(path.read_text(encoding="utf-8"))
-                warehouse.record_crawl_state(con, s.run_id, s.source, doc, s.warc_path)
+                warehouse.record_crawl_state(con, s.run_id, s.source, doc, rec.warc_path)
+
+
+def _file_run(path: Path) -> tuple[str, str] | None:
+    """(run_id, source) of a WARC file in the archive's layout, <source>/<run_id>.warc.gz."""
+    if not path.name.endswith(".warc.gz"):
+        return None
+    return path.name[:-len(".warc.gz")], path.parent.name
+
+
+def _prepare_files(db: str | Path, paths: list[str | Path], progress: Callable[[str], None] | None,
+                   archive: str | Path | None) -> tuple[list[Path], set[tuple[str, str]]]:
+    """The files to process and the crawl runs they are.
+
+    A WARC file a crawl is still writing is left out (it grows while we read, and its crawl
+    records it when it finishes; the next process or ingest loads it). A finished run the
+    warehouse has not recorded (a `newsflow crawl` killed after its crawl process) is recorded
+    first, from its stats file, so its counts have a row to go to."""
+    import warehouse
+    from crawlers.run import crawl_in_progress
+    from crawlers.stats import read_stats
+    files, runs, unrecorded = [], set(), []
+    live: dict[Path, str | None] = {}
+    for p in map(Path, paths):
+        key = _file_run(p)
+        if key is not None:
+            if p.parent not in live:
+                live[p.parent] = crawl_in_progress(p.parent)
+            stats = p.with_name(f"{key[0]}.stats.json")
+            if live[p.parent] in (key[0], "") and not stats.exists():
+                if progress:
+                    progress(f"{p}: its crawl is still running; loaded when it has finished")
+                continue
+            if stats.exists():
+                runs.add(key)
+                unrecorded.append((key, stats))
+        files.append(p)
+    if unrecorded and Path(db).exists():
+        with warehouse.connect(db) as con:
+            known = warehouse.recorded_runs(con, [k for k, _ in unrecorded])
+        missing = [read_stats(sp) for k, sp in unrecorded if k not in known]
+        if missing:
+            record_crawl(db, missing, archive)
+            if progress:
+                progress(f"recorded {len(missing)} finished run(s) the warehouse lacked: "
+                         f"{', '.join(f'{s.source}/{s.run_id}' for s in missing)}")
+    elif unrecorded:
+        record_crawl(db, [read_stats(sp) for _, sp in unrecorded], archive)
+    return files, runs
 
 
 def process_archives(db: str | Path, paths: list[str | Path], registry: Registry | None = None,
                      progress: Callable[[str], None] | None = None,
                      runs_done: list[tuple[str, str]] = (), tag: bool = True, index: bool = True,
-                     dedupe: bool = True, snapshot: bool = True) -> dict[str, SourceCounts]:
-    """Extract every article in these archive files and load them; per-source counts.
+                     dedupe: bool = True, snapshot: bool = True,
+                     archive: str | Path | None = None) -> dict[str, SourceCounts]:
+    """Extract every article in these archive files and load them; per-source counts of
+    this pass.
 
     Extraction, tagging and segmentation happen with the warehouse closed; each chunk of
     CHUNK records is then written in one short transaction (articles, rejections, tags, search
-    postings), so an analyst's query or another load waits seconds, never minutes, and a kill
-    leaves whole chunks or nothing. Afterwards new articles are deduplicated into stories and a
-    read-only snapshot is published for long analyst sessions.
-    `runs_done` (run_id, source): crawl runs these files are, whose counts become 0 if they
-    held no article."""
+    postings, and the chunk's share of each crawl run's counts), so an analyst's query or
+    another load waits seconds, never minutes, and a kill leaves whole chunks or nothing.
+    Afterwards the runs are marked processed (their counts are history from then on: a later
+    pass over the same files changes nothing in crawl_runs), the articles not yet in a story
+    (these, and any a killed pass loaded but never deduped) are deduplicated, and a read-only
+    snapshot is published for long analyst sessions.
+    `runs_done` (run_id, source): crawl runs these files are, marked processed even if they
+    held no article (files in the archive layout with a stats file are found without it).
+    Pages are recorded by their place under `archive` (crawlers/archive.py: location)."""
     import warehouse
+    from crawlers.archive import location
     registry = registry or load_registry()
+    files, file_runs = _prepare_files(db, paths, progress, archive)
     counts: dict[str, SourceCounts] = {}
-    per_run: dict[tuple[str, str], SourceCounts] = {}       # (run_id, source): for crawl_runs
     runs: set[tuple[str, str]] = set()
     articles: list[Article] = []
     rejected: list[Rejected] = []
     reports: list = []
-    loaded_ids: list[str] = []
     taxonomy = provinces = None
     if tag:
         from flows.tags import load_taxonomy, province_map
@@ -102,14 +170,18 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
                 by_run: dict[tuple[str, str], list[Article]] = {}
                 for a in articles:
                     by_run.setdefault((a.run_id, a.source), []).append(a)
+                chunk_runs: dict[tuple[str, str], list[int]] = {}
                 for (run_id, name), batch in by_run.items():
                     res = session.articles(batch)
-                    for c in (counts.setdefault(name, SourceCounts()),
-                              per_run.setdefault((run_id, name), SourceCounts())):
-                        c.new += res.new
-                        c.updated += res.updated
-                        c.unchanged += res.unchanged
+                    c = counts.setdefault(name, SourceCounts())
+                    c.new += res.new
+                    c.updated += res.updated
+                    c.unchanged += res.unchanged
+                    chunk_runs[(run_id, name)] = [res.new, res.updated, 0]
                 session.rejected(rejected)
+                for key, n in session.rejected_by_run.items():
+                    chunk_runs.setdefault(key, [0, 0, 0])[2] += n
+                warehouse.add_run_counts(con, {k: tuple(v) for k, v in chunk_runs.items() if k[0]})
                 if tags is not None:
                     from warehouse.tags import load_tags
                     load_tags(con, tags, taxonomy.version, taxonomy.info(), transaction=False,
@@ -118,15 +190,15 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
                 from warehouse.search import index_documents
                 index_documents(con, postings)
         for r in rejected:
-            for c in (counts.setdefault(r.source, SourceCounts()),
-                      per_run.setdefault((r.run_id, r.source), SourceCounts())):
-                c.rejected += 1
-                c.reasons[r.reason] += 1
-        loaded_ids.extend(a.id for a in articles)
+            c = counts.setdefault(r.source, SourceCounts())
+            c.rejected += 1
+            c.reasons[r.reason] += 1
         articles.clear()
         rejected.clear()
 
-    for rec in iter_records(paths, registry, reports):
+    root = Path(archive) if archive is not None else None
+    located = [(p, location(p, root)) for p in files]
+    for rec in iter_records(located, registry, reports):
         runs.add((rec.run_id, rec.source))
         (articles if isinstance(rec, Article) else rejected).append(rec)
         if len(articles) + len(rejected) >= CHUNK:
@@ -134,14 +206,14 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
             if progress:
                 progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in counts.values())} articles")
     flush()
-    with warehouse.connect(db) as con:
-        for run_id, source in runs:
-            c = per_run.get((run_id, source))
-            if c and run_id:
-                warehouse.update_run_counts(con, run_id, source, c.new, c.updated, c.rejected)
-        warehouse.mark_processed(con, runs_done)
-    if dedupe and loaded_ids:
-        dedupe_articles(db, loaded_ids, registry, progress)
+    done = {k for k in runs | file_runs | set(map(tuple, runs_done)) if k[0]}
+    if done:
+        with warehouse.connect(db) as con:
+            warehouse.mark_processed(con, sorted(done))
+    if dedupe and Path(db).exists():
+        # everything not yet in a story, not only this pass's: a pass killed between its load
+        # and its dedupe left articles without one, and nothing else would pick them up
+        dedupe_articles(db, None, registry, progress)
     for rep in reports:
         if rep.problems and progress:
             progress(f"{rep.path}: {'; '.join(rep.problems)}")
@@ -156,9 +228,10 @@ def warehouse_dedupe(articles: list[Article]) -> list[Article]:
     return dedupe_batch(articles)
 
 
-def dedupe_articles(db: str | Path, ids: list[str], registry: Registry | None = None,
+def dedupe_articles(db: str | Path, ids: list[str] | None, registry: Registry | None = None,
                     progress: Callable[[str], None] | None = None):
-    """Group these (new or re-loaded) articles into stories with everything stored before."""
+    """Group these (new or re-loaded) articles, or every article not yet in a story (None),
+    into stories with everything stored before."""
     from flows import dedupe
     outlets = dedupe.registry_outlets(registry) if registry is not None else None
     report = dedupe.dedupe_new(db, article_ids=ids, outlets=outlets, chunk=DEDUPE_CHUNK)
@@ -167,21 +240,29 @@ def dedupe_articles(db: str | Path, ids: list[str], registry: Registry | None = 
     return report
 
 
-def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStats] = ()) -> list[CrawlStats]:
+def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStats] = (),
+                     archive: str | Path | None = None) -> list[CrawlStats]:
     """Recorded runs whose archive was never fully processed (a flow killed during extraction
-    or the load: their counts are still NULL). Their articles are known to the crawler, so
-    they will not be fetched again: they are processed with the next run, or they are lost."""
+    or the load: not marked processed). Their articles are known to the crawler, so they will
+    not be fetched again: they are processed with the next run, or they are lost. Their
+    stats files are looked for under `archive` (default: 'archive' next to the db)."""
     if not Path(db).exists():
         return []
     import warehouse
+    from crawlers.archive import resolve
     from crawlers.stats import read_stats
     done = {(s.run_id, s.source) for s in exclude}
-    _, rows = warehouse.query(db, "SELECT run_id, source, warc_path FROM crawl_runs WHERE articles_new IS NULL "
+    archive = Path(archive) if archive is not None else Path(db).parent / "archive"
+    _, rows = warehouse.query(db, "SELECT run_id, source, warc_path FROM crawl_runs WHERE processed_at IS NULL "
                                   "AND source IN (SELECT unnest(?)) ORDER BY started_at", [list(sources)])
     out = []
     for run_id, source, warc in rows:
-        path = Path(warc).with_name(f"{run_id}.stats.json") if warc else None
-        if (run_id, source) not in done and path is not None and path.exists():
+        if (run_id, source) in done:
+            continue
+        path = Path(archive) / source / f"{run_id}.stats.json"
+        if not path.exists() and warc:      # a stored absolute path from an older warehouse
+            path = resolve(warc, archive).with_name(f"{run_id}.stats.json")
+        if path.exists():
             out.append(read_stats(path))
     return out
 
@@ -193,14 +274,7 @@ def archive_paths_for(stats: list[CrawlStats]) -> list[str]:
 def summarise(stats: list[CrawlStats], counts: dict[str, SourceCounts], db: str | Path,
               started: dt.datetime) -> dict:
     """The ingest summary the CLI prints and the flow returns."""
-    per_source = []
-    for s in stats:
-        c = counts.get(s.source, SourceCounts())
-        per_source.append({"source": s.source, "run_id": s.run_id, "status": s.status,
-                           "pages": s.pages_fetched, "not_modified": s.not_modified,
-                           "article_requests": s.article_requests, "new": c.new, "updated": c.updated,
-                           "unchanged": c.unchanged, "rejected": c.rejected, "errors": s.errors,
-                           "blocked": s.blocked, "flags": list(s.flags), "reasons": dict(c.reasons)})
+    per_source = [_source_row(s, counts.get(s.source, SourceCounts())) for s in stats]
     return {
         "sources": len(stats),
         "pages_fetched": sum(s.pages_fetched for s in stats),
@@ -215,3 +289,37 @@ def summarise(stats: list[CrawlStats], counts: dict[str, SourceCounts], db: str 
         "seconds": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
         "per_source": per_source,
     }
+
+
+def _source_row(s: CrawlStats, c: SourceCounts) -> dict:
+    return {"source": s.source, "run_id": s.run_id, "status": s.status,
+            "pages": s.pages_fetched, "not_modified": s.not_modified,
+            "article_requests": s.article_requests, "new": c.new, "updated": c.updated,
+            "unchanged": c.unchanged, "rejected": c.rejected, "errors": s.errors,
+            "blocked": s.blocked, "flags": list(s.flags), "reasons": dict(c.reasons),
+            "errors_by_kind": dict(s.errors_by_kind), "blocked_by_reason": dict(s.blocked_by_reason),
+            "notes": [n for n in (s.message or "").split("; ") if n and not n.startswith("closed: ")]}
+
+
+def crawl_reason(s: CrawlStats) -> str:
+    """failure_reason for one crawl's stats."""
+    return failure_reason(_source_row(s, SourceCounts()))
+
+
+STATUS_MEANING = {"failed": "no list page could be read, or most requests failed",
+                  "blocked": "the site answered the start pages with a challenge",
+                  "empty": "the list pages held no article link"}
+
+
+def failure_reason(p: dict) -> str:
+    """One line on why a source of an ingest summary is not ok: what its status means, the
+    errors and blocks by kind (`dns 1`, `timeout 3`, `challenge_ruishu 2`) and the crawl's notes."""
+    parts = [STATUS_MEANING.get(p.get("status"), p.get("status") or "")]
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted((p.get("errors_by_kind") or {}).items()))
+    if kinds:
+        parts.append(f"errors: {kinds}")
+    blocks = ", ".join(f"{k} {v}" for k, v in sorted((p.get("blocked_by_reason") or {}).items()))
+    if blocks:
+        parts.append(f"blocked: {blocks}")
+    parts += p.get("notes") or []
+    return "; ".join(x for x in parts if x)

@@ -38,35 +38,19 @@ import json
 import re
 import sys
 import tempfile
-import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .site import REGISTRY, load_registry, load_sites
+
 PKG_DIR = Path(__file__).resolve().parent
-REGISTRY = PKG_DIR.parent / "crawlers" / "sources.toml"
 MAX_BYTES = 3 * 1024 * 1024
 
-# Template facts the manifest relies on (the registry's selectors are lists of alternatives;
-# these are the exact elements each mirrored template uses).
-TEMPLATE = {
-    "gxzf": dict(title="div.article-left > div.article > h1", body="div.article-con",
-                 info="div.article-inf-left", gov_meta=True),
-    "gx-sthjt": dict(title="div.article-left > div.article > h1", body="div.article-con",
-                     info="div.article-inf-left", gov_meta=True),
-    "tanpaifang": dict(title=".wenzhang_title h1", body="div.wenzhang_box#w_content",
-                       info="div.man_ll", gov_meta=False),
-    "gzwhw": dict(title="h1", body="div.content", info="div.info", gov_meta=False),
-    "hainan": dict(title="div.title_cen > ucaptitle", body="div#zoom > div#font > ucapcontent",
-                   info="div.xxgk_content_info", gov_meta=True),
-    "sd-sthj": dict(title="h1", body="td.zw_new", info="td.zw_info", gov_meta=False),
-    "gz-sthj": dict(title="div.Article_Title h1", body="div.Article_Con.aBox",
-                    info="div.ArticleProperties", gov_meta=True),
-    "zj-sthjt": dict(title="div.title h1", body="div#zoom", info="div.info", gov_meta=True),
-}
 MIN_LIST_PAGES = 5
+DEFAULT_NEXT = 'a.next, a:contains("下一页")'      # crawlers/registry.py's, for a source and preset without one
 RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 
 # ------------------------------------------------------------------------------------------
@@ -137,7 +121,7 @@ def parse_html(text: str) -> Node:
     return b.root
 
 
-_COMPOUND = re.compile(r"([a-zA-Z][\w-]*)?((?:[#.][\w-]+)*)$")
+_COMPOUND = re.compile(r"([a-zA-Z][\w-]*)?((?:[#.][\w-]+)*)(?::contains\(\s*[\"']([^\"']*)[\"']\s*\))?$")
 
 
 def _compile(selector: str):
@@ -154,14 +138,16 @@ def _compile(selector: str):
         tag = m.group(1)
         ids = re.findall(r"#([\w-]+)", m.group(2))
         classes = re.findall(r"\.([\w-]+)", m.group(2))
-        steps.append(((tag, ids, classes), comb))
+        steps.append(((tag, ids, classes, m.group(3)), comb))
         comb = " "
     return steps
 
 
 def _match_compound(node, compound):
-    tag, ids, classes = compound
+    tag, ids, classes, contains = compound      # contains: parsel's :contains("text")
     if tag and node.tag != tag.lower():
+        return False
+    if contains is not None and contains not in node.text():
         return False
     if ids and node.attrs.get("id") not in ids:
         return False
@@ -194,17 +180,6 @@ def select(root: Node, selector: str) -> list[Node]:
 
 # ------------------------------------------------------------------------------------------
 # registry and manifest
-
-
-def load_registry(path: Path = REGISTRY) -> dict[str, dict]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    presets = data.get("presets", {})
-    out = {}
-    for src in data["sources"]:
-        merged = dict(presets.get(src.get("cms", ""), {}))
-        merged.update(src)
-        out[src["name"]] = merged
-    return out
 
 
 def load_manifest(base: Path = PKG_DIR):
@@ -255,21 +230,15 @@ def decode_page(body: bytes, site: dict, headers: dict, problems: list, where: s
     if has_cs != bool(site.get("content_type_charset")):
         problems.append("%s: charset in header is %s, _site.json says %s" % (where, has_cs, site.get("content_type_charset")))
     head = body[:2048].decode("ascii", errors="replace").lower()
-    if site["encoding"] == "gbk":
-        if "charset=gb2312" not in head:
-            problems.append("%s: GBK page does not declare gb2312" % where)
-        try:
-            return body.decode("gb18030")
-        except UnicodeDecodeError as e:
-            problems.append("%s: not gb18030: %s" % (where, e))
-            return body.decode("gb18030", errors="replace")
-    if 'charset="utf-8"' not in head and "charset=utf-8" not in head:
-        problems.append("%s: page does not declare utf-8" % where)
+    # GBK pages declare gb2312 and are read as gb18030 (a superset), as browsers do
+    codec, declared = ("gb18030", ["charset=gb2312"]) if site["encoding"] == "gbk" else ("utf-8", ['charset="utf-8"', "charset=utf-8"])
+    if not any(d in head for d in declared):
+        problems.append("%s: %s page does not declare %s" % (where, site["encoding"], declared[-1][8:]))
     try:
-        return body.decode("utf-8")
+        return body.decode(codec)
     except UnicodeDecodeError as e:
-        problems.append("%s: not utf-8: %s" % (where, e))
-        return body.decode("utf-8", errors="replace")
+        problems.append("%s: not %s: %s" % (where, codec, e))
+        return body.decode(codec, errors="replace")
 
 
 def _path_q(url: str) -> str:
@@ -363,7 +332,7 @@ def crawl_lists(src: dict, mirror, site: dict, problems: list):
                 pages.append((nxt, r2, r2))
             url = None
         else:
-            links = [a for a in select(root, src["next_selector"]) if a.tag == "a" and a.attrs.get("href")]
+            links = [a for a in select(root, src.get("next_selector", DEFAULT_NEXT)) if a.tag == "a" and a.attrs.get("href")]
             url = urllib.parse.urljoin(url, links[0].attrs["href"]) if links else None
     return pages
 
@@ -381,7 +350,15 @@ def _without_dropped(url: str, src: dict) -> str:
     return urllib.parse.urlunsplit(u._replace(query="&".join(keep)))
 
 
-def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, lists: dict, problems: list):
+def template_facts(name: str, registry: Path = REGISTRY) -> dict:
+    """The exact elements the source's template uses for headline, body and info line (the
+    registry's selectors are lists of alternatives), and whether it has the gov.cn tags."""
+    site = next(s for s in load_sites(registry) if s.name == name)
+    return {**site.settings["check"], "gov_meta": site.settings["gov_meta"]}
+
+
+def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, lists: dict, problems: list,
+                 registry: Path = REGISTRY):
     host = urllib.parse.urlsplit(src["base_url"]).netloc
     site = json.loads((sites_dir / host / "_site.json").read_text(encoding="utf-8"))
     reg_enc = src.get("encoding", "utf-8").lower().replace("_", "-")
@@ -390,7 +367,7 @@ def check_source(name: str, src: dict, mirror, sites_dir: Path, manifest: list, 
     entries = [e for e in manifest if e["source"] == name]
     by_url = {e["url"]: e for e in entries}
     pattern = re.compile(src["article_pattern"])
-    tpl = TEMPLATE[name]
+    tpl = template_facts(name, registry)
 
     if len(entries) < 10:
         problems.append("%s: only %d articles" % (name, len(entries)))
@@ -617,14 +594,11 @@ def run_checks(sites_dir: Path | None = None, registry: Path = REGISTRY) -> list
             problems.append("manifest source %r not in the registry" % e["source"])
     with serve(sites_dir) as mirror:
         for name, src in reg.items():
-            if name not in TEMPLATE:
-                problems.append("%s: registry source without a mirror template" % name)
-                continue
             host = "http://" + urllib.parse.urlsplit(src["base_url"]).netloc
             if host not in mirror.base_urls:
                 problems.append("%s: no mirror site for %s" % (name, host))
                 continue
-            check_source(name, src, mirror, sites_dir, manifest, lists, problems)
+            check_source(name, src, mirror, sites_dir, manifest, lists, problems, registry)
         check_bodies(manifest, problems)
         check_server(mirror, sites_dir, manifest, problems)
     return problems

@@ -63,209 +63,240 @@ NOT_FOUND_BODY = (b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></h
 BAD_REQUEST_BODY = b"<!DOCTYPE html>\n<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n"
 
 
+class HostState:
+    """What one host's handler knows: its directory, charset, fault behaviours, Hanweb records,
+    per-path failure counters, and the shared request log."""
+
+    def __init__(self, root: Path, site: dict, log: list, host: str, delay: float = 0.0):
+        self.root, self.log, self.host, self.delay = root.resolve(), log, host, delay
+        self.charset = site.get("encoding") if site.get("content_type_charset") else None
+        self.faults = _read_json(self.root / "_faults.json") or {}
+        self.proxy = _read_json(self.root / "_dataproxy.json")
+        self.counters: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def count(self, path: str) -> int:
+        """How many times ``path`` was asked for, this time included."""
+        with self.lock:
+            n = self.counters[path] = self.counters.get(path, 0) + 1
+        return n
+
+    def resolve(self, raw_path: str):
+        """URL path -> (file Path | None, redirect location | None); None on bad input."""
+        path = urllib.parse.unquote(raw_path, errors="strict")
+        if "\\" in path or "\x00" in path or not path.startswith("/"):
+            return None
+        parts = path.split("/")
+        if any(p in ("..", ".") for p in parts):
+            return None
+        rel = [p for p in parts if p]
+        if any(p.startswith((".", "_")) for p in rel):
+            return (None, None)
+        target = self.root.joinpath(*rel) if rel else self.root
+        try:
+            resolved = target.resolve()
+        except OSError:
+            return (None, None)
+        if resolved != self.root and self.root not in resolved.parents:
+            return None
+        if resolved.is_dir():
+            if not path.endswith("/"):
+                return (None, raw_path + "/")
+            index = next((resolved / n for n in INDEX_NAMES if (resolved / n).is_file()), None)
+            return (index, None)
+        if path.endswith("/") or not resolved.is_file():
+            return (None, None)
+        return (resolved, None)
+
+    def content_type(self, fpath: Path) -> str:
+        ext = fpath.suffix.lower()
+        if ext in HTML_EXT:
+            return "text/html" + ("; charset=%s" % self.charset if self.charset else "")
+        return TYPES.get(ext) or mimetypes.guess_type(fpath.name)[0] or "application/octet-stream"
+
+    def dataproxy_body(self, params: dict) -> bytes | int:
+        """The XML of records startrecord..endrecord of the column, or the HTTP status of a bad ask."""
+        col = self.proxy["columns"].get(params.get("columnid", ""))
+        if col is None:
+            return HTTPStatus.NOT_FOUND
+        records = col["records"]
+        try:
+            start = max(1, int(params.get("startrecord", 1)))
+            end = int(params.get("endrecord", start + 44))
+            perpage = max(1, int(params.get("perpage", 15)))
+        except ValueError:
+            return HTTPStatus.BAD_REQUEST
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n<totalrecord>%d</totalrecord>\n'
+                "<totalpage>%d</totalpage>\n<recordset>\n%s\n</recordset>\n</datastore>\n"
+                % (len(records), -(-len(records) // perpage),
+                   "\n".join("<record><![CDATA[\n%s\n]]></record>" % r for r in records[start - 1:end]))).encode("utf-8")
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def not_modified(headers, etag: str) -> bool:
+    """If-None-Match (which takes precedence, RFC 9110 13.2.2) or If-Modified-Since says the
+    client's copy is current."""
+    inm = headers.get("If-None-Match")
+    if inm is not None:
+        tags = [t.strip() for t in inm.split(",")]
+        return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+    ims = headers.get("If-Modified-Since")
+    if ims:
+        try:
+            when = email.utils.parsedate_to_datetime(ims).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False
+        return when >= LAST_MODIFIED_TS
+    return False
+
+
+class MirrorHandler(BaseHTTPRequestHandler):
+    """Answers one host's requests; ``state`` (a HostState) is set per host by _make_handler."""
+
+    state: HostState
+    protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+    # holds the body back until the client's delayed ACK (~40 ms per keep-alive request)
+    disable_nagle_algorithm = True
+
+    def version_string(self):
+        return "Apache"
+
+    def log_message(self, format, *args):  # noqa: A002 - silence request logging
+        pass
+
+    def do_HEAD(self):
+        self._serve(head=True)
+
+    def do_GET(self):
+        self._serve(head=False)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        form = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
+        if urllib.parse.urlsplit(self.path).path == DATAPROXY and self.state.proxy is not None:
+            return self._dataproxy(form, head=False)
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET, HEAD")], False)
+
+    # --- answering --------------------------------------------------------------------
+    def _log(self, status) -> None:
+        self.state.log.append({"host": self.state.host, "method": self.command, "path": self.path,
+                               "status": int(status), "time": time.monotonic(),
+                               "if_none_match": self.headers.get("If-None-Match"),
+                               "user_agent": self.headers.get("User-Agent")})
+
+    def _send(self, status, body=b"", headers=(), head=False, length=True):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if status != HTTPStatus.NOT_MODIFIED and length:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self._log(status)
+        if body and not head:
+            self.wfile.write(body)
+
+    def _error(self, status, head):
+        body = NOT_FOUND_BODY if status == HTTPStatus.NOT_FOUND else BAD_REQUEST_BODY
+        self._send(status, body, [("Content-Type", "text/html")], head)
+
+    def _serve(self, head):
+        if self.state.delay:
+            time.sleep(self.state.delay)
+        raw_path = urllib.parse.urlsplit(self.path).path
+        if raw_path == DATAPROXY and self.state.proxy is not None:
+            return self._dataproxy("", head)
+        spec = self.state.faults.get(raw_path)
+        if spec is not None and self._fault(raw_path, spec, head):
+            return
+        self._static(raw_path, head)
+
+    def _static(self, raw_path, head):
+        """A file of the host directory, with validators and 304s; 301 for a directory without
+        its slash, 404 for anything missing, 400 for a path that tries to climb out."""
+        try:
+            res = self.state.resolve(raw_path)
+        except (UnicodeDecodeError, ValueError):
+            res = None
+        if res is None:
+            return self._error(HTTPStatus.BAD_REQUEST, head)
+        fpath, redirect = res
+        if redirect:
+            return self._send(HTTPStatus.MOVED_PERMANENTLY, b"", [("Location", redirect)], head)
+        if fpath is None:
+            return self._error(HTTPStatus.NOT_FOUND, head)
+        data = fpath.read_bytes()
+        etag = '"%s"' % hashlib.sha1(data).hexdigest()[:20]
+        if not_modified(self.headers, etag):
+            return self._send(HTTPStatus.NOT_MODIFIED, b"", [("Last-Modified", LAST_MODIFIED), ("ETag", etag)], head)
+        self._send(HTTPStatus.OK, data, [("Content-Type", self.state.content_type(fpath)), ("Last-Modified", LAST_MODIFIED),
+                                         ("ETag", etag), ("Accept-Ranges", "none")], head)
+
+    def _dataproxy(self, form, head):
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+        params.update(urllib.parse.parse_qsl(form))
+        body = self.state.dataproxy_body(params)
+        if isinstance(body, int):
+            return self._error(body, head)
+        self._send(HTTPStatus.OK, body, [("Content-Type", "text/xml;charset=UTF-8")], head)
+
+    # --- the fault host's behaviours (_faults.json) -------------------------------------
+    def _fault(self, path, spec, head) -> bool:
+        """Serve one behaviour of _faults.json; returns True when it answered."""
+        if spec.get("delay"):
+            time.sleep(float(spec["delay"]))
+        if spec.get("fail") and self.state.count(path) <= int(spec["fail"]):
+            headers = [("Content-Type", "text/html")]
+            if spec.get("retry_after") is not None:
+                headers.append(("Retry-After", str(spec["retry_after"])))
+            self._send(int(spec.get("fail_status", 503)), b"<html><body><h1>Service Unavailable</h1></body></html>",
+                       headers, head)
+            return True
+        if spec.get("redirect"):
+            self._send(int(spec.get("status", 302)), b"", [("Location", spec["redirect"])], head)
+            return True
+        if spec.get("big"):
+            self._big(int(spec["big"]), spec.get("content_length", True), head)
+            return True
+        if "status" in spec or "file" in spec or "body" in spec:
+            data = (self.state.root / spec["file"]).read_bytes() if "file" in spec else spec.get("body", "").encode("utf-8")
+            headers = [("Content-Type", spec.get("content_type", "text/html"))] + [tuple(h) for h in spec.get("headers", [])]
+            self._send(int(spec.get("status", 200)), data, headers, head)
+            return True
+        return False
+
+    def _big(self, size: int, with_length: bool, head: bool) -> None:
+        """A generated body of ``size`` bytes, with a Content-Length or ended by closing."""
+        chunk = (b"<p>" + b"x" * 1017 + b"</p>\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        if with_length:
+            self.send_header("Content-Length", str(size))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.state.log.append({"host": self.state.host, "method": self.command, "path": self.path, "status": 200,
+                               "time": time.monotonic(), "if_none_match": None,
+                               "user_agent": self.headers.get("User-Agent")})
+        if head:
+            return
+        sent = 0
+        try:
+            while sent < size:
+                part = chunk[:size - sent]
+                self.wfile.write(part)
+                sent += len(part)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
 def _make_handler(root: Path, site: dict, log: list, host: str, delay: float = 0.0):
-    root = root.resolve()
-    charset = site.get("encoding") if site.get("content_type_charset") else None
-    faults_file = root / "_faults.json"
-    faults = json.loads(faults_file.read_text(encoding="utf-8")) if faults_file.exists() else {}
-    proxy_file = root / "_dataproxy.json"
-    proxy = json.loads(proxy_file.read_text(encoding="utf-8")) if proxy_file.exists() else None
-    counters: dict[str, int] = {}
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
-        # holds the body back until the client's delayed ACK (~40 ms per keep-alive request)
-        disable_nagle_algorithm = True
-
-        def version_string(self):
-            return "Apache"
-
-        def log_message(self, format, *args):  # noqa: A002 - silence request logging
-            pass
-
-        def do_HEAD(self):
-            self._serve(head=True)
-
-        def do_GET(self):
-            self._serve(head=False)
-
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            form = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
-            if urllib.parse.urlsplit(self.path).path == DATAPROXY and proxy is not None:
-                return self._dataproxy(form, head=False)
-            self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"", [("Allow", "GET, HEAD")], False)
-
-        # ---------------------------------------------------------------------------------
-        def _send(self, status, body=b"", headers=(), head=False, length=True):
-            self.send_response(status)
-            for k, v in headers:
-                self.send_header(k, v)
-            if status != HTTPStatus.NOT_MODIFIED and length:
-                self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            log.append({"host": host, "method": self.command, "path": self.path, "status": int(status),
-                        "time": time.monotonic(),
-                        "if_none_match": self.headers.get("If-None-Match"),
-                        "user_agent": self.headers.get("User-Agent")})
-            if body and not head:
-                self.wfile.write(body)
-
-        def _dataproxy(self, form, head):
-            params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
-            params.update(urllib.parse.parse_qsl(form))
-            col = proxy["columns"].get(params.get("columnid", ""))
-            if col is None:
-                return self._error(HTTPStatus.NOT_FOUND, NOT_FOUND_BODY, head)
-            records = col["records"]
-            try:
-                start = max(1, int(params.get("startrecord", 1)))
-                end = int(params.get("endrecord", start + 44))
-                perpage = max(1, int(params.get("perpage", 15)))
-            except ValueError:
-                return self._error(HTTPStatus.BAD_REQUEST, BAD_REQUEST_BODY, head)
-            chosen = records[start - 1:end]
-            body = ('<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n<totalrecord>%d</totalrecord>\n'
-                    "<totalpage>%d</totalpage>\n<recordset>\n%s\n</recordset>\n</datastore>\n"
-                    % (len(records), -(-len(records) // perpage),
-                       "\n".join("<record><![CDATA[\n%s\n]]></record>" % r for r in chosen))).encode("utf-8")
-            self._send(HTTPStatus.OK, body, [("Content-Type", "text/xml;charset=UTF-8")], head)
-
-        def _fault(self, path, spec, head):
-            """Serve one behaviour of _faults.json; returns True when it answered."""
-            if spec.get("delay"):
-                time.sleep(float(spec["delay"]))
-            if spec.get("fail"):
-                with lock:
-                    n = counters[path] = counters.get(path, 0) + 1
-                if n <= int(spec["fail"]):
-                    headers = [("Content-Type", "text/html")]
-                    if spec.get("retry_after") is not None:
-                        headers.append(("Retry-After", str(spec["retry_after"])))
-                    body = b"<html><body><h1>Service Unavailable</h1></body></html>"
-                    self._send(int(spec.get("fail_status", 503)), body, headers, head)
-                    return True
-            if spec.get("redirect"):
-                self._send(int(spec.get("status", 302)), b"", [("Location", spec["redirect"])], head)
-                return True
-            if spec.get("big"):
-                size = int(spec["big"])
-                chunk = (b"<p>" + b"x" * 1017 + b"</p>\n")
-                with_length = spec.get("content_length", True)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                if with_length:
-                    self.send_header("Content-Length", str(size))
-                else:
-                    self.send_header("Connection", "close")
-                    self.close_connection = True
-                self.end_headers()
-                log.append({"host": host, "method": self.command, "path": self.path, "status": 200,
-                            "time": time.monotonic(), "if_none_match": None,
-                            "user_agent": self.headers.get("User-Agent")})
-                if not head:
-                    sent = 0
-                    try:
-                        while sent < size:
-                            part = chunk[:size - sent]
-                            self.wfile.write(part)
-                            sent += len(part)
-                    except (BrokenPipeError, ConnectionResetError):
-                        self.close_connection = True
-                return True
-            if "status" in spec or "file" in spec or "body" in spec:
-                if "file" in spec:
-                    data = (root / spec["file"]).read_bytes()
-                else:
-                    data = spec.get("body", "").encode("utf-8")
-                headers = [("Content-Type", spec.get("content_type", "text/html"))]
-                headers += [tuple(h) for h in spec.get("headers", [])]
-                self._send(int(spec.get("status", 200)), data, headers, head)
-                return True
-            return False
-
-        def _error(self, status, body, head):
-            self._send(status, body, [("Content-Type", "text/html")], head)
-
-        def _resolve(self, raw_path):
-            """URL path -> (file Path | None, redirect location | None); None on bad input."""
-            path = urllib.parse.unquote(raw_path, errors="strict")
-            if "\\" in path or "\x00" in path or not path.startswith("/"):
-                return None
-            parts = path.split("/")
-            if any(p in ("..", ".") for p in parts):
-                return None
-            rel = [p for p in parts if p]
-            if any(p.startswith((".", "_")) for p in rel):
-                return (None, None)
-            target = root.joinpath(*rel) if rel else root
-            try:
-                resolved = target.resolve()
-            except OSError:
-                return (None, None)
-            if resolved != root and root not in resolved.parents:
-                return None
-            if resolved.is_dir():
-                if not path.endswith("/"):
-                    return (None, raw_path + "/")
-                for name in INDEX_NAMES:
-                    if (resolved / name).is_file():
-                        return (resolved / name, None)
-                return (None, None)
-            if path.endswith("/") or not resolved.is_file():
-                return (None, None)
-            return (resolved, None)
-
-        def _serve(self, head):
-            if delay:
-                time.sleep(delay)
-            raw_path = urllib.parse.urlsplit(self.path).path
-            if raw_path == DATAPROXY and proxy is not None:
-                return self._dataproxy("", head)
-            spec = faults.get(raw_path)
-            if spec is not None and self._fault(raw_path, spec, head):
-                return
-            try:
-                res = self._resolve(raw_path)
-            except (UnicodeDecodeError, ValueError):
-                res = None
-            if res is None:
-                return self._error(HTTPStatus.BAD_REQUEST, BAD_REQUEST_BODY, head)
-            fpath, redirect = res
-            if redirect:
-                return self._send(HTTPStatus.MOVED_PERMANENTLY, b"", [("Location", redirect)], head)
-            if fpath is None:
-                return self._error(HTTPStatus.NOT_FOUND, NOT_FOUND_BODY, head)
-            data = fpath.read_bytes()
-            etag = '"%s"' % hashlib.sha1(data).hexdigest()[:20]
-            ext = fpath.suffix.lower()
-            if ext in HTML_EXT:
-                ctype = "text/html" + ("; charset=%s" % charset if charset else "")
-            else:
-                ctype = TYPES.get(ext) or mimetypes.guess_type(fpath.name)[0] or "application/octet-stream"
-            headers = [("Content-Type", ctype), ("Last-Modified", LAST_MODIFIED), ("ETag", etag),
-                       ("Accept-Ranges", "none")]
-            if self._not_modified(etag):
-                return self._send(HTTPStatus.NOT_MODIFIED, b"", [("Last-Modified", LAST_MODIFIED), ("ETag", etag)], head)
-            self._send(HTTPStatus.OK, data, headers, head)
-
-        def _not_modified(self, etag):
-            inm = self.headers.get("If-None-Match")
-            if inm is not None:  # takes precedence over If-Modified-Since (RFC 9110 13.2.2)
-                tags = [t.strip() for t in inm.split(",")]
-                return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
-            ims = self.headers.get("If-Modified-Since")
-            if ims:
-                try:
-                    when = email.utils.parsedate_to_datetime(ims).timestamp()
-                except (TypeError, ValueError, IndexError, OverflowError):
-                    return False
-                return when >= LAST_MODIFIED_TS
-            return False
-
-    return Handler
+    """A handler class for one host directory (each host has its own state)."""
+    return type("Handler", (MirrorHandler,), {"state": HostState(root, site, log, host, delay)})
 
 
 class _Server(ThreadingHTTPServer):

@@ -76,8 +76,10 @@ def test_query_falls_back_to_the_snapshot_while_a_load_holds_the_file(tmp_path):
     """)
     try:
         assert holder.stdout.readline().strip() == "held"
-        cols, rows = warehouse.query(db, "select count(*) from articles", wait=0.5, snapshot_fallback=True)
-        assert rows == [(3,)] and warehouse.store.last_query_source.endswith(".snapshot.duckdb")
+        said = []
+        result = warehouse.query(db, "select count(*) from articles", wait=0.5, snapshot_fallback=True, say=said.append)
+        assert result.rows == [(3,)] and result.source.name.endswith(".snapshot.duckdb") and result.from_snapshot
+        assert len(said) == 1 and "read its snapshot" in said[0]
     finally:
         holder.kill()
         holder.wait()

@@ -71,8 +71,8 @@ def test_refresh_refetches_known_articles_and_keeps_the_earlier_version(tmp_path
     def once(run_id, server, **kw):
         stats = crawl(["hainan"], archive_dir=archive, run_id=run_id, mapping=server.base_urls,
                       state=steps.crawl_state(db, ["hainan"]), **kw)
-        steps.record_crawl(db, stats)
-        counts = steps.process_archives(db, steps.archive_paths_for(stats))
+        steps.record_crawl(db, stats, archive)
+        counts = steps.process_archives(db, steps.archive_paths_for(stats), archive=archive)
         return stats[0], counts.get("hainan", steps.SourceCounts())
 
     with serve(sites) as server:
@@ -90,8 +90,9 @@ def test_refresh_refetches_known_articles_and_keeps_the_earlier_version(tmp_path
     rows = warehouse.query(db, "select run_id, warc_path from crawl_urls where url in (?, ?) and kind = 'article' "
                                "order by run_id", spellings)[1]
     assert [r[0] for r in rows] == ["r1", "r3"]
-    old = next(p for p in read_pages(rows[0][1]) if p.url in spellings)
-    new = next(p for p in read_pages(rows[1][1]) if p.url in spellings)
+    assert [r[1] for r in rows] == ["hainan/r1.warc.gz", "hainan/r3.warc.gz"]     # under the archive root
+    old = next(p for p in read_pages(archive / rows[0][1]) if p.url in spellings)
+    new = next(p for p in read_pages(archive / rows[1][1]) if p.url in spellings)
     assert "更正".encode() not in old.body and "更正".encode() in new.body          # both versions kept
     (text,) = warehouse.query(db, "select text from articles where url = ?", [target["url"]])[1][0]
     assert "更正" in text

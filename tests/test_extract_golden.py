@@ -1,8 +1,11 @@
-"""Golden pages: one per configured source's template (from the mirror) and tricky real
+"""Golden pages: one per registry source (its mirror page, tests/golden/mirror-<source>.json,
+derived from mirror/expected.json by `python -m mirror.build --goldens`) and tricky real
 pages from the dev corpus. Fixed fields must match exactly (after NFKC and whitespace
 folding); bodies must contain / must not contain fragments. A field listed under
 `known_misses` is a documented gap: it is expected to be wrong, and when it starts to come
-out right the test fails so the golden file gets updated."""
+out right the test fails so the golden file gets updated. A registry source without a golden,
+or with one the mirror's manifest no longer agrees with, fails naming the command that
+regenerates it."""
 import json
 import unicodedata
 from pathlib import Path
@@ -15,7 +18,8 @@ from flows.normalise import strip_pinyin
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "corpus" / "dev" / "pages"
-GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.json"))
+DEV_GOLDEN = sorted((ROOT / "tests" / "golden").glob("dev-*.json"))
+SOURCES = load_registry().names()
 
 
 def fold(v):
@@ -42,9 +46,31 @@ def got_fields(e):
             "original_source": strip_pinyin(e.original_source), "author": strip_pinyin(e.author)}
 
 
-@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.stem)
-def test_golden(path):
+@pytest.mark.parametrize("source", SOURCES)
+def test_mirror_golden(source):
+    from mirror.goldens import REGENERATE, derived_part, expected_goldens, golden_path
+    path = golden_path(source)
+    if not path.exists():
+        pytest.fail(f"registry source {source!r} has no golden {path.relative_to(ROOT)}: run `{REGENERATE}`")
     g = json.loads(path.read_text(encoding="utf-8"))
+    want = expected_goldens(ROOT / "mirror" / "expected.json").get(source)
+    assert want is not None, f"mirror/expected.json has no article of {source!r}: run `python -m mirror.build`"
+    assert derived_part(g) == derived_part(want), \
+        f"{path.relative_to(ROOT)} no longer matches mirror/expected.json: run `{REGENERATE}`"
+    check_golden(g, path)
+
+
+def test_every_mirror_golden_names_a_registry_source():
+    stale = [p.name for p in (ROOT / "tests" / "golden").glob("mirror-*.json") if p.stem[len("mirror-"):] not in SOURCES]
+    assert not stale, f"goldens of sources no longer in the registry: {stale} (delete them)"
+
+
+@pytest.mark.parametrize("path", DEV_GOLDEN, ids=lambda p: p.stem)
+def test_golden(path):
+    check_golden(json.loads(path.read_text(encoding="utf-8")), path)
+
+
+def check_golden(g, path):
     e = run(g)
     got = got_fields(e)
     for name, want in g["expect"].items():

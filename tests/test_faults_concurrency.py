@@ -20,7 +20,9 @@ N = 60
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conc")
-    with generated_site(tmp, N) as (info, server, base, reg, urls):
+    # slow answers (0.3 s, and AutoThrottle backing off from them: ~20 s for the crawl), so the
+    # second crawl starts while the first still runs, however long a loaded machine takes
+    with generated_site(tmp, N, delay=0.3) as (info, server, base, reg, urls):
         db, archive = tmp / "nf.duckdb", tmp / "archive"
         cmd = [NEWSFLOW, "--db", str(db), "--archive", str(archive), "--registry", str(reg), "crawl", "gxzf",
                "--max-pages", "100"]

@@ -154,10 +154,18 @@ def load_killed(site, crawl_killed):
     proc = subprocess.Popen([NEWSFLOW, "--db", str(db2), "--archive", str(site["archive"]), "--registry",
                              str(site["reg"]), "process"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env(site["tmp"]), start_new_session=True)
-    # the warehouse is open and its first commits (the migrations) are in its WAL: the load is next
-    wait_for(lambda: any(f.endswith("second.duckdb") for f in open_files(proc.pid))
-             and (site["tmp"] / "second.duckdb.wal").exists(), 60, "the warehouse opened for the load", proc,
-             poll=0.002)
+    # the process first records the archive's run in this new warehouse (migrations and all),
+    # closes it, extracts with the archive open, then opens the warehouse again for the load:
+    # wait for that second opening (the archive read and closed, the warehouse open)
+    seen = {"archive": False}
+
+    def loading():
+        files = open_files(proc.pid)
+        if any(f.endswith(".warc.gz") for f in files):
+            seen["archive"] = True
+            return False
+        return seen["archive"] and any(f.endswith("second.duckdb") for f in files)
+    wait_for(loading, 120, "the warehouse opened for the load", proc, poll=0.002)
     time.sleep(0.15)
     alive = proc.poll() is None
     kill(proc)

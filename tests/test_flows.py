@@ -12,7 +12,7 @@ import pytest
 
 import warehouse
 from crawlers.registry import DEFAULT_REGISTRY, load_registry
-from flows.serve import build_deployments, load_specs
+from flows.serve import INGEST_ENTRYPOINT, build_deployments, load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,6 +34,15 @@ def test_prefect_yaml_schedules_every_source_once():
     assert all(d.parameters.get("db") == "x.duckdb" for d in deployments)
 
 
+@pytest.mark.parametrize("source", load_registry().names())
+def test_every_registry_source_is_in_exactly_one_ingest_group(source):
+    """Parametrised over the registry: a source added there gets this check without a test edit."""
+    groups = [s.name for s in load_specs(ROOT / "prefect.yaml")
+              if s.entrypoint == INGEST_ENTRYPOINT and s.schedules and source in s.parameters.get("sources", [])]
+    assert len(groups) == 1, (f"source {source!r} is in the ingest groups {groups} of prefect.yaml: "
+                              "name it in exactly one scheduled ingest deployment's `sources`")
+
+
 def count(db, sql="select count(*), count(distinct url) from articles"):
     try:
         return warehouse.query(db, sql, wait=1)[1][0]
@@ -41,7 +50,11 @@ def count(db, sql="select count(*), count(distinct url) from articles"):
         return None
 
 
-def test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly(tmp_path, newsflow_exe):
+def test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly_on_sigterm(tmp_path, newsflow_exe):
+    """A scheduled run loads the mirror; then SIGTERM to serve alone (what `kill PID` sends)
+    stops it within seconds, without a traceback, and leaves none of its processes running
+    (Ctrl-C in a terminal: tests/test_faults_prefect.py)."""
+    from faults.procs import STOP_LIMIT, alive, descendants, kinds
     config = tmp_path / "prefect.yaml"
     config.write_text(
         "deployments:\n"
@@ -55,26 +68,37 @@ def test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly(tmp_path, ne
     proc = subprocess.Popen([newsflow_exe, "--db", str(db), "serve", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**env(tmp_path), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"})
+    tree = {}
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 300
         got = None
         while time.monotonic() < deadline and proc.poll() is None:
+            tree.update(descendants(proc.pid))
             got = count(db) if db.exists() else None
             if got and got[0] > 0:
                 break
-            time.sleep(2)
+            time.sleep(1)
         assert got and got[0] == got[1] > 0, "no scheduled run loaded articles"
-    finally:
-        proc.send_signal(signal.SIGINT)                       # Ctrl-C
+        tree.update(descendants(proc.pid))
+        assert "server" in kinds(tree)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
         try:
             out, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-            pytest.fail("serve did not stop on Ctrl-C")
-    assert proc.returncode in (0, 130), out[-2000:]
-    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / ".prefect-serve")], capture_output=True, text=True)
-    assert not leftovers.stdout.strip(), "the local Prefect server outlived serve"
+            pytest.fail("serve did not stop on SIGTERM")
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out[-2000:]
+    assert took < STOP_LIMIT, f"took {took:.1f}s to stop"
+    assert "Traceback" not in out, out[-5000:]
+    left = {pid: cmd for pid, cmd in tree.items() if alive(pid)}
+    assert not left, f"outlived serve: {left}"
     runs = warehouse.query(db, "select count(*) from crawl_runs where source = 'hainan'")[1][0][0]
     assert runs >= 1
 

@@ -32,7 +32,8 @@ def test_index_is_incremental(db):
 
 
 def test_ranked_hits_contain_the_terms(db):
-    terms, hits = search(db, "东盟 环境合作")
+    r = search(db, "东盟 环境合作", any_term=True)
+    terms, hits = r.terms, r.hits
     assert terms == ["东盟", "环境", "合作"] or "东盟" in terms
     assert hits, "no hits"
     scores = [h["score"] for h in hits]
@@ -46,19 +47,37 @@ def test_ranked_hits_contain_the_terms(db):
     assert all(s > 0 for s in scores)
 
 
+def _with_terms(db, terms, every):
+    """Article ids whose indexed tokens hold every (or any) of `terms`, counted in SQL."""
+    need = len(terms) if every else 1
+    return {r[0] for r in warehouse.query(
+        db, "select article_id from search_postings where term in (select unnest(?::varchar[])) "
+            "group by 1 having count(distinct term) >= ?", [terms, need])[1]}
+
+
+def test_every_word_by_default_any_word_on_request_and_the_total_of_all_matches(db):
+    every, any_ = search(db, "东盟 环境合作", limit=1), search(db, "东盟 环境合作", limit=1, any_term=True)
+    assert every.terms == any_.terms and len(every.terms) >= 2
+    want_every, want_any = _with_terms(db, every.terms, True), _with_terms(db, every.terms, False)
+    assert 0 < len(want_every) < len(want_any)          # the fixture tells the two apart
+    assert (every.total, any_.total) == (len(want_every), len(want_any))    # all matches, not the limit
+    assert len(every.hits) == len(any_.hits) == 1
+    full = search(db, "东盟 环境合作", limit=1000)
+    assert {h["id"] for h in full.hits} == want_every and all(h["matched"] == len(full.terms) for h in full.hits)
+    assert search(db, "东盟 xyzzyqqq").total == 0 and search(db, "东盟 xyzzyqqq", any_term=True).total > 0
+
+
 def test_traditional_query_finds_simplified_and_traditional_articles(db):
-    _, simp = search(db, "生態文明")
-    _, trad = search(db, "生态文明")
+    simp = search(db, "生態文明").hits
+    trad = search(db, "生态文明").hits
     assert {h["id"] for h in simp} == {h["id"] for h in trad} and simp
 
 
 def test_filters(db):
-    _, hits = search(db, "合作", source="hainan", limit=50)
+    hits = search(db, "合作", source="hainan", limit=50).hits
     assert hits and {h["source"] for h in hits} == {"hainan"}
-    _, none = search(db, "合作", since=dt.date(2100, 1, 1))
-    assert none == []
-    _, nothing = search(db, "xyzzyqqq")
-    assert nothing == []
+    assert search(db, "合作", since=dt.date(2100, 1, 1)).hits == []
+    assert search(db, "xyzzyqqq").hits == []
 
 
 def test_snippet_marks_every_hit():

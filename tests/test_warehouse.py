@@ -99,10 +99,17 @@ def test_rejected_and_crawl_runs_idempotent(tmp_path):
         assert warehouse.load_rejected(con, rej) == 0
         warehouse.record_crawl_runs(con, [stats])
         warehouse.record_crawl_runs(con, [stats])
-        warehouse.update_run_counts(con, "r1", "gxzf", 5, 1, 2)
+        warehouse.add_run_counts(con, {("r1", "gxzf"): (3, 1, 2)})      # two load chunks
+        warehouse.add_run_counts(con, {("r1", "gxzf"): (2, 0, 0)})
+        warehouse.mark_processed(con, [("r1", "gxzf")])
+        # history from here on: a later pass, or the run recorded again, changes nothing
+        warehouse.add_run_counts(con, {("r1", "gxzf"): (7, 7, 7)})
+        warehouse.mark_processed(con, [("r1", "gxzf")])
+        warehouse.record_crawl_runs(con, [stats])
     assert count(db, "select count(*) from rejected") == 1
     assert count(db, "select count(*) from crawl_runs") == 1
-    assert count(db, "select articles_new from crawl_runs") == 5
+    assert warehouse.query(db, "select articles_new, articles_updated, articles_rejected, processed_at is not null "
+                               "from crawl_runs")[1] == [(5, 1, 2, True)]
 
 
 def test_query_is_read_only_and_errors_are_named(tmp_path):

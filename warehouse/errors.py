@@ -11,3 +11,13 @@ class WarehouseBusy(WarehouseError):
 
 class QueryError(WarehouseError):
     """An ad-hoc query failed (bad SQL, missing table, ...)."""
+
+
+class OutputError(WarehouseError):
+    """A file or folder the user named (`export --output`, `report --output`) could not be
+    written: read-only, full disk, a parent that is a file ... The warehouse is not at fault."""
+
+
+class OutputRefused(OutputError):
+    """Writing there would replace something newsflow must keep or did not write: the
+    warehouse or its archive, a folder that is not an earlier export, a file without --overwrite."""

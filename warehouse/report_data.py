@@ -1,7 +1,11 @@
 """The numbers behind `newsflow report`: plain lists and dicts, computed in SQL.
 
-Each function copes with a warehouse that lacks the optional tables (tags, clusters) by
-returning an empty result and saying so, so a report can be made at any stage.
+Days are Asia/Shanghai (as in the daily_*_counts views): `prepare` sets the session's
+TimeZone itself, so a plain CAST to DATE gives the Shanghai day (5x cheaper than timezone()).
+Each function copes with a warehouse that lacks the optional tables (tags, clusters, crawl
+runs) by returning an empty result, so a report can be made at any stage. `prepare` scans
+articles and tags once into temporary tables; the rest aggregates those and returns at most a
+few thousand rows (bench/bench_report.py measures 100k articles).
 """
 from __future__ import annotations
 
@@ -10,85 +14,191 @@ import datetime as dt
 import duckdb
 
 
+
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                             [table]).fetchone()[0])
 
 
-def daily_by_source(con, days: int = 730) -> list[tuple[dt.date, str, int]]:
-    """Articles per publish day (Asia/Shanghai) and source, over the last `days` days."""
-    return con.execute(
-        "WITH d AS (SELECT CAST(published_at AS DATE) AS day, source FROM articles WHERE published_at IS NOT NULL), "
-        "lim AS (SELECT max(day) - ?::INTEGER AS since FROM d) "
-        "SELECT day, source, count(*) FROM d, lim WHERE day > lim.since GROUP BY ALL ORDER BY day, source",
-        [days]).fetchall()
+def has_clusters(con) -> bool:
+    return _has(con, "dedupe_docs") and con.execute("SELECT count(*) > 0 FROM dedupe_docs").fetchone()[0]
 
 
-def topic_trends(con, weeks: int = 26) -> list[tuple[dt.date, str, int]] | None:
-    """Articles per ISO week and topic; None when the warehouse has no tags."""
-    if not _has(con, "article_tags"):
-        return None
-    return con.execute(
-        "WITH t AS (SELECT date_trunc('week', a.published_at)::DATE AS week, g.tag "
-        "           FROM article_tags g JOIN articles a ON a.id = g.article_id "
-        "           WHERE g.kind = 'topic' AND a.published_at IS NOT NULL), "
-        "lim AS (SELECT max(week) - INTERVAL (? * 7) DAY AS since FROM t) "
-        "SELECT week, tag, count(*) FROM t, lim WHERE week > lim.since GROUP BY ALL ORDER BY week, tag",
-        [weeks]).fetchall()
-
-
-def most_syndicated(con, limit: int = 15) -> tuple[str, list[dict]]:
-    """Stories seen in the most places: by dedupe cluster when clusters exist, else by
-    identical simplified title across sources."""
-    if _has(con, "stories") and con.execute("SELECT count(*) FROM stories WHERE articles > 1").fetchone()[0]:
-        rows = con.execute(
-            "SELECT s.cluster_id, s.title, s.articles, s.outlets, "
-            "       (SELECT string_agg(DISTINCT coalesce(a.original_source, a.source), '、') "
-            "        FROM article_clusters c JOIN articles a ON a.id = c.article_id "
-            "        WHERE c.cluster_id = s.cluster_id), s.first_published "
-            "FROM stories s WHERE s.articles > 1 ORDER BY s.articles DESC, s.first_published LIMIT ?",
-            [limit]).fetchall()
-        how = "dedupe clusters (near-duplicate detection)"
+def prepare(con) -> None:
+    """Two temporary tables every other query here reads (once per connection; temporary
+    tables work on a read-only connection and vanish with it), so articles and tags are
+    scanned once however many totals the report shows:
+    _report_m: one row per article with its story (its dedupe cluster where dedupe ran,
+    itself when not yet deduplicated; the same simplified title when dedupe never ran);
+    _report_t: topic, place and partner tags with the article's source and publish day."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_report_m'").fetchone()[0]:
+        return
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    if has_clusters(con):
+        # dedupe_docs.cluster_id always names the surviving cluster (merges rewrite it)
+        story, join = "coalesce(d.cluster_id, a.id)", "LEFT JOIN dedupe_docs d ON d.article_id = a.id"
     else:
-        rows = con.execute(
-            "SELECT coalesce(title_simplified, title) AS k, any_value(title), count(*) AS copies, "
-            "count(DISTINCT source), string_agg(DISTINCT coalesce(original_source, source), '、'), "
-            "min(published_at) FROM articles GROUP BY k HAVING count(DISTINCT source) > 1 "
-            "ORDER BY copies DESC, 6 LIMIT ?", [limit]).fetchall()
-        how = "identical titles (no dedupe clusters yet)"
-    keys = ("key", "title", "copies", "sources", "outlets", "first_seen")
-    return how, [dict(zip(keys, r)) for r in rows]
+        story, join = "coalesce(a.title_simplified, a.title, a.id)", ""
+    con.execute(
+        f"CREATE TEMP TABLE _report_m AS SELECT a.id, a.source, a.published_at, a.first_seen, "
+        f"CAST(a.published_at AS DATE) AS day, {story} AS story FROM articles a {join}")
+    tags = ("SELECT t.kind, t.tag, m.source, m.day, m.published_at FROM article_tags t "
+            "JOIN _report_m m ON m.id = t.article_id WHERE t.kind IN ('topic', 'place', 'partner')"
+            if _has(con, "article_tags") else
+            "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS tag, NULL::VARCHAR AS source, "
+            "NULL::DATE AS day, NULL::TIMESTAMPTZ AS published_at WHERE false")
+    con.execute(f"CREATE TEMP TABLE _report_t AS {tags}")
+    con.execute(
+        "CREATE TEMP TABLE _report_s AS SELECT story, count(*) AS copies, count(DISTINCT source) AS sources, "
+        "min(published_at) AS first_published, max(published_at) AS last_published, "
+        "arg_min(id, coalesce(published_at, first_seen)) AS earliest FROM _report_m GROUP BY story")
+
+
+def overview(con) -> dict:
+    """Counts for the report's header: articles, sources, stories, published span, last crawl."""
+    prepare(con)
+    n, sources, dated, first, last, seen_first, seen_last = con.execute(
+        "SELECT count(*), count(DISTINCT source), count(published_at), min(published_at), max(published_at), "
+        "min(first_seen), max(first_seen) FROM _report_m").fetchone()
+    stories, multi = con.execute("SELECT count(*), count(*) FILTER (WHERE sources > 1) FROM _report_s").fetchone()
+    last_run = con.execute("SELECT max(finished_at) FROM crawl_runs").fetchone()[0] if _has(con, "crawl_runs") else None
+    return {"articles": n, "sources": sources, "dated": dated, "first": first, "last": last,
+            "first_seen": seen_first, "last_seen": seen_last, "stories": stories,
+            "multi_source_stories": multi, "clustered": has_clusters(con), "last_run": last_run}
+
+
+def daily_by_source(con) -> list[tuple[dt.date, str, int]]:
+    """Articles per publish day and source (the daily_source_counts view's numbers)."""
+    prepare(con)
+    return con.execute("SELECT day, source, count(*) FROM _report_m WHERE day IS NOT NULL "
+                       "GROUP BY ALL ORDER BY day, source").fetchall()
+
+
+def daily_by_topic(con) -> list[tuple[dt.date, str, int]]:
+    """Articles per publish day and topic tag (daily_topic_counts); empty when nothing is tagged."""
+    prepare(con)
+    return con.execute("SELECT day, tag, count(*) FROM _report_t WHERE kind = 'topic' AND day IS NOT NULL "
+                       "GROUP BY ALL ORDER BY day, tag").fetchall()
+
+
+def by_source(con) -> list[dict]:
+    """Per source: articles, dated span, articles in stories other sources also carry, top topics."""
+    prepare(con)
+    rows = con.execute("""
+        WITH s AS (SELECT m.source, count(*) AS articles, count(m.published_at) AS dated,
+                          min(m.published_at) AS first, max(m.published_at) AS last,
+                          count(*) FILTER (WHERE s.sources > 1) AS shared
+                   FROM _report_m m JOIN _report_s s ON s.story = m.story GROUP BY m.source),
+        t AS (SELECT source, list(tag ORDER BY n DESC, tag)[1:2] AS top
+              FROM (SELECT source, tag, count(*) AS n FROM _report_t WHERE kind = 'topic' GROUP BY ALL)
+              GROUP BY source)
+        SELECT s.source, s.articles, s.dated, s.first, s.last, s.shared, t.top
+        FROM s LEFT JOIN t ON t.source = s.source ORDER BY s.articles DESC, s.source""").fetchall()
+    keys = ("source", "articles", "dated", "first", "last", "shared", "top_topics")
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def tag_totals(con, kind: str, limit: int | None = None) -> list[dict]:
+    """Articles per tag of one kind (topic, partner or place), most first, with how many
+    sources carry it and its newest article's publish time."""
+    prepare(con)
+    rows = con.execute(
+        "SELECT tag, count(*) AS n, count(DISTINCT source), max(published_at) FROM _report_t WHERE kind = ? "
+        "GROUP BY tag ORDER BY n DESC, tag LIMIT ?", [kind, limit or 1_000_000]).fetchall()
+    return [dict(zip(("tag", "articles", "sources", "last"), r)) for r in rows]
+
+
+def tag_counts(con) -> dict[str, int]:
+    """Distinct tags per kind (topic, partner, place)."""
+    prepare(con)
+    return dict(con.execute("SELECT kind, count(DISTINCT tag) FROM _report_t GROUP BY kind").fetchall())
+
+
+def stories(con, order: str, limit: int = 15, outlets_per_story: int = 12) -> list[dict]:
+    """Stories with their copies: order 'newest' (latest first publication) or 'syndicated'
+    (most sources, then most copies; only stories seen more than once). The story's title
+    and link are its canonical article's (dedupe's choice), else its earliest. Each story
+    lists the sources that carried it, earliest first (at most `outlets_per_story`), each with
+    its earliest copy's URL and time and its number of copies, and every 来源 its copies credit."""
+    prepare(con)
+    where, order_by = {
+        "newest": ("first_published IS NOT NULL", "first_published DESC, copies DESC"),
+        "syndicated": ("copies > 1", "sources DESC, copies DESC, first_published DESC NULLS LAST"),
+    }[order]
+    canonical = ("LEFT JOIN dedupe_clusters c ON c.cluster_id = top.story AND c.merged_into IS NULL"
+                 if has_clusters(con) else "LEFT JOIN (SELECT NULL::VARCHAR AS canonical_id) c ON false")
+    rows = con.execute(f"""
+        WITH picked AS (SELECT * FROM _report_s WHERE {where} ORDER BY {order_by}, story LIMIT ?),
+        top AS (SELECT *, row_number() OVER (ORDER BY {order_by}, story) AS rank FROM picked)
+        SELECT top.story, top.copies, top.sources, top.first_published, top.last_published,
+               a.title, a.url, a.source, a.original_source
+        FROM top {canonical} JOIN articles a ON a.id = coalesce(c.canonical_id, top.earliest)
+        ORDER BY top.rank""", [limit]).fetchall()
+    keys = ("story", "copies", "sources", "first_published", "last_published", "title", "url", "source",
+            "original_source")
+    out = [dict(zip(keys, r), outlets=[], credited=[]) for r in rows]
+    if out:
+        by_key = {s["story"]: s for s in out}
+        outlets = con.execute("""
+            SELECT story, source, url, copies, published_at, credited FROM (
+                SELECT m.story, a.source, arg_min(a.url, coalesce(a.published_at, a.first_seen)) AS url,
+                       count(*) AS copies, min(a.published_at) AS published_at,
+                       list(DISTINCT a.original_source) FILTER (WHERE a.original_source IS NOT NULL) AS credited,
+                       row_number() OVER (PARTITION BY m.story ORDER BY min(a.published_at) NULLS LAST, a.source) AS i
+                FROM _report_m m JOIN articles a ON a.id = m.id
+                WHERE m.story IN (SELECT unnest(?::VARCHAR[])) GROUP BY m.story, a.source)
+            ORDER BY story, i""", [list(by_key)]).fetchall()
+        for story, source, url, copies, published, credited in outlets:
+            s = by_key[story]
+            for c in credited or ():
+                if c not in s["credited"]:
+                    s["credited"].append(c)
+            if len(s["outlets"]) < outlets_per_story:
+                s["outlets"].append({"source": source, "url": url, "copies": copies, "published_at": published})
+    return out
 
 
 def source_health(con) -> list[dict]:
-    """Per source: last successful crawl, runs, yield, error rate, field completeness."""
-    rows = con.execute("""
-        WITH runs AS (
-            SELECT source, count(*) AS runs,
+    """Per source: last run and last success, runs, new articles per run (crawl_runs),
+    error rate, field completeness and the newest article's arrival (articles)."""
+    runs = ("""SELECT source, count(*) AS runs,
                    max(finished_at) FILTER (WHERE status = 'ok') AS last_ok,
                    max(finished_at) AS last_run,
                    sum(coalesce(pages_fetched, 0)) AS pages, sum(coalesce(errors, 0)) AS errors,
                    avg(coalesce(articles_new, 0)) AS new_per_run,
+                   arg_max(articles_new, finished_at) AS new_last_run,
                    arg_max(status, finished_at) AS last_status
-            FROM crawl_runs GROUP BY source),
+            FROM crawl_runs GROUP BY source""" if _has(con, "crawl_runs") else
+            "SELECT NULL::VARCHAR AS source, NULL::BIGINT AS runs, NULL::TIMESTAMPTZ AS last_ok, "
+            "NULL::TIMESTAMPTZ AS last_run, 0 AS pages, 0 AS errors, NULL::DOUBLE AS new_per_run, "
+            "NULL::INTEGER AS new_last_run, NULL::VARCHAR AS last_status WHERE false")
+    rows = con.execute(f"""
+        WITH runs AS ({runs}),
         arts AS (
-            SELECT source, count(*) AS articles,
+            SELECT source, count(*) AS articles, max(first_seen) AS last_new,
                    avg((published_at IS NOT NULL)::INT) AS with_date,
                    avg((original_source IS NOT NULL)::INT) AS with_source,
                    avg((author IS NOT NULL)::INT) AS with_author,
                    avg(quality) AS quality
             FROM articles GROUP BY source)
         SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_ok, r.last_run, r.runs,
-               a.articles, r.new_per_run,
+               a.articles, a.last_new, r.new_last_run, r.new_per_run,
                CASE WHEN r.pages > 0 THEN r.errors / r.pages END AS error_rate,
                a.with_date, a.with_source, a.with_author, a.quality
         FROM runs r FULL OUTER JOIN arts a ON a.source = r.source ORDER BY 1""").fetchall()
-    keys = ("source", "last_status", "last_ok", "last_run", "runs", "articles", "new_per_run",
-            "error_rate", "with_date", "with_source", "with_author", "quality")
+    keys = ("source", "last_status", "last_ok", "last_run", "runs", "articles", "last_new", "new_last_run",
+            "new_per_run", "error_rate", "with_date", "with_source", "with_author", "quality")
     return [dict(zip(keys, r)) for r in rows]
 
 
-def totals(con) -> dict:
-    n, sources, first, last = con.execute(
-        "SELECT count(*), count(DISTINCT source), min(published_at), max(published_at) FROM articles").fetchone()
-    return {"articles": n, "sources": sources, "first": first, "last": last}
+def collect(con, top_tags: int = 25) -> dict:
+    """Everything the report shows, from one open connection."""
+    prepare(con)
+    how = ("near-duplicate detection (dedupe clusters)" if has_clusters(con)
+           else "identical titles (dedupe has not run yet)")
+    return {"overview": overview(con), "by_source": by_source(con),
+            "topics": tag_totals(con, "topic"), "partners": tag_totals(con, "partner", top_tags),
+            "places": tag_totals(con, "place", top_tags), "tag_counts": tag_counts(con),
+            "daily_source": daily_by_source(con), "daily_topic": daily_by_topic(con),
+            "stories_by": how, "newest": stories(con, "newest"), "syndicated": stories(con, "syndicated"),
+            "health": source_health(con)}

@@ -7,7 +7,9 @@
   stored (loaded articles, plus pages fetched fine whatever extraction made of them), the
   list-page validators, and the runs already recorded. The flow hands it to the crawl
   subprocess as a file.
-- `recent_runs` is `newsflow runs`: the crawl reports, newest first.
+- `recent_runs` is `newsflow runs`: the crawl reports, newest first, with whether each run was
+  processed (`processed_at`: its counts are final from then on) and how many of its articles
+  still wait for dedupe.
 
 Every fetch of a URL stays in `crawl_urls` with its WARC location, so an article re-fetched
 with --refresh keeps its earlier version in the archive, findable from here.
@@ -107,8 +109,10 @@ RUN_COLUMNS = ["run_id", "source", "started_at", "finished_at", "duration_s", "s
                "resumed", "pages_fetched", "list_pages", "not_modified", "article_requests",
                "articles_archived", "articles_new", "articles_updated", "articles_rejected", "retries",
                "errors", "errors_by_kind", "blocked", "blocked_by_reason", "robots_disallowed",
-               "known_skipped", "skipped_by_kind", "bytes", "warc_path", "message"]
+               "known_skipped", "skipped_by_kind", "bytes", "warc_path", "message", "processed_at"]
 JSON_COLUMNS = {"errors_by_kind", "blocked_by_reason", "skipped_by_kind"}
+# added by migration 8, and what it fills in
+LATER_COLUMNS = {"processed_at": "CASE WHEN articles_new IS NOT NULL THEN coalesce(finished_at, now()) END"}
 
 
 def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20, source: str | None = None,
@@ -121,7 +125,11 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20, source: str | N
     if run_id:
         where.append("run_id = ?")
         params.append(run_id)
-    sql = (f"SELECT {', '.join(RUN_COLUMNS)} FROM crawl_runs "
+    # a warehouse not migrated yet (read-only commands do not migrate) has no processed_at
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'crawl_runs'").fetchall()}
+    cols = [c if c in have or c not in LATER_COLUMNS else f"{LATER_COLUMNS[c]} AS {c}" for c in RUN_COLUMNS]
+    sql = (f"SELECT {', '.join(cols)} FROM crawl_runs "
            + (f"WHERE {' AND '.join(where)} " if where else "")
            + "ORDER BY started_at DESC NULLS LAST, run_id DESC, source LIMIT ?")
     rows = con.execute(sql, [*params, int(limit)]).fetchall()
@@ -131,7 +139,7 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20, source: str | N
         for k in JSON_COLUMNS:
             r[k] = json.loads(r[k]) if r[k] else {}
         r["flags"] = list(r["flags"] or [])
-        for k in ("started_at", "finished_at"):
+        for k in ("started_at", "finished_at", "processed_at"):
             r[k] = r[k].astimezone(UTC).isoformat() if r[k] else None
         out.append(r)
     if out:
@@ -142,16 +150,35 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20, source: str | N
                 "WHERE (run_id, source) IN (SELECT * FROM (VALUES " + ", ".join("(?, ?)" for _ in keys) + "))"
                 " ORDER BY http_status", [x for k in keys for x in k]).fetchall():
             counts.setdefault((rid, src), {})[str(code)] = n
+        # articles of these runs loaded but not (or no longer) in a story: a process killed
+        # between its load and its dedupe; the next process or ingest dedupes them
+        pending = {(rid, src): n for rid, src, n in con.execute(
+            "SELECT a.run_id, a.source, count(*) FROM articles a LEFT JOIN dedupe_docs d ON d.article_id = a.id "
+            "WHERE (d.article_id IS NULL OR d.content_hash IS DISTINCT FROM a.content_hash) "
+            "AND (a.run_id, a.source) IN (SELECT * FROM (VALUES " + ", ".join("(?, ?)" for _ in keys) + ")) "
+            "GROUP BY ALL", [x for k in keys for x in k]).fetchall()}
         for r in out:
             r["status_counts"] = counts.get((r["run_id"], r["source"]), {})
+            r["dedupe_pending"] = pending.get((r["run_id"], r["source"]), 0)
     return out
 
 
 def mark_processed(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[str, str]]) -> None:
-    """Runs whose archive was processed but held no article: their new/updated/rejected are 0
-    (NULL means "not processed yet")."""
+    """These runs' archives were processed to the end: their counts are final (0 where the
+    archive held no article) and no later pass changes them (warehouse.add_run_counts).
+    A run already marked keeps its first time."""
     for run_id, source in keys:
         con.execute("UPDATE crawl_runs SET articles_new = coalesce(articles_new, 0), "
                     "articles_updated = coalesce(articles_updated, 0), "
-                    "articles_rejected = coalesce(articles_rejected, 0) WHERE run_id = ? AND source = ?",
-                    [run_id, source])
+                    "articles_rejected = coalesce(articles_rejected, 0), processed_at = now() "
+                    "WHERE run_id = ? AND source = ? AND processed_at IS NULL", [run_id, source])
+
+
+def recorded_runs(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (run_id, source) have a crawl_runs row."""
+    keys = list(keys)
+    if not keys:
+        return set()
+    rows = con.execute("SELECT run_id, source FROM crawl_runs WHERE (run_id, source) IN (SELECT * FROM (VALUES "
+                       + ", ".join("(?, ?)" for _ in keys) + "))", [x for k in keys for x in k]).fetchall()
+    return {tuple(r) for r in rows}

@@ -81,23 +81,38 @@ scored AS (
            count(DISTINCT p.term) AS matched
     FROM p JOIN df USING (term) JOIN search_docs d USING (article_id) CROSS JOIN st
     GROUP BY p.article_id
-)
-SELECT a.id, a.source, a.title, a.published_at, a.url, a.text, s.score, s.matched
-FROM scored s JOIN articles a ON a.id = s.article_id
-WHERE {filters}
-ORDER BY s.matched DESC, s.score DESC, a.published_at DESC NULLS LAST
-LIMIT $limit
+    HAVING count(DISTINCT p.term) >= $need
+),
+-- every match, counted for the total; the text is read for the shown ones only (on 10,000
+-- generated articles and bench_search's queries: a window count over the full rows took ~20%
+-- longer than the query without a total, this takes 35-45% less)
+m AS MATERIALIZED (
+    SELECT s.article_id, s.score, s.matched, a.published_at
+    FROM scored s JOIN articles a ON a.id = s.article_id
+    WHERE {filters}
+),
+top AS (SELECT * FROM m ORDER BY matched DESC, score DESC, published_at DESC NULLS LAST, article_id LIMIT $limit)
+SELECT a.id, a.source, a.title, a.published_at, a.url, a.text, top.score, top.matched,
+       (SELECT count(*) FROM m) AS total
+FROM top JOIN articles a ON a.id = top.article_id
+ORDER BY top.matched DESC, top.score DESC, a.published_at DESC NULLS LAST, a.id
 """
 
 
 def search(con: duckdb.DuckDBPyConnection, terms: Sequence[str], since: dt.date | None = None,
-           source: str | None = None, topic: str | None = None, limit: int = 20) -> list[dict]:
-    """Articles matching the query tokens, best first (documents matching more of the terms
-    first, then BM25). Filters: published since a day, a registry source, a topic tag."""
+           source: str | None = None, topic: str | None = None, limit: int = 20,
+           any_term: bool = False) -> tuple[list[dict], int]:
+    """(hits, total): the best `limit` articles matching the query tokens and how many match in
+    all. An article matches when it has every term, or with `any_term` one of them (those with
+    more of the terms first, then BM25). Filters: published since a day, a registry source, a
+    topic tag."""
     terms = [t for t in dict.fromkeys(terms) if t.strip()]
     if not terms:
-        return []
-    filters, params = ["TRUE"], {"terms": terms, "k1": K1, "b": B, "limit": int(limit)}
+        return [], 0
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    filters, params = ["TRUE"], {"terms": terms, "k1": K1, "b": B, "limit": int(limit),
+                                 "need": 1 if any_term else len(terms)}
     if since:
         filters.append("a.published_at >= $since")
         params["since"] = since
@@ -109,4 +124,8 @@ def search(con: duckdb.DuckDBPyConnection, terms: Sequence[str], since: dt.date 
         params["topic"] = topic
     cur = con.execute(SEARCH_SQL.format(filters=" AND ".join(filters)), params)
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+    total = rows[0]["total"] if rows else 0
+    for r in rows:
+        del r["total"]
+    return rows, total

@@ -13,16 +13,17 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from schemas import Article, CrawlStats, Rejected
 from schemas.ddl import MIGRATIONS
-from warehouse.errors import QueryError, WarehouseBusy, WarehouseError
+from warehouse.errors import WarehouseBusy, WarehouseError
 
 UTC = dt.timezone.utc
+T = TypeVar("T")
 TS = pa.timestamp("us", tz="UTC")
 
 ARTICLE_SCHEMA = pa.schema([
@@ -54,20 +55,14 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in msg.lower() and ("Conflicting" in msg or "Could not set lock" in msg)
 
 
-@contextmanager
-def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating and migrating it when writable), retrying while locked."""
-    path = Path(path)
-    if read_only and not path.exists():
-        raise WarehouseError(f"no warehouse at {path} (run an ingest first)")
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+def open_retrying(opener: Callable[[], T], path: Path, wait: float) -> T:
+    """Call `opener` (a DuckDB open or ATTACH of `path`) until the file's lock lets it through
+    or `wait` seconds have passed; other errors are WarehouseError at once."""
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
+            return opener()
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise WarehouseError(f"cannot open {path}: {exc}") from exc
@@ -77,6 +72,17 @@ def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> It
             delay = min(delay * 2, 1.0)
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open {path}: {exc}") from exc
+
+
+@contextmanager
+def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating and migrating it when writable), retrying while locked."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"no warehouse at {path} (run an ingest first)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_retrying(lambda: duckdb.connect(str(path), read_only=read_only), path, wait)
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt the
@@ -168,6 +174,9 @@ class LoadSession:
         self.con = con
         self.now = _utc(now or dt.datetime.now(UTC))
         self.new = self.updated = self.unchanged = self.rejected_new = 0
+        # (run_id, source) -> rejections this load recorded for that run for the first time
+        # (a page already rejected for the same run, loaded again after a kill, is not one)
+        self.rejected_by_run: dict[tuple[str, str], int] = {}
 
     def __enter__(self) -> "LoadSession":
         self.con.execute("BEGIN TRANSACTION")
@@ -199,8 +208,10 @@ class LoadSession:
                     changed = con.execute(f"UPDATE articles SET {sets} FROM _batch b "
                                           f"WHERE articles.id = b.id").fetchone()[0]
                 else:
+                    # an older fetch (an old WARC file processed again) never overwrites a newer one
                     changed = con.execute(f"UPDATE articles SET {sets}, last_seen = $now FROM _batch b "
-                                          f"WHERE articles.id = b.id AND articles.content_hash <> b.content_hash",
+                                          f"WHERE articles.id = b.id AND articles.content_hash <> b.content_hash "
+                                          f"AND (articles.fetched_at IS NULL OR b.fetched_at >= articles.fetched_at)",
                                           now).fetchone()[0]
                     con.execute("UPDATE articles SET last_seen = $now FROM _batch b "
                                 "WHERE articles.id = b.id AND articles.last_seen < $now", now)
@@ -233,7 +244,14 @@ class LoadSession:
         try:
             new = con.execute("SELECT count(*) FROM _rej r ANTI JOIN rejected x "
                               "ON x.url = r.url AND x.reason = r.reason").fetchone()[0]
-            con.execute("UPDATE rejected SET last_seen = $now, detail = r.detail, run_id = r.run_id "
+            for run_id, source, n in con.execute(
+                    "SELECT r.run_id, r.source, count(*) FROM _rej r ANTI JOIN rejected x ON x.url = r.url "
+                    "AND x.reason = r.reason AND x.run_id IS NOT DISTINCT FROM r.run_id GROUP BY ALL").fetchall():
+                key = (run_id, source)
+                self.rejected_by_run[key] = self.rejected_by_run.get(key, 0) + n
+            # the run and the raw page of the latest rejection, together
+            con.execute("UPDATE rejected SET last_seen = $now, detail = r.detail, run_id = r.run_id, "
+                        "warc_path = r.warc_path, warc_offset = r.warc_offset "
                         "FROM _rej r WHERE rejected.url = r.url AND rejected.reason = r.reason", now)
             con.execute("INSERT INTO rejected SELECT r.url, r.source, r.reason, r.detail, $now, $now, "
                         "r.run_id, r.warc_path, r.warc_offset FROM _rej r ANTI JOIN rejected x "
@@ -263,6 +281,9 @@ def record_crawl_runs(con: duckdb.DuckDBPyConnection, stats: Iterable[CrawlStats
     con.execute("BEGIN TRANSACTION")
     try:
         for s in rows:
+            # recording a run again (its stats file read once more) keeps what processing wrote
+            kept = con.execute("SELECT articles_new, articles_updated, articles_rejected, processed_at "
+                               "FROM crawl_runs WHERE run_id = ? AND source = ?", [s.run_id, s.source]).fetchone()
             con.execute("DELETE FROM crawl_runs WHERE run_id = ? AND source = ?", [s.run_id, s.source])
             con.execute("DELETE FROM crawl_run_status WHERE run_id = ? AND source = ?", [s.run_id, s.source])
             con.execute(
@@ -277,6 +298,9 @@ def record_crawl_runs(con: duckdb.DuckDBPyConnection, stats: Iterable[CrawlStats
                  s.retries, s.robots_disallowed, s.links_found, s.known_skipped, s.duration_s,
                  json.dumps(dict(s.blocked_by_reason)), json.dumps(dict(s.skipped_by_kind)),
                  list(s.flags), s.mode, s.resumed])
+            if kept is not None:
+                con.execute("UPDATE crawl_runs SET articles_new = ?, articles_updated = ?, articles_rejected = ?, "
+                            "processed_at = ? WHERE run_id = ? AND source = ?", [*kept, s.run_id, s.source])
             for code, n in s.status_counts:
                 con.execute("INSERT INTO crawl_run_status VALUES (?, ?, ?, ?)", [s.run_id, s.source, int(code), int(n)])
         con.execute("COMMIT")
@@ -285,10 +309,22 @@ def record_crawl_runs(con: duckdb.DuckDBPyConnection, stats: Iterable[CrawlStats
         raise
 
 
-def update_run_counts(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
-                      new: int, updated: int, rejected: int) -> None:
-    con.execute("UPDATE crawl_runs SET articles_new = ?, articles_updated = ?, articles_rejected = ? "
-                "WHERE run_id = ? AND source = ?", [new, updated, rejected, run_id, source])
+def add_run_counts(con: duckdb.DuckDBPyConnection, counts: dict[tuple[str, str], tuple[int, int, int]]) -> None:
+    """Add one load chunk's (new, updated, rejected) to each (run_id, source) it held, in the
+    chunk's own transaction, to runs not yet processed only.
+
+    A run's counts are history: what the pass that first processed the run found. Added per
+    chunk, they survive a pass killed half-way (the next pass finds the committed chunks
+    unchanged and adds the rest); once the run is marked processed (mark_processed) a later
+    pass over the same archive adds nothing."""
+    for (run_id, source), (new, updated, rejected) in counts.items():
+        if not (new or updated or rejected):
+            continue
+        con.execute("UPDATE crawl_runs SET articles_new = coalesce(articles_new, 0) + ?, "
+                    "articles_updated = coalesce(articles_updated, 0) + ?, "
+                    "articles_rejected = coalesce(articles_rejected, 0) + ? "
+                    "WHERE run_id = ? AND source = ? AND processed_at IS NULL",
+                    [new, updated, rejected, run_id, source])
 
 
 def known_urls(con: duckdb.DuckDBPyConnection, source: str | None = None) -> set[str]:
@@ -324,41 +360,6 @@ def publish_snapshot(db: str | Path, wait: float = 30.0) -> Path:
             if tmp.exists():
                 tmp.unlink()
     return target
-
-
-def query(path: str | Path, sql: str, params: Sequence | None = None,
-          wait: float = 10.0, snapshot_fallback: bool = False) -> tuple[list[str], list[tuple]]:
-    """Run ad-hoc SQL on a short-lived read-only connection; returns (column names, rows).
-
-    With snapshot_fallback, a warehouse held by a load for longer than `wait` is read from
-    its published snapshot instead (see publish_snapshot); `last_query_source` says which."""
-    global last_query_source
-    target = Path(path)
-    try:
-        con_cm = connect(target, read_only=True, wait=wait)
-        con = con_cm.__enter__()
-        last_query_source = str(target)
-    except WarehouseBusy:
-        snap = snapshot_path(target)
-        if not snapshot_fallback or not snap.exists():
-            raise
-        con_cm = connect(snap, read_only=True, wait=wait)
-        con = con_cm.__enter__()
-        last_query_source = str(snap)
-    try:
-        try:
-            cur = con.execute(sql, params or [])
-        except duckdb.Error as exc:
-            raise QueryError(str(exc).splitlines()[0]) from exc
-        if cur.description is None:
-            return [], []
-        cols = [d[0] for d in cur.description]
-        return cols, cur.fetchall()
-    finally:
-        con_cm.__exit__(None, None, None)
-
-
-last_query_source: str | None = None
 
 
 REEXTRACT_FIELDS = ("title", "published_at", "original_source", "author", "editor", "text",

@@ -30,6 +30,10 @@ Q = "tests/test_faults_concurrency.py::"
 D = "tests/test_faults_disk.py::"
 H = "tests/test_faults_hostile.py::"
 CF = "tests/test_crawl_faults.py::"
+R = "tests/test_faults_reads.py::"
+X = "tests/test_faults_export.py::"
+RN = "tests/test_faults_runs.py::"
+PF = "tests/test_faults_prefect.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -145,6 +149,12 @@ FAULTS: tuple[Fault, ...] = (
           "`newsflow process` / `newsflow sources` exit 1 naming file, source and field", "message; no file written",
           (f"{CB}[missing URL]", f"{CB}[bad URL]",
            "tests/test_registry.py::test_missing_field_and_bad_toml")),
+    Fault("Bad config", "The machine's clock zone is not Asia/Shanghai (a server on UTC)",
+          "the report's header gives when it was made in Asia/Shanghai with the offset (UTC+08:00), like every "
+          "time in it", "with TZ=UTC the header's time is now in Asia/Shanghai",
+          ("tests/test_report.py::test_generated_time_is_shanghai_whatever_the_machine_zone",),
+          fixed="'Generated' was the machine's local time (UTC on a server) under 'times are Asia/Shanghai' "
+                "(flows/report.py: make_report)"),
     # ----------------------------------------------------------------------------- kill -9
     Fault("Kill -9", "During the crawl (`newsflow crawl` and its crawl process), and a torn last record",
           "the archive reads to its last whole record; a torn tail is detected, reported and skipped; the next "
@@ -166,6 +176,37 @@ FAULTS: tuple[Fault, ...] = (
           "0 or all articles; every article tagged, no orphan tags, postings or search docs; then each once, "
           "all indexed", (f"{K}test_kill_during_load_leaves_whole_batches_only",
                           f"{K}test_the_next_process_completes_the_load_exactly_once")),
+    Fault("Kill -9", "The parent alone killed while its children run: `newsflow ingest` (its ephemeral Prefect "
+          "server, its crawl process), `newsflow serve` mid-run (its Prefect server, the flow-run process, that "
+          "run's crawl)", "each child watches its parent (a pidfd) and stops itself: SIGTERM, SIGKILL 5 s later "
+          "(flows/lifeline.py)", "every child gone and the server's port closed within 15 s; the warehouse whole",
+          (f"{PF}test_a_killed_ingest_leaves_no_prefect_server_or_crawl",
+           f"{PF}test_a_killed_serve_leaves_no_server_flow_run_or_crawl"),
+          fixed="Prefect's temporary uvicorn server kept listening for over an hour after its `newsflow ingest` "
+                "was killed, and serve's server, flow runs and crawls lived on (flows/ingest.py: one_off; "
+                "flows/serve.py: local_server; flows/crawl.py: crawl)"),
+    # ----------------------------------------------------------------------------- scheduling
+    Fault("Scheduling", "Ctrl-C in a terminal (a pty: ^C, SIGINT to the foreground process group) while "
+          "`newsflow serve` runs a scheduled ingest; SIGTERM to serve alone",
+          "\"newsflow serve: stopping\": the run in progress is cancelled (Prefect's cancel, its load rolled "
+          "back), schedules paused, then the server stopped; a second signal, or 20 s, kills what is left",
+          "exit 0 within 20 s, no traceback, none of serve's processes left, the warehouse whole; forced: exit "
+          "130, a run that ignores SIGTERM and its child killed too",
+          (f"{PF}test_ctrl_c_in_a_terminal_stops_serve_mid_run_within_seconds",
+           "tests/test_flows.py::test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly_on_sigterm",
+           f"{PF}test_a_second_ctrl_c_or_a_stop_past_its_grace_kills_what_is_left"),
+          fixed="serve survived two Ctrl-C and a SIGTERM (only SIGKILL stopped it); SIGINT to the main process "
+                "alone exited after ~65 s with ~250 lines of tracebacks (flows/serve.py: serve, local_server)"),
+    Fault("Scheduling", "The README's server path: `prefect server start`, `prefect work-pool create newsflow "
+          "--type process`, `prefect deploy --all`, `prefect deployment ls`, `prefect worker start --pool newsflow`",
+          "all 7 deployments register; a worker runs the run a schedule created, and it loads the mirror",
+          "workers/filter with null limit/offset answers 200; the run is auto-scheduled and Completed; its "
+          "articles are in the test warehouse once",
+          (f"{PF}test_readme_server_path_deploys_and_a_worker_runs_a_scheduled_ingest",),
+          fixed="`prefect deploy --all` and `prefect deployment ls` failed with 422 (`'limit' Input should be a "
+                "valid integer`): Prefect 3.8.8's client sends `\"limit\": null`, which FastAPI from 0.151 "
+                "validates as an int instead of using the default (pyproject.toml, requirements.lock: fastapi "
+                "0.154.0 -> 0.150.0)"),
     # ----------------------------------------------------------------------------- concurrency
     Fault("Two at once", "Two `newsflow ingest` on one warehouse", "the second waits for the run lock "
           "(\"waiting for the run in progress\") and then finds nothing new", "each article once",
@@ -177,8 +218,95 @@ FAULTS: tuple[Fault, ...] = (
           fixed="the second took the first's unfinished WARC file for a killed run and resumed it: two processes "
                 "appending to one file (163 of 200 article records duplicated, stats and state overwritten) "
                 "(crawlers/run.py: lock_source)"),
-    Fault("Two at once", "Two `newsflow process` on one warehouse", "both complete (DuckDB lets one write; the other "
-          "retries)", "each article once, no orphan rows", (f"{Q}test_two_process_runs_at_once_load_every_article_once",)),
+    Fault("Two at once", "Two `newsflow process` on one warehouse", "both complete: the second waits for the run "
+          "lock", "each article once, no orphan rows", (f"{Q}test_two_process_runs_at_once_load_every_article_once",)),
+    Fault("Two at once", "A load holds the warehouse while an analyst reads (`sql`, `search`, `runs`, `export`, "
+          "`report`)", "each waits 5 s, then reads the snapshot the last load published and says so on stderr "
+          "(\"note: a load holds …: read its snapshot … (published …)\"); the report's header names the file it "
+          "read; with no snapshot yet: \"error: … is held by another process (waited 5s), and it has no snapshot "
+          "to read instead\", exit 4", "exit 0 and the note for all five, run at once; their rows are the "
+          "snapshot's, not the warehouse's; exit 4 without a snapshot",
+          (f"{R}test_every_read_command_reads_the_snapshot_while_a_load_holds_the_warehouse",),
+          fixed="only `sql` read the snapshot; `search`, `runs`, `export` and `report` waited 30 s and failed "
+                "with exit 4, and nothing said which file a command had read (warehouse/store.py: query, "
+                "last_query_source; flows/index.py: search; flows/report.py: make_report; warehouse/export.py: "
+                "export)"),
+    Fault("Two at once", "`newsflow process` while `newsflow crawl` writes its WARC file",
+          "the process leaves the growing file alone (\"its crawl is still running; loaded when it has finished\"); "
+          "the crawl records its run after the process (run lock); the next process loads it",
+          "each article once; the run counts every article as new",
+          (f"{RN}test_process_beside_a_running_crawl_loads_every_article_once",),
+          fixed="`process` took no lock and read the WARC file a crawl was still appending to (a torn tail "
+                "reported, the run loaded before it was recorded, so its counts missed those articles) "
+                "(flows/steps.py: _prepare_files; crawlers/run.py: crawl_in_progress)"),
+    Fault("Two at once", "`newsflow process` while an ingest (or another process) runs on the warehouse",
+          "waits for the run lock, saying \"waiting for the run in progress (pid …)\"; with `--wait 1` gives up: "
+          "one line, exit 4", "exit 4 then 0; every article once; no lock file left",
+          (f"{RN}test_process_waits_for_a_run_holding_the_warehouse",),
+          fixed="`process` took no run lock: beside an ingest the two interleaved their loads, untested "
+                "(flows/cli.py: process)"),
+    # ----------------------------------------------------------------------------- runs, paths, locks (issue 18)
+    Fault("What users type", "`newsflow process` again over runs already processed (README: \"safe\")",
+          "each run's new/updated/rejected stay what the pass that first processed it found (`processed_at`); "
+          "a later pass changes nothing in `crawl_runs`", "the first run still says 30 new, the second 0; "
+          "yield_per_run 15; every article once",
+          (f"{RN}test_processing_again_keeps_each_runs_counts", "tests/test_warehouse.py::test_rejected_and_crawl_runs_idempotent"),
+          fixed="every pass rewrote the counts of every run it read: earlier runs became 0 new, so `runs`, "
+                "`source_health.yield_per_run` and the report's new / run said 0 (flows/steps.py: process_archives; "
+                "warehouse/store.py: update_run_counts)"),
+    Fault("What users type", "A pass that dies half-way through its load (chunks of 7, dies after 20 records)",
+          "each chunk adds its share of the run's counts in its own transaction; the next pass adds the rest",
+          "14 counted after the death, 30 in the end", (f"{RN}test_a_pass_that_dies_mid_load_keeps_what_it_counted",),
+          fixed="the counts were written once at the end of a pass: the next pass found the committed chunks "
+                "unchanged and said 16 new (flows/steps.py: process_archives)"),
+    Fault("What users type", "`process` killed between its load and its dedupe",
+          "the articles show as `dedupe_pending:N` in `newsflow runs` and `source_health.dedupe_pending`; the next "
+          "process or ingest dedupes every article not yet in a story", "30 pending, then 0; 30 deduped",
+          (f"{RN}test_articles_never_deduped_show_as_pending_and_the_next_process_dedupes_them",),
+          fixed="the next pass deduped only what it had just loaded: the articles stayed without a story, and "
+                "nothing said so (flows/steps.py: process_archives)"),
+    Fault("What users type", "A bad `--db` (a folder; a file that is no DuckDB warehouse) or a read-only folder "
+          "(the warehouse's, the archive's) for `ingest`, `process`, `crawl`",
+          "one line naming the path and why (\"… is not writable: read-only file system\"), exit 1, before any lock, "
+          "Prefect start or crawl; nothing left behind",
+          "exit 1, one `error:` line, no traceback, no `starting the ingest flow`, the folder as it was",
+          tuple(f"{RN}test_a_bad_path_is_one_line_before_anything_starts[{c}]" for c in (
+              "db-is-a-folder", "db-not-duckdb", "db-folder-read-only", "process-db-folder-read-only",
+              "archive-read-only", "crawl-archive-read-only")),
+          fixed="`ingest` with a bad `--db` failed after Prefect started (10-14 s) and left `<name>.lock`; a "
+                "read-only folder gave a bare `OSError: [Errno 30]` from the lock file, and a read-only `--archive` "
+                "two tracebacks and a pointer to a log file that could not exist (flows/cli.py; flows/lock.py; "
+                "flows/preflight.py; flows/crawl.py)"),
+    Fault("What users type", "`ingest` while another process holds the warehouse file (an analyst's DuckDB session)",
+          "waits `--wait` seconds (default 30), then \"error: … is held by another process\", exit 4, nothing on "
+          "stdout, before Prefect starts", "exit 4, one line, no traceback",
+          (f"{RN}test_a_warehouse_another_process_holds_is_exit_4_before_prefect",),
+          fixed="failed in the crawl step inside Prefect, with tracebacks on stderr (flows/cli.py: ingest)"),
+    Fault("What users type", "A flow run (a deployment, no CLI in front) on a warehouse in a read-only folder",
+          "LockUnavailable: \"cannot create the run lock …: the folder is read-only (Read-only file system)\"",
+          "the named error and its message", (f"{RN}test_the_run_lock_in_a_read_only_folder_is_a_named_error",),
+          fixed="a bare `OSError: [Errno 30] Read-only file system` from the lock file (flows/lock.py: run_lock)"),
+    Fault("What users type", "The archive moved or copied elsewhere (another folder, machine, object storage); a "
+          "warehouse from before, with absolute paths",
+          "WARC files are stored relative to the archive root (`gxzf/<run>.warc.gz`) and resolved against "
+          "`--archive` when read (reextract, process, the next ingest, stats files); migration 9 converts old "
+          "paths in the archive layout; old absolute paths are looked for in the archive by `<source>/<file>`",
+          "30 pages re-extracted, 0 missing, with new and with old stored paths; the migration's conversions",
+          (f"{RN}test_reextract_finds_raw_pages_after_the_archive_moved",
+           f"{RN}test_the_migration_makes_stored_warc_paths_archive_relative"),
+          fixed="`reextract` read the absolute `warc_path` stored at load time and ignored `--archive`: a moved "
+                "archive looked like 30 missing raw pages (flows/reextract.py; crawlers/archive.py: location, resolve)"),
+    Fault("What users type", "A live ingest of a source that cannot be reached (off line: `dns`; here a closed port)",
+          "the summary prints why per source (\"gxzf failed: no list page could be read …; errors: "
+          "connection_refused 1\"); the alert fires with no traceback; no WARC file for a run that archived "
+          "nothing; `sources check` prints \"-> not fetched: dns: …\"",
+          "exit 3; the reason in the summary; no `Traceback`; no 0-byte WARC; the clean check lines",
+          (f"{RN}test_an_unreachable_source_says_why_in_the_summary_without_a_traceback",
+           f"{RN}test_a_failed_fetch_names_its_kind", f"{RN}test_no_empty_warc_file_for_a_run_that_archived_nothing"),
+          fixed="the summary said \"failed … errors 1\" (the reason only in `newsflow runs`), Prefect logged a "
+                "SourcesFailing traceback, each failed run left a 0-byte WARC, and `sources check` printed "
+                "`HTTP [Errno -3] ..., , 0 bytes, ?` (flows/ingest.py: ingest_flow; crawlers/archive.py: "
+                "ArchiveWriter; crawlers/check.py: fetch; flows/cli.py: _print_check)"),
     # ----------------------------------------------------------------------------- disk full
     Fault("Disk full", "While writing the archive (RLIMIT_FSIZE: EFBIG)",
           "the crawl stops at the first failed write: \"error: cannot write the archive …: [Errno 27] File too "
@@ -225,6 +353,10 @@ FAULTS: tuple[Fault, ...] = (
           "escapes it", "no `<script`/`<img` in the report, the escaped title present",
           (f"{H}test_script_in_a_title_is_stored_as_text_and_escaped_in_the_report",
            "tests/test_report.py::test_every_web_string_is_escaped")),
+    Fault("Hostile content", "A `javascript:` (or any non-http) article URL", "the report links only http(s) "
+          "URLs, escaped; the story is listed unlinked", "no `javascript:` in any href of the report",
+          ("tests/test_report.py::test_self_contained_and_escaped",
+           "tests/test_report.py::test_every_web_string_is_escaped")),
     Fault("Hostile content", "SQL-looking text in fields and in arguments", "stored verbatim and searchable; "
           "search/export filters with quotes select nothing; `newsflow sql \"DROP TABLE articles\"` is refused "
           "(read-only)", "values round-trip; row count unchanged",
@@ -233,8 +365,106 @@ FAULTS: tuple[Fault, ...] = (
           "Content-Disposition `../../../../tmp/owned.html`)", "URLs stay data; the archive holds only its own "
           "files", "no file outside the run's folder; each URL accounted for once",
           (f"{H}test_names_from_urls_and_headers_never_become_paths_outside_the_archive",)),
+    # ----------------------------------------------------------------------------- what analysts type
+    Fault("Analyst input", "`newsflow sql` statements that write: COPY TO the warehouse, its snapshot or the "
+          "working directory, EXPORT DATABASE, ATTACH, INSTALL/LOAD, SET/RESET of the sandbox's settings, "
+          "EXPLAIN ANALYZE COPY, a COPY after a SELECT, PREPARE … COPY, DROP TABLE",
+          "refused before anything runs: \"error: `newsflow sql` is read-only: COPY statements are not allowed "
+          "(…)\", exit 1 (DuckDB's parser names each statement's kind; external access is off and the "
+          "configuration locked, so a SET cannot turn it back)",
+          "one-line error; every file under the working directory unchanged; no article lost",
+          (f"{R}test_analyst_sql_writes_no_file",),
+          fixed="`COPY (SELECT 1) TO 'data/newsflow.duckdb'` replaced the warehouse with a 4-byte CSV (every "
+                "later command: \"not a valid DuckDB database file\"); COPY, EXPORT DATABASE and EXPLAIN ANALYZE COPY "
+                "wrote files anywhere, INSTALL tried to download the extension from the network "
+                "(flows/cli.py: sql; warehouse/store.py: query)"),
+    Fault("Analyst input", "`newsflow sql` reading files outside the working directory: `read_text('/etc/shadow')`, "
+          "`read_csv('/etc/passwd')`, `glob('/etc/*')`, `../` paths, a symlink to /etc in the working directory",
+          "refused by DuckDB (`enable_external_access = false`, `allowed_directories` = the working directory and "
+          "any `--read-dir`): \"error: cannot read /etc/shadow: `newsflow sql` reads files only under …\", exit 1; "
+          "Parquet/CSV/JSON under the working directory or a `--read-dir` folder read as before",
+          "one-line error, no content printed; the named files under the allowed folders read (relative, "
+          "absolute, globbed, joined with articles)",
+          (f"{R}test_analyst_sql_reads_no_file_outside_the_allowed_folders",
+           f"{R}test_analyst_sql_reads_the_files_it_names_under_the_working_directory_and_read_dirs"),
+          fixed="read any file the user could, /etc/shadow included (flows/cli.py: sql)"),
+    Fault("Analyst input", "Numbers out of range and empty queries (`search --limit -5`, `--limit 0`, `runs --limit "
+          "0`, `crawl`/`ingest --max-pages 0`, `sql --max-width 0`, `search` of punctuation only)",
+          "a usage error naming the option (\"Invalid value for '--limit': -5 is not in the range x>=1\"), exit "
+          "2, before anything is crawled or read", "exit 2, no traceback, no file written",
+          (f"{R}test_a_value_out_of_range_is_a_usage_error",),
+          fixed="`search --limit -5` printed a BinderException traceback; `--limit 0` answered \"0 hit(s)\"; "
+                "`crawl --max-pages 0` was accepted and crawled (flows/cli.py: search, runs, crawl, ingest, sql)"),
+    Fault("Analyst input", "An unknown `--source` or `--topic` (`search`, `export`, `runs`, `retag`, `reextract`, "
+          "`crawl`, `ingest`)", "\"error: unknown source 'nosuch'; known: …\" (topics: the taxonomy's and any "
+          "the warehouse was tagged with), exit 1, in every command", "one-line error naming the known values; "
+          "no file written", (f"{R}test_an_unknown_source_or_topic_is_an_error_in_every_command",),
+          fixed="`search`, `export`, `runs` and `retag` answered an empty result with exit 0 (`export` wrote an "
+                "empty file) (flows/cli.py: search, export, runs, retag)"),
+    Fault("Analyst input", "`search \"碳中和 东盟\"`: what a query of several words means",
+          "articles with every word (`--any`: one of them); stderr gives the total that match, not the limit "
+          "(\"6 article(s) match, showing the best 2\")", "every hit has both words; the totals with and "
+          "without --any are the counts of matching articles",
+          (f"{R}test_search_means_every_word_and_counts_all_the_matches",
+           "tests/test_search.py::test_every_word_by_default_any_word_on_request_and_the_total_of_all_matches"),
+          fixed="any word matched (documented nowhere) and \"20 hit(s)\" was the limit, not the number of "
+                "matches (warehouse/search.py: search; flows/cli.py: search)"),
+    Fault("Analyst input", "`newsflow extract` of a page that does not extract, with and without --json",
+          "exit 1 either way (the JSON record carries the error)", "both exit 1",
+          (f"{R}test_extract_exits_the_same_with_and_without_json",),
+          fixed="exit 0 with --json, 1 without (flows/cli.py: extract)"),
     Fault("Hostile content", "A registry source name that climbs out of the archive folder (`../../gxzf`)",
           "refused like any bad entry, naming file, source and field", "message; no file written",
           (f"{CB}[name leaving the archive]",),
           fixed="accepted: its WARC files would have gone to archive/../../gxzf/ (crawlers/registry.py: load_registry)"),
+    # ----------------------------------------------------------------------------- what users type: outputs
+    Fault("User paths", "`export --format parquet --partition --output DIR` on an existing folder (the data folder, "
+          "a folder of documents), with or without `--overwrite`; any Parquet export over 100,000 rows onto an "
+          "existing file", "refused in one line, exit 1, nothing deleted: a folder is replaced only with "
+          "`--overwrite` and only when its `.newsflow-export.json` marker says an earlier export wrote it and it "
+          "holds nothing but `year=*/month=*/*.parquet`; exports are written under a hidden temporary name and "
+          "renamed into place", "the documents, warehouse, snapshot, lock and WARC byte for byte; no success line",
+          (f"{X}test_partitioned_export_never_deletes_a_folder_it_did_not_write",),
+          fixed="`shutil.rmtree(DIR)`, then \"80 articles written\": pointed at the data folder it deleted the "
+                "warehouse and every WARC, at a user folder their documents (warehouse/export.py: export)"),
+    Fault("User paths", "`export --output` (and `report --output`, `sql \"COPY … TO\"`) naming the warehouse, its "
+          "snapshot, WAL or run lock, the archive or anything inside it, a folder holding them, a symlink or hard "
+          "link to the warehouse; an existing file of the user's",
+          "refused in one line, exit 1 (compared after resolving symlinks, and by inode); `newsflow sql` runs no "
+          "COPY or EXPORT DATABASE; an existing file is replaced only with `--overwrite`",
+          "warehouse, snapshot, lock and archive byte for byte; the warehouse still opens with its 5 articles; "
+          "the user's file kept, replaced only with --overwrite",
+          (f"{X}test_export_and_report_never_write_over_the_warehouse_or_the_archive",),
+          fixed="`export --output data/newsflow.duckdb` overwrote the warehouse with CSV, `report --output` with "
+                "HTML, and `sql \"COPY articles TO 'data/newsflow.duckdb'\"` too, on a read-only connection; any "
+                "existing file was overwritten silently (warehouse/export.py: export; flows/cli.py: report, sql)"),
+    Fault("User paths", "Exports in CSV, JSON lines and Parquet of the same articles (a date-only article at "
+          "midnight, one at 23:30, one in the first hours of a month)",
+          "every time is Asia/Shanghai with its offset: `2025-01-06T00:00:00+08:00` in CSV and JSON lines, a "
+          "timestamp read as +08:00 from Parquet (Arrow schema Asia/Shanghai); `year`/`month`, the partitions and "
+          "`--since` are Shanghai days", "the same text in CSV and JSONL, the same instant and day in Parquet, "
+          "the Shanghai month of each row",
+          (f"{X}test_exports_agree_on_time_in_asia_shanghai_with_the_offset",),
+          fixed="CSV gave `2025-01-06 00:00:00+08`, JSON lines `2025-01-05 16:00:00+00` and Parquet UTC for the "
+                "same article: a date-only article landed on the previous day (warehouse/export.py: export)"),
+    Fault("User paths", "An analyst exports `--topic carbon`", "every export carries `topics`, `places`, "
+          "`partners`, `keywords` (best first), `url_original`, `images` and `attachments`: lists in Parquet and "
+          "JSON lines, `;`-joined in CSV", "the tags, URLs, image captions and attachment names of the article",
+          (f"{X}test_exports_carry_tags_url_original_images_and_attachments",),
+          fixed="exports had none of these columns: the topic an article was selected by could not be seen "
+                "(warehouse/export.py: COLUMNS)"),
+    Fault("User paths", "An export onto a full disk (RLIMIT_FSIZE) or into a read-only folder (a read-only tmpfs; "
+          "mode 555 when not root)", "\"error: cannot write OUTPUT: …\", exit 1; no partial file, folder or "
+          "temporary left", "the message names the output, not the warehouse; the folder is empty; the warehouse "
+          "unchanged", (f"{X}test_export_to_a_full_disk_names_the_output_and_leaves_nothing",
+                        f"{X}test_export_to_a_read_only_folder_names_the_output"),
+          fixed="\"error: cannot write data/newsflow.duckdb: … File too large\" (or \"Read-only file system\") "
+                "blamed the warehouse and left DuckDB's `tmp_` file; a parent folder it could not create gave a "
+                "traceback (warehouse/export.py: export)"),
+    Fault("User paths", "`python -m mirror.build --out DIR` where DIR/sites holds someone's files",
+          "refused in one line, exit 1; only host folders an earlier build wrote are replaced",
+          "the file kept; the build's own earlier output replaced",
+          (f"{X}test_mirror_build_never_deletes_a_folder_it_did_not_write",),
+          fixed="`shutil.rmtree(DIR/sites)` (and DIR/faults) whatever they held (mirror/build.py: build, "
+                "build_faults, build_large)"),
 )

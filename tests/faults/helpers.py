@@ -131,3 +131,78 @@ def open_files(pid: int) -> list[str]:
     except OSError:
         pass
     return out
+
+
+def small_warehouse(db: Path) -> dict:
+    """A real warehouse of five articles with tags, written without a crawl (well under a second):
+    a date-only article (midnight in Shanghai, the previous day in UTC), one late in the evening,
+    one in the first hours of a month (the previous month in UTC), one with no date, and one
+    with images, attachments and a fetched URL that differs from the canonical one."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import warehouse
+    from schemas import Article
+    from warehouse.tags import load_tags
+    cst = dt.timezone(dt.timedelta(hours=8))
+    fetched = dt.datetime(2025, 2, 1, 9, 0, tzinfo=cst)
+    text = "海南省近日印发海洋生态保护修复工作方案，明确到二〇二七年完成一批重点海湾综合治理项目。" * 40
+
+    def art(i, source, when, **kw):
+        return Article(id=f"a{i}", url=f"http://example.gov.cn/{source}/{i}.html", source=source,
+                       title=f"测试文章{i}", published_at=when, original_source="海南日报", author=None,
+                       editor=None, text=text, language="zh", content_hash=f"h{i}", extractor_version="t",
+                       fetched_at=fetched, date_missing=when is None, script="simplified", **kw)
+    arts = [art(1, "hainan", dt.datetime(2025, 1, 6, 0, 0, tzinfo=cst),
+                url_original="http://example.gov.cn/hainan/1.html?from=list",
+                images=(("http://example.gov.cn/img/1.jpg", "红树林；保护区"), ("http://example.gov.cn/img/2.jpg", "")),
+                attachments=(("http://example.gov.cn/f/plan.pdf", "方案全文"),)),
+            art(2, "gxzf", dt.datetime(2025, 1, 5, 23, 30, tzinfo=cst)),
+            art(3, "gxzf", dt.datetime(2025, 2, 1, 3, 0, tzinfo=cst)),
+            art(4, "gxzf", None),
+            art(5, "hainan", dt.datetime(2024, 12, 31, 20, 0, tzinfo=cst))]
+    tags = [("a1", "topic", "carbon", 0.9), ("a1", "topic", "climate", 0.5), ("a1", "place", "海南", 1.0),
+            ("a1", "partner", "ASEAN", 0.7), ("a1", "keyword", "碳汇", 0.3), ("a1", "keyword", "红树林", 0.6),
+            ("a2", "topic", "water", 0.8), ("a3", "topic", "carbon", 0.4), ("a1", "language", "zh", 1.0)]
+    with warehouse.connect(db) as con:
+        warehouse.load_articles(con, arts)
+        load_tags(con, [SimpleNamespace(article_id=a, kind=k, tag=t, score=s, evidence="test") for a, k, t, s in tags],
+                  "test-v1", article_ids=[a.id for a in arts])
+    return {"articles": arts, "tags": tags}
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path):
+    """`folder` (existing) made read-only for the CLI, as a read-only mount is.
+
+    chmod does not stop root (these machines run the tests as root), so as root the folder
+    is bind-mounted onto itself read-only: every write in it fails with EROFS, whoever asks.
+    Elsewhere chmod 555 makes writes fail with EACCES. Skips when neither is possible."""
+    import pytest
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        mode = folder.stat().st_mode
+        folder.chmod(0o555)
+        try:
+            yield "permission denied"
+        finally:
+            folder.chmod(mode)
+        return
+    bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode == 0
+    if not bound:
+        pytest.skip("cannot make a read-only folder here (root, and mount --bind is refused)")
+    try:
+        if subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True).returncode:
+            pytest.skip("cannot remount a bind mount read-only here")
+        probe = folder / ".probe"
+        try:
+            probe.touch()
+        except OSError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("the read-only bind mount still accepts writes")
+        yield "read-only file system"
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)
