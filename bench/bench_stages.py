@@ -21,7 +21,7 @@ starts) and every DuckDB connection it opens gets `threads=1`.
    read WARC `crawlers.archive.read_pages`; extract `flows.extract.extract` with the arguments
    `to_record` passes; normalise `flows.process.to_record` with extract answered from the
    results just computed (the cleaning, canonical URL, quality, language, OpenCC, script and
-   hash work); segment `flows.segment.tokens` (jieba) over title and text, once, as
+   hash work); segment `flows.search.segment.tokens` (jieba) over title and text, once, as
    process_archives does; tag `flows.tags.tag_articles(keywords=False)` plus
    `keywords_from_tokens` over those tokens (or, in a tree without it, `tag_articles` with
    jieba's own TF-IDF keywords), and without keywords to show their share; load one `LoadSession`
@@ -184,7 +184,7 @@ def stage_round(warc: str, work: Path, r: int) -> dict[str, float]:
     from crawlers.archive import ReadReport, read_pages
     from crawlers.registry import load_registry
     from flows.dedupe import dedupe_new
-    from flows.segment import tokens
+    from flows.search.segment import tokens
     from flows.steps import warehouse_dedupe
     import flows.tags as T
     from schemas import Article
@@ -316,7 +316,7 @@ def print_figures(args, rounds: int, ingests: list[dict], stage_runs: list[dict]
          smed("extract_cpu")),
         ("normalise", "flows.process.to_record, extract memoised", n_art, "pages", smed("normalise"),
          smed("normalise_cpu")),
-        ("segment", "flows.segment.tokens (jieba), title + text", n_art, "pages", smed("segment"),
+        ("segment", "flows.search.segment.tokens (jieba), title + text", n_art, "pages", smed("segment"),
          smed("segment_cpu")),
         ("tag", "flows.tags: tag_articles + keywords", n_art, "pages", smed("tag"), smed("tag_cpu")),
         ("load", "LoadSession + load_tags, committed", n_art, "pages", smed("load"), smed("load_cpu")),

@@ -24,6 +24,7 @@ from flows import crawl as crawl_step  # noqa: E402
 from flows import lifeline  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.process import run_id_now  # noqa: E402
+from schemas.errors import SourcesFailed  # noqa: E402
 
 # a flow-run process `newsflow serve` started (Prefect's runner spawns it and imports this
 # module to load the flow): die with serve, and let serve, not the terminal, stop it
@@ -108,7 +109,7 @@ def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
         return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"))
 
 
-class SourcesFailing(RuntimeError):
+class SourcesFailing(SourcesFailed):
     """Sources that usually yield articles yielded none: the run fails so an alert can fire.
     Carries the run summary (everything else was loaded). The flow ends in a Failed state
     that carries it (no traceback in the log: nothing crashed); calling the flow raises it."""

@@ -16,12 +16,14 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from schemas.errors import Busy, Failed
 
-class RunInProgress(Exception):
+
+class RunInProgress(Busy):
     """Another process holds this warehouse's run lock and did not let go in time."""
 
 
-class LockUnavailable(Exception):
+class LockUnavailable(Failed):
     """The lock file cannot be created or opened (a read-only folder, no permission)."""
 
 

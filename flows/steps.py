@@ -155,7 +155,7 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
         tags = postings = None
         if (tag or index) and articles:
             # one jieba pass per article serves both the search index and the keywords
-            from flows.segment import tokens
+            from flows.search.segment import tokens
             postings = [(a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
                         for a in warehouse_dedupe(articles)]
         if tag and articles:
@@ -238,6 +238,13 @@ def dedupe_articles(db: str | Path, ids: list[str] | None, registry: Registry | 
     if progress:
         progress(f"dedupe: {report}")
     return report
+
+
+def reset_stories(db: str | Path) -> None:
+    """Forget every story, signature and band (articles untouched), so the next dedupe groups
+    all articles afresh: after a change of the dedupe parameters (`newsflow dedupe --rebuild`)."""
+    from flows import dedupe
+    dedupe.reset_dedupe(db)
 
 
 def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStats] = (),

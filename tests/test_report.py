@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import warehouse
 from browser import CHROMIUM, Browser
-from flows.report import choose_bins, make_report, render
+from flows.cli.report import choose_bins, make_report, render
 from flows.steps import process_archives
 from test_reextract import archive_some
 from test_warehouse import art

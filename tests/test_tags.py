@@ -134,7 +134,7 @@ def test_an_id_twice_in_a_batch_is_tagged_from_its_latest_fetch():
 def test_taxonomy_words_never_reach_search_segmentation():
     """Keywords use a private jieba tokenizer: the words retag adds (taxonomy terms, place
     names) must not change how the search index segments text, whatever ran first."""
-    from flows.segment import tokens
+    from flows.search.segment import tokens
     from flows.tags import keyword_tags
     text = "今年将建设绿洲湾区示范区，绿洲湾区的规划已经公布。"
     before = tokens(text)

@@ -23,6 +23,8 @@ from typing import Iterable
 import duckdb
 import pyarrow as pa
 
+from warehouse.errors import QueryError
+
 UTC = dt.timezone.utc
 TS = pa.timestamp("us", tz="UTC")
 
@@ -128,6 +130,8 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20, source: str | N
     # a warehouse not migrated yet (read-only commands do not migrate) has no processed_at
     have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
                                       "WHERE table_name = 'crawl_runs'").fetchall()}
+    if not have:        # a warehouse from before migration 3
+        raise QueryError("this warehouse has no crawl runs table yet (run any crawl to migrate it)")
     cols = [c if c in have or c not in LATER_COLUMNS else f"{LATER_COLUMNS[c]} AS {c}" for c in RUN_COLUMNS]
     sql = (f"SELECT {', '.join(cols)} FROM crawl_runs "
            + (f"WHERE {' AND '.join(where)} " if where else "")

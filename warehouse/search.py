@@ -5,7 +5,7 @@ rebuilt from scratch on every change (97 s per 100k articles here) and `match_bm
 per row (p50 ~430 ms on 100k). Postings appended per load batch, sorted by term inside each
 batch so row-group zone maps skip most of the table, answer in ~30 ms on one core.
 
-Tokens come from the caller (jieba over the simplified text, see flows/segment.py): this
+Tokens come from the caller (jieba over the simplified text, see flows/search/segment.py): this
 module never segments, so the warehouse does not depend on flows.
 """
 from __future__ import annotations

@@ -3,9 +3,9 @@
 The pipeline ranks the tokens the search index already segmented (`keywords_from_tokens`),
 so keywords cost no second jieba pass; `retag` segments afresh (`keyword_tags`) with the
 taxonomy's words in the dictionary, so 碳中和 or 黔东南州 come out whole. Each use has its own
-`jieba.Tokenizer`: words added here never reach jieba's process-wide dictionary, which search
-segmentation (flows/segment.py) would otherwise see, making postings depend on whether tagging
-ran first in the process.
+`jieba.Tokenizer`: words added here never reach jieba's process-wide dictionary, which
+search segmentation (flows/search/segment.py) would otherwise see, making postings depend
+on whether tagging ran first in the process.
 """
 from __future__ import annotations
 

@@ -143,8 +143,10 @@ FAULTS: tuple[Fault, ...] = (
           "with one line naming file, source and field", "message; no file written, no Prefect, no crawl",
           (f"{CB}[typo'd key]",)),
     Fault("Bad config", "A bad regex (`article_pattern`)", "`newsflow crawl` exits 1 with one line naming file, "
-          "source and field; the crawl process itself exits 2 the same way",
-          "message; no file written", (f"{CB}[bad regex]", f"{C}test_the_crawl_process_refuses_a_bad_registry_too")),
+          "source and field; the crawl process itself exits 1 the same way (the error table's code)",
+          "message; no file written", (f"{CB}[bad regex]", f"{C}test_the_crawl_process_refuses_a_bad_registry_too"),
+          fixed="the crawl process exited 2 for a registry error (and for a full disk) where the CLI exits 1 "
+                "(crawlers/run.py: main)"),
     Fault("Bad config", "A missing URL (`start_urls`), or a bad one (`base_url` without http://)",
           "`newsflow process` / `newsflow sources` exit 1 naming file, source and field", "message; no file written",
           (f"{CB}[missing URL]", f"{CB}[bad URL]",

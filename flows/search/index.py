@@ -14,7 +14,7 @@ def index_new(db: str | Path, progress: Callable[[str], None] | None = None) -> 
     import warehouse
     from warehouse import search as wsearch
 
-    from flows.segment import tokens
+    from flows.search.segment import tokens
     done = 0
     with warehouse.connect(db) as con:
         while True:
@@ -44,7 +44,7 @@ def search(db: str | Path, query: str, since=None, source: str | None = None,
     import warehouse
     from warehouse import search as wsearch
 
-    from flows.segment import query_tokens
+    from flows.search.segment import query_tokens
     terms = query_tokens(query)
     with warehouse.reader(db, say=say) as rd:
         hits, total = wsearch.search(rd.con, terms, since=since, source=source, topic=topic, limit=limit,
