@@ -152,7 +152,7 @@ def sources_check(ctx, source_name, mirror, article_url, as_json):
 def _extract_summary(body: bytes, url: str, source, headers) -> dict:
     from flows.extract import ExtractError
     from flows.extract import extract as run_extract
-    from flows.normalise import strip_pinyin
+    from flows.extract.normalise import strip_pinyin
     ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
     try:
         e = run_extract(body, url, content_type=ctype, preset=source, encoding_hint=source.encoding)
@@ -444,7 +444,7 @@ def extract(ctx, files, url, source_name, as_json):
     """
     from flows.extract import ExtractError
     from flows.extract import extract as run_extract
-    from flows.normalise import strip_pinyin
+    from flows.extract.normalise import strip_pinyin
     reg = _registry(ctx)
     preset = reg.get(source_name) if source_name else _source_for_url(reg, url)
     status = 0
@@ -454,7 +454,7 @@ def extract(ctx, files, url, source_name, as_json):
         try:
             e = run_extract(body, url, preset=preset,
                             encoding_hint=preset.encoding if preset else None)
-            from flows.script import detect_script, quality, to_simplified
+            from flows.extract.script import detect_script, quality, to_simplified
             text = strip_pinyin(e.text)
             score, flags = quality(text, e.encoding, e.pinyin_groups)
             rec.update(title=strip_pinyin(e.title),

@@ -17,10 +17,10 @@ from crawlers.blocking import SOFT404
 from crawlers.settings import DOWNLOAD_MAXSIZE
 from crawlers.registry import Registry, Source
 from flows.extract import EXTRACTOR_VERSION, ExtractError, extract
-from flows.normalise import (article_id, canonical_url, clean_body, clean_inline, content_hash,
+from flows.extract.normalise import (article_id, canonical_url, clean_body, clean_inline, content_hash,
                              strip_pinyin)
-from flows.language import detect_language
-from flows.script import detect_script, quality, to_simplified
+from flows.extract.language import detect_language
+from flows.extract.script import detect_script, quality, to_simplified
 from schemas import Article, RawPage, Rejected
 
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")

@@ -6,8 +6,8 @@
 
 Kinds (one `article_tags` row each, docs/tagging.md has the rules and queries):
 
-- language  'zh', another ISO 639-1 code, or 'und' (flows.language; every article gets one)
-- script    'simplified' | 'traditional' | 'mixed' (flows.script), for Chinese text
+- language  'zh', another ISO 639-1 code, or 'und' (flows.extract.language; every article gets one)
+- script    'simplified' | 'traditional' | 'mixed' (flows.extract.script), for Chinese text
 - topic     ids of flows/data/taxonomy.toml, scored by weighted terms per paragraph
 - place     '广西' (a province) or '广西/柳州' (a prefecture-level division), flows/data/gazetteer.toml,
             plus the source's own province from the registry
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence, Any, Callable, Iterable, Mapping
 
-from flows import language as lang
-from flows.script import detect_script, script_counts, to_simplified
+from flows.extract import language as lang
+from flows.extract.script import detect_script, script_counts, to_simplified
 
 TAGGER_VERSION = "tags-1"      # bump when the code changes what tags come out
 DATA_DIR = Path(__file__).with_name("data")

@@ -1,4 +1,4 @@
-from flows.decode import decode_html
+from flows.extract.decode import decode_html
 
 TEXT = "生态文明贵阳国际论坛 共商全球发展绿色转型 ·镕"   # 镕 is in GBK, not in GB2312
 

@@ -24,10 +24,10 @@ import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from flows import content
-from flows.dates import has_time, parse_date
-from flows.decode import decode_html
-from flows.normalise import clean_body, clean_inline, count_pinyin, strip_pinyin
+from flows.extract import body as content
+from flows.extract.dates import has_time, parse_date
+from flows.extract.decode import decode_html
+from flows.extract.normalise import clean_body, clean_inline, count_pinyin, strip_pinyin
 
 EXTRACTOR_VERSION = "0.3.0"
 
@@ -458,7 +458,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     limit = next((e.message.strip() for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"), None)
     prov: dict[str, str] = {"pinyin_stripped": str(pinyin_groups)} if pinyin_groups else {}
     if preset is None and detect_cms:
-        from flows import cms
+        from flows.extract import cms
         preset = cms.detect(html)
         if preset is not None:
             prov["cms"] = preset.name
@@ -578,7 +578,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     if published is None:
         m = SCRIPT_EPOCH.search(html)
         if m:
-            from flows.dates import SHANGHAI
+            from flows.extract.dates import SHANGHAI
             published = dt.datetime.fromtimestamp(int(m.group(1)), SHANGHAI)
             date_rule = "script_epoch"
 
@@ -758,7 +758,7 @@ def _iso_to_shanghai(raw: str) -> dt.datetime | None:
         return None
     if value.tzinfo is None:
         return None
-    from flows.dates import SHANGHAI
+    from flows.extract.dates import SHANGHAI
     return value.astimezone(SHANGHAI)
 
 
