@@ -19,8 +19,10 @@ import statistics
 import time
 from pathlib import Path
 
+from bench.corpus import corpus
+
 ROOT = Path(__file__).resolve().parents[1]
-DEV = ROOT.parent / "shared" / "corpus" / "dev" / "pages"
+DEV = corpus("dev") / "pages"
 
 
 def load_pages():

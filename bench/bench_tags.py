@@ -27,9 +27,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.corpus import corpus
+
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "data" / "tags"
-DEV = ROOT.parent / "shared" / "corpus" / "dev"
+DEV = corpus("dev")
 ARTICLE_CHARS = 1800
 HOLDOUT_SOURCES = ("sd-sthj", "gz-sthj", "zj-sthjt")   # not looked at while weighting terms
 

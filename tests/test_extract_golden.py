@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.corpus import corpus
 from crawlers.registry import load_registry
 from flows.extract import extract
 from flows.extract.normalise import strip_pinyin
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV = ROOT.parent / "shared" / "corpus" / "dev" / "pages"
+DEV = corpus("dev") / "pages"
 GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.json"))
 
 

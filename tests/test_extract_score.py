@@ -3,11 +3,12 @@ measure drops below the issue's targets. Rules are general (by CMS, by label wor
 same figures are checked on pages we have not seen."""
 import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
+from bench.corpus import corpus
+
+DEV = corpus("dev")
 TARGETS = {"title": 0.97, "date": 0.97, "source_labelled": 0.95, "author_labelled": 0.90,
            "recall": 0.98, "excluded": 0.97}
 
