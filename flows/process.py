@@ -57,13 +57,14 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
     except ExtractError as exc:
         return reject(exc.reason, exc.detail)
     title = clean_inline(strip_pinyin(e.title))
-    if not title:
-        return reject("no_title", "no headline found")
     text = clean_body(strip_pinyin(e.text))
     # a "page not found" in the site's full chrome (too big for the crawler's soft-404 check):
-    # once the navigation is gone, what is left is the apology
+    # once the navigation is gone, what is left is the apology (it has no headline either:
+    # the site's name is not one)
     if len(text) < SOFT404_TEXT and any(m in text for m in SOFT404 + (source.soft404_markers if source else ())):
         return reject("blocked", "soft_404")
+    if not title:
+        return reject("no_title", "no headline found")
     fields = dict(title=title, published_at=e.published_at,
                   original_source=clean_inline(strip_pinyin(e.original_source)),
                   author=clean_inline(strip_pinyin(e.author)),

@@ -103,7 +103,7 @@ def test_generic_path_matches_preset_path_on_every_mirror_page():
     ("发布时间：2023-05-01 【国内】 来源：广西日报", None),                   # a section tag: 来源 not bracketed
 ])
 def test_a_bracketed_name_right_before_the_source_label_is_the_byline(line, author):
-    from flows.extract.core import parse_labels
+    from flows.extract.labels import parse_labels
     got = parse_labels(line)
     assert got.get("author_guess") == author and got["source"] in ("国际金融报", "广西日报"), got
 
@@ -120,7 +120,7 @@ def test_a_bracketed_name_right_before_the_source_label_is_the_byline(line, auth
     ("", None),
 ])
 def test_the_site_is_the_outlet_only_as_a_last_resort(site_name, outlet):
-    from flows.extract.core import _site_outlet
+    from flows.extract.sources import site_outlet as _site_outlet
     assert _site_outlet({"og:site_name": site_name} if site_name else {}) == outlet
 
 
@@ -139,7 +139,7 @@ def test_a_research_group_on_its_own_line_is_the_author():
 
 
 def test_a_trailing_list_of_dated_headlines_is_cut_but_a_closing_date_is_kept():
-    from flows.extract.core import _drop_dated_teasers
+    from flows.extract.body import drop_dated_teasers as _drop_dated_teasers
     body = "魏少军表示，中国产业结构和国际上发达国家不一样。\n\n封测则有30%由外资贡献。"
     teasers = ("\n\n【逸语道破】美企撤离中国？大参考\n\n2019-09-08\n\n【深度】越南拒用中国5G，原因和后果是...大参考"
                "\n\n2019-09-08\n\n【观·众】《攀登者》怎么样要等上映才知道...大参考\n\n2019-09-08")

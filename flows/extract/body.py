@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from flows.extract.labels import DATE_NEAR, LABEL_RE
+from flows.extract.dom import BLOCK_TAGS, Line, block_lines, css, tag_of, text_len
+
 PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》,.!?;]")
 ZH_PUNCT = re.compile(r"[，。！？；“”]")
-BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "tbody", "thead", "h1", "h2", "h3", "h4",
-         "h5", "h6", "section", "article", "header", "footer", "dd", "dt", "dl", "blockquote", "pre",
-         "form", "center", "td", "th", "figure", "figcaption", "hr", "nav", "aside", "main"}
 # paragraph-like elements whose text votes for their container; list items do not vote:
 # teaser lists (related/recommended) are made of them, article bodies rarely are
 SCORED = {"p", "td", "pre", "div", "section", "article", "blockquote", "font", "span", "center"}
@@ -71,10 +71,6 @@ class Content:
     attachments: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _tag(el) -> str:
-    return el.tag.lower() if isinstance(el.tag, str) else ""
-
-
 def _attrs(el) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}"
 
@@ -83,8 +79,8 @@ def drop_unlikely(root) -> None:
     """Remove subtrees whose class/id says widget, footer, nav, comments ... (readability)."""
     doomed = []
     for el in root.iter():
-        tag = _tag(el)
-        if tag in ("html", "body", "a", "") or tag not in BLOCK | {"span", "font"}:
+        tag = tag_of(el)
+        if tag in ("html", "body", "a", "") or tag not in BLOCK_TAGS | {"span", "font"}:
             continue
         attrs = _attrs(el)
         if attrs.strip() and UNLIKELY.search(attrs) and not RESCUE.search(attrs):
@@ -96,16 +92,12 @@ def drop_unlikely(root) -> None:
             el.drop_tree()
 
 
-def _text_len(s: str) -> int:
-    return len(re.sub(r"\s+", "", s))
-
-
 def _link_len(el) -> int:
-    return sum(_text_len(a.text_content()) for a in el.iter("a"))
+    return sum(text_len(a.text_content()) for a in el.iter("a"))
 
 
 def link_density(el) -> float:
-    total = _text_len(el.text_content())
+    total = text_len(el.text_content())
     return _link_len(el) / total if total else 1.0
 
 
@@ -118,7 +110,7 @@ def best_container(root, headline: str | None = None):
     """
     scores: dict = {}
     for el in root.iter():
-        tag = _tag(el)
+        tag = tag_of(el)
         if tag not in SCORED:
             continue
         if tag in ("div", "section", "article", "span", "font", "center"):
@@ -127,7 +119,7 @@ def best_container(root, headline: str | None = None):
             text = own
         else:
             text = el.text_content()
-        n = _text_len(text)
+        n = text_len(text)
         if n < 20:
             continue
         score = 1 + len(ZH_PUNCT.findall(text)) + min(n / 100, 3)
@@ -135,7 +127,7 @@ def best_container(root, headline: str | None = None):
         if tag in ("div", "section", "article", "span", "font", "center"):
             parent = el
         for weight, node in ((1.0, parent), (0.5, parent.getparent() if parent is not None else None)):
-            if node is None or _tag(node) in ("html",):
+            if node is None or tag_of(node) in ("html",):
                 continue
             scores[node] = scores.get(node, 0.0) + score * weight
     if not scores:
@@ -143,7 +135,7 @@ def best_container(root, headline: str | None = None):
     best, best_score = None, 0.0
     final: dict = {}
     for node, score in scores.items():
-        if _tag(node) in NOT_CONTAINERS:
+        if tag_of(node) in NOT_CONTAINERS:
             continue
         attrs = _attrs(node)
         if LIKELY.search(attrs):
@@ -172,14 +164,14 @@ def with_siblings(container, final: dict, best_score: float) -> list:
         if sib is container:
             out.append(sib)
             continue
-        tag = _tag(sib)
+        tag = tag_of(sib)
         if tag not in ("p", "div", "section", "article", "td", "center", "font", "blockquote"):
             continue
         if final.get(sib, 0.0) >= threshold:
             out.append(sib)
             continue
         text = sib.text_content()
-        n = _text_len(text)
+        n = text_len(text)
         if n >= 60 and link_density(sib) < 0.25 and len(ZH_PUNCT.findall(text)) >= 3:
             out.append(sib)
     return out
@@ -189,68 +181,31 @@ def _contains(a, b) -> bool:
     return any(x is b for x in a.iter())
 
 
-def _flat(s: str) -> str:
+def _nows(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
 
 def _after_headline(root, headline: str, final: dict):
     """The scored container of the first sentence-like paragraph after the headline."""
-    key = _flat(headline)
+    key = _nows(headline)
     seen_title = False
     for el in root.iter():
-        tag = _tag(el)
+        tag = tag_of(el)
         if not tag:
             continue
         if not seen_title:
             if tag in ("h1", "h2", "h3", "div", "td", "span", "p", "font", "strong", "b") \
-                    and _flat(el.text_content()) == key:
+                    and _nows(el.text_content()) == key:
                 seen_title = True
             continue
         if tag in ("p", "div", "td", "section", "span", "font"):
             own = el.text_content() if tag in ("p", "td") else (el.text or "") + "".join(c.tail or "" for c in el)
-            if _text_len(own) >= 30 and len(ZH_PUNCT.findall(own)) >= 2:
+            if text_len(own) >= 30 and len(ZH_PUNCT.findall(own)) >= 2:
                 node = el if tag not in ("p", "td", "span", "font") else el.getparent()
                 while node is not None and node not in final:
                     node = node.getparent()
                 return node
     return None
-
-
-def lines_with_links(root) -> list[tuple[str, int, int]]:
-    """(line text, its length, its link-text length) for each block-separated line."""
-    out: list[tuple[str, int, int]] = []
-    buf: list[str] = []
-    link = [0]
-
-    def flush():
-        line = "".join(buf).strip()
-        if line:
-            out.append((line, _text_len(line), link[0]))
-        buf.clear()
-        link[0] = 0
-
-    def walk(el, in_link):
-        tag = _tag(el)
-        block = tag in BLOCK
-        if block:
-            flush()
-        here_link = in_link or tag == "a"
-        if el.text and tag:
-            buf.append(el.text)
-            if here_link:
-                link[0] += _text_len(el.text)
-        for child in el:
-            walk(child, here_link)
-            if child.tail:
-                buf.append(child.tail)
-                if in_link or tag == "a":
-                    link[0] += _text_len(child.tail)
-        if block:
-            flush()
-
-    walk(root, False)
-    flush()
-    return out
 
 
 CAPTION_HINT = re.compile(r"(摄|攝|供图|供圖|图片来源|圖片來源|^图为|^圖為|^图：|^图/|资料图|资料照片)")
@@ -270,19 +225,19 @@ def take_media(root, base_url: str | None) -> tuple[list[tuple[str, str]], list[
             continue
         caption = (img.get("alt") or img.get("title") or "").strip()
         holder = img.getparent()
-        while holder is not None and _tag(holder) not in ("figure", "p", "div", "td", "center"):
+        while holder is not None and tag_of(holder) not in ("figure", "p", "div", "td", "center"):
             holder = holder.getparent()
         if holder is not None and holder is not root:
             cap = holder.find(".//figcaption")
             if cap is not None:
                 caption = cap.text_content().strip() or caption
                 cap.drop_tree()
-            elif not _text_len(holder.text_content()):
+            elif not text_len(holder.text_content()):
                 nxt = holder.getnext()
-                if nxt is not None and _tag(nxt) in ("p", "div", "center", "span", "font"):
+                if nxt is not None and tag_of(nxt) in ("p", "div", "center", "span", "font"):
                     text = nxt.text_content().strip()
                     style = (nxt.get("style", "") + nxt.get("align", "")).replace(" ", "").lower()
-                    if 0 < _text_len(text) <= 100 and not nxt.findall(".//img") and \
+                    if 0 < text_len(text) <= 100 and not nxt.findall(".//img") and \
                             ("center" in style or CAPTION_HINT.search(text)):
                         caption = text
                         nxt.drop_tree()         # (lxml keeps its tail text in place)
@@ -326,3 +281,162 @@ def clean_lines(lines: list[tuple[str, int, int]]) -> list[str]:
         if text:
             kept.append(text)
     return kept
+
+
+def container_text(el) -> str:
+    return "\n\n".join(clean_lines(block_lines(el)))
+
+
+def _ours(doc, preset, url: str | None, title: str | None) -> Content:
+    """The preset's container when it matches (the fast path), else the densest block."""
+    if preset is not None and getattr(preset, "body_selector", ""):
+        for sel in [s.strip() for s in preset.body_selector.split(",") if s.strip()]:
+            for el in css(doc, sel)[:1]:
+                images, attachments = take_media(el, url)
+                text = container_text(el)
+                if len(text) >= 80:
+                    return Content(text, f"preset:{sel}", images, attachments)
+    drop_unlikely(doc)
+    root = doc.find("body")
+    blocks, score = best_container(root if root is not None else doc, title)
+    if blocks and score >= 5:
+        out = Content("", "density" + (f"+{len(blocks) - 1}" if len(blocks) > 1 else ""))
+        parts = []
+        for el in blocks:
+            imgs, atts = take_media(el, url)
+            out.images += imgs
+            out.attachments += atts
+            parts.append(container_text(el))
+        out.text = "\n\n".join(p for p in parts if p)
+        if len(out.text) >= 50:
+            return out
+    return Content("", "")
+
+
+def trafilatura_text(html: str, url: str | None) -> str:
+    import trafilatura
+    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True,
+                               with_metadata=False) or ""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # trafilatura returns a page of nothing but links (a column page, a soft 404 in the site's
+    # chrome) as text: a line that is mostly the page's link texts is navigation, not body
+    links = _link_texts(html) if lines else None
+    lines = [ln for ln in lines if not _mostly_links(ln, links)]
+    return "\n\n".join(clean_lines([Line(ln, len(ln), 0) for ln in lines]))
+
+
+def _link_texts(html: str):
+    """A regex matching the text of any link on the page (whitespace removed), or None."""
+    import lxml.html
+    from lxml import etree
+    try:
+        doc = lxml.html.document_fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (etree.ParserError, ValueError):
+        return None
+    texts = {_nows(a.text_content()) for a in doc.iter("a")}
+    texts = sorted((t for t in texts if len(t) >= 2), key=len, reverse=True)[:3000]
+    return re.compile("|".join(map(re.escape, texts))) if texts else None
+
+
+def _mostly_links(line: str, links) -> bool:
+    if links is None:
+        return False
+    f = _nows(line)
+    return bool(f) and sum(len(m.group()) for m in links.finditer(f)) / len(f) > 0.6
+
+
+# a copyright, reprint or liability notice: the site's, not the article's. Checked against
+# whole lines of at most NOTICE_MAX characters (an article about copyright keeps its text)
+NOTICE = re.compile(
+    r"未经.{0,12}(?:授权|授權|许可|許可|同意).{0,12}(?:不得|禁止|请勿|請勿|严禁)?.{0,6}(?:转载|轉載|使用|复制)|"
+    r"如有侵权|如有侵權|侵权.{0,4}(?:请|請)?联系.{0,6}删除|版权归.{0,16}所有|版權歸.{0,16}所有|"
+    r"(?:不代表|不代表本|仅代表|僅代表).{0,12}(?:立场|立場|观点|觀點)|本文系.{0,16}(?:独家|獨家|原创|原創)稿件|"
+    r"内容合作方|內容合作方|免责声明|免責聲明|图片来自网络|圖片來自網絡|(?:专稿|專稿).{0,4}未经")
+NOTICE_MAX = 300
+
+
+def drop_notices(text: str) -> str:
+    """Drop copyright / reprint / liability notices standing as their own paragraph."""
+    paras = text.split("\n\n")
+    kept = [p for p in paras if not (len(p) <= NOTICE_MAX and NOTICE.search(p))]
+    return "\n\n".join(kept) if kept else text
+
+
+# --- the safety net -----------------------------------------------------------------------
+LATIN_SENTENCE = re.compile(r"[a-z][.!?][\"'”’)]?\s+[A-Z]")
+NET_MISSING = 300       # prose characters our body may miss before trafilatura is asked
+
+
+def is_prose(line: Line) -> bool:
+    """An article-like paragraph: 40+ characters outside links, sentence punctuation, and
+    no copyright or reprint notice (which has both)."""
+    own = line.n - line.links
+    return own >= 40 and (len(ZH_PUNCT.findall(line.text)) >= 2
+                          or (own >= 120 and len(LATIN_SENTENCE.findall(line.text)) >= 1)) \
+        and not NOTICE.search(line.text)
+
+
+def coverage(text: str, prose: list[Line]) -> int:
+    """Characters of the page's prose lines that `text` holds."""
+    f = _nows(text)
+    return sum(ln.n for ln in prose if _nows(ln.text)[:60] in f)
+
+
+def main_text(doc, html: str, url: str | None, preset, title: str | None,
+              page_lines: list[Line]) -> Content:
+    """Our body; when it holds clearly less of the page's prose than there is (a teaser
+    chosen as the container, text in table cells, an unusual template), trafilatura's
+    body is computed too and the one covering more of the page's prose is kept."""
+    ours = _ours(doc, preset, url, title)
+    prose = [ln for ln in page_lines if is_prose(ln)]
+    total = sum(ln.n for ln in prose)
+    have = coverage(ours.text, prose) if ours.text else 0
+    if ours.text and total - have <= max(NET_MISSING, 0.3 * total):
+        return ours
+    theirs = trafilatura_text(html, url)
+    if not ours.text:
+        return Content(theirs, "trafilatura" if theirs else "")
+    got = coverage(theirs, prose)
+    # theirs must hold most of what ours found and clearly more: a different block of the
+    # same size (comments, a related-stories digest) is no improvement
+    ours_flat = _nows(ours.text)
+    ours_prose = [ln for ln in prose if _nows(ln.text)[:60] in ours_flat]
+    kept = coverage(theirs, ours_prose)
+    if got >= have + NET_MISSING and got >= 1.3 * have and kept >= 0.8 * have:
+        return Content(theirs, "trafilatura>" + ours.rule, ours.images, ours.attachments)
+    return ours
+
+
+# --- finishing -----------------------------------------------------------------------------
+def strip_leading(text: str, title: str | None, header: list[str]) -> str:
+    """Drop leading lines that repeat the headline or are the labelled header line."""
+    lines = text.split("\n")
+    flat_title = re.sub(r"\s+", "", title or "")
+    flat_header = {re.sub(r"\s+", "", h) for h in header}
+    while lines:
+        flat = re.sub(r"\s+", "", lines[0])
+        if not flat or (flat_title and flat == flat_title) or flat in flat_header \
+                or (len(flat) < 120 and LABEL_RE.search(lines[0]) and DATE_NEAR.search(lines[0])):
+            lines.pop(0)
+            continue
+        break
+    return "\n".join(lines)
+
+
+DATE_ONLY = re.compile(r"(?:19|20)\d{2}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|年\d{1,2}月\d{1,2}日)(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def drop_dated_teasers(text: str) -> str:
+    """Cut a trailing list of other stories, each a short headline line then a date line
+    (`【深度】越南拒用中国5G，原因和后果是...大参考` / `2019-09-08`): a related-items widget whose
+    headlines are not links, so the link-line cleanup cannot see it. Three items at least (a
+    notice two bodies sign, each with its date, keeps its signatures)."""
+    lines = text.split("\n\n")
+    cut = len(lines)
+    while cut >= 2 and DATE_ONLY.fullmatch(lines[cut - 1].strip()) and \
+            len(lines[cut - 2].strip()) <= 80 and not DATE_ONLY.fullmatch(lines[cut - 2].strip()) and \
+            not lines[cut - 2].rstrip().endswith(("。", "！", "？")):
+        cut -= 2
+    if len(lines) - cut >= 6 and cut > 0:
+        return "\n\n".join(lines[:cut])
+    return text

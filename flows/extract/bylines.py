@@ -1,0 +1,172 @@
+"""Who wrote it: bylines by the conventions of the Chinese press.
+
+Each convention is one rule proposing names (checked by `names.person_names`):
+
+- `label`: a labelled 作者 / 记者 / 撰稿 / 执笔 / 采写 / 文 slot on the header line (`作者︱X`
+  with any of the bars ︱｜丨|);
+- `after_source`: a name placed right after the outlet on the 来源 line (`来源：中国新闻网 张三`)
+  or bracketed right before it (sohu's 2004 `[ 黄宇 ]  来源：[ 国际金融报 ]`);
+- `dateline`: the 电头 opening a wire story, `新华社北京5月19日电（记者 张三、李四）`,
+  `中新网北京5月19日电(张三)`, `本报讯（记者 张三 通讯员 李四）`;
+- `reporter`: a 记者 / 通讯员 / 评论员 credit opening or closing the body or under the
+  headline: `（记者 张三 李四）`, `本报记者 张三`, `中青报·中青网记者 张三`, `XX报记者张三/文`;
+- `slash_byline`: `文/张三`, `文丨X`, `【文/ X，整理/ Y】`, `(文/图 张三 李四)`, `（编译/张三）`,
+  `执笔/X`, and the name-first form `石佳/中国青年报`;
+- `byline_line`: a line that is only a byline, `《棱镜》作者 周纯`, `作者 张三`;
+- `closing_signature`: the bracketed signature closing the body, `（张三）`, `（张三 李四）`,
+  `（张三 上海报道）` (names must start with a common surname: brackets hold much else);
+- `group_line`: a report's collective author on its own line (`…课题组`, `…调查组`, `…编辑部`);
+- `meta:author` / `jsonld:author`: declared authors, once site names and ids are removed;
+- `account_author`: the author slot of a platform template (WeChat `#js_author_name`);
+- `blog_owner`: a blog or column page's owner (`<title>` `张三的博客`);
+- `source_slot_person`: a person's name in the 来源 slot (`来源：张三`) is the author, not an outlet.
+
+Photographers (`… 摄`), editors (责任编辑 …) and widget words are never authors.
+"""
+from __future__ import annotations
+
+import re
+
+from flows.extract import names
+from flows.extract.candidates import Candidate
+from flows.extract.dom import css, flat, norm_space
+
+H = r"\u4e00-\u9fff"
+_NAMES = rf"([{H}]{{2,4}}(?:(?:\s+|、|，|,)[{H}]{{2,4}})*)"
+_ROLE = r"(?:记者|記者|通讯员|通訊員|评论员|評論員)"
+# 电头: place + date + 电/讯, then the reporters in brackets
+DATELINE = re.compile(rf"^[{H}·]{{2,16}}?(?:\d{{1,2}}月\d{{1,2}}日)?(?:电|電|讯|訊)\s*[（(]\s*((?:[{H}]{{0,12}}?{_ROLE}\s*)?"
+                      rf"[{H}]{{2,4}}(?:(?:\s+|、|，|,)(?:{_ROLE}\s*)?[{H}]{{2,4}})*)\s*[）)]")
+REPORTER = re.compile(rf"(?:^|[（(\s【\[])[^\s（(]{{0,14}}?{_ROLE}\s*[:：]?\s*" + _NAMES
+                      + r"\s*(?=$|[）)\s、，】\]/]|报道|報道|发自|發自)")
+SLASH = re.compile(rf"(?:^|[\s（(【\[])(?:文|文/图|文／图|图/文|文/摄|撰文|作者|编译|編譯|执笔|執筆|采写)\s*[/／|｜丨︱]\s*"
+                   rf"(?:[^\s/／，,）)】\]]{{0,14}}?(?:特约评论员|评论员|记者|通讯员|特约撰稿人|专栏作者|专栏作家))?\s*"
+                   + _NAMES + r"\s*(?=$|[）)\s，,】\]])")
+NAME_SLASH_OUTLET = re.compile(rf"^\s*([{H}]{{2,4}}(?:\s+[{H}]{{2,4}})?)\s*[/／]\s*([{H}A-Za-z·]{{2,16}})\s*$")
+BYLINE_LINE = re.compile(rf"^(?:《[^》]{{1,12}}》)?\s*(?:作者|撰文|文)(?:\s*[:：/／|丨︱]\s*|\s+)" + _NAMES + r"\s*$")
+CLOSING = re.compile(rf"[（(]\s*((?:[{H}]{{0,8}}?{_ROLE}\s*)?[{H}·]{{2,8}}(?:[\s、，,][{H}·]{{2,8}}){{0,3}})\s*[）)]\s*$")
+GROUP_AUTHOR = re.compile(rf"[{H}]{{2,30}}(?:课题组|调研组|研究组|编写组|写作组|调查组|编辑部|评论部|评论员)")
+GROUP_NOT_AUTHOR = re.compile(r"成立|派出|组建|组成|牵头|召开|开展|赴|进驻")     # a headline about a group
+BLOG = re.compile(rf"^([{H}A-Za-z0-9_·]{{2,16}})的(?:博客|个人空间|专栏|主页|文集)$")
+PHOTO = re.compile(r"^\s*[摄攝]|[摄攝](?:影)?\s*$")
+ACCOUNT_AUTHOR = "#js_author_name, .rich_media_meta_text.rich_media_meta_author, #meta_content .rich_media_meta_text"
+WEIGHTS = {"label:info": 0.85, "label:header": 0.8, "label:around": 0.6, "after_source": 0.55,
+           "dateline": 0.75, "reporter": 0.6, "slash_byline": 0.65, "byline_line": 0.6,
+           "closing_signature": 0.55, "group_line": 0.5, "meta:author": 0.4, "jsonld:author": 0.5,
+           "account_author": 0.6, "blog_owner": 0.45, "source_slot_person": 0.3}
+
+
+def _not_photo(line: str, m: re.Match) -> bool:
+    return not (PHOTO.search(line[m.end():m.end() + 3]) or PHOTO.search(m.group(1)))
+
+
+def _scan(lines: list[str], zone_weight: float) -> list[Candidate]:
+    """The in-text conventions over some lines (header zone, body start, body end)."""
+    out = []
+    for line in lines:
+        if len(line) > 300:
+            line = line[:80] + " " + line[-100:]      # bylines open or close a paragraph
+        m = DATELINE.match(line)
+        if m:
+            n = names.person_names(m.group(1), strict=False)
+            if n:
+                out.append(Candidate(n, "dateline", WEIGHTS["dateline"] * zone_weight))
+        if len(line) <= 40:
+            m = BYLINE_LINE.match(line.strip())
+            if m and (n := names.person_names(m.group(1), strict=False)):
+                out.append(Candidate(n, "byline_line", WEIGHTS["byline_line"] * zone_weight))
+            m = NAME_SLASH_OUTLET.match(line)
+            if m and names.is_outlet(m.group(2)) and names.OUTLET_END.search(m.group(2)) \
+                    and (n := names.person_names(m.group(1))):
+                out.append(Candidate(n, "slash_byline", WEIGHTS["slash_byline"] * zone_weight, ("name/outlet",)))
+        # after 记者 come verbs as often as names (记者获悉, 记者了解到): a reporter's name
+        # must start with a surname; a slash byline may be a pen name
+        for rx, rule, strict in ((REPORTER, "reporter", True), (SLASH, "slash_byline", False)):
+            for m in rx.finditer(line):
+                if _not_photo(line, m) and (n := names.person_names(m.group(1), strict=strict,
+                                                                     trailing_place=rule == "reporter")):
+                    out.append(Candidate(n, rule, WEIGHTS[rule] * zone_weight))
+                    break
+    return out
+
+
+def closing_signature(body_lines: list[str]) -> tuple[str, str] | None:
+    """The bracketed signature closing the body: ('person', names) or ('org', organ)."""
+    for line in reversed(body_lines[-6:]):
+        m = CLOSING.search(line[-60:])
+        if not m or PHOTO.search(m.group(1)):
+            continue
+        inner = m.group(1)
+        if re.search(r"编辑|編輯|责编|校对|审核|来源|來源|图|完|供稿|摘编|综合|整理", inner):
+            continue
+        n = names.person_names(inner, strict=True)
+        if n:
+            return "person", n
+        if names.is_outlet(inner) and names.OUTLET_END.search(inner) and " " not in inner:
+            return "org", inner
+    return None
+
+
+def _declared(page, site_keys: set[str]) -> list[Candidate]:
+    out = []
+    host = re.sub(r"^[a-z]+://", "", (page.url or "").lower()).split("/")[0]
+
+    host_words = {w for w in re.split(r"[.\-]", host) if len(w) >= 3 and w not in ("www", "com", "net", "org")}
+
+    def person(value: str) -> str | None:
+        """A declared author that is a person: CMSs put the site (网易, chinanews, sina_mobile),
+        an id or a template placeholder there. Han names need a surname; Latin names and
+        handles must not be the site's own host name."""
+        v = norm_space(value)
+        low = v.lower()
+        if not v or flat(v) in site_keys or any(w in low for w in host_words) \
+                or re.search(r"@|https?:|\d{3,}|team|admin|editor", v, re.I) or names.PLATFORM_WORDS.search(v):
+            return None
+        if GROUP_AUTHOR.fullmatch(v):
+            return v
+        strict = bool(re.search(r"[\u4e00-\u9fff]", v))
+        return names.person_names(v, strict=strict)
+
+    for key in ("author", "article:author", "og:article:author", "dc.creator"):
+        if page.meta.get(key) and (n := person(page.meta[key])):
+            out.append(Candidate(n, "meta:author", WEIGHTS["meta:author"], (key,)))
+            break
+    for value in page.ld.get("author") or ():
+        if (n := person(value)):
+            out.append(Candidate(n, "jsonld:author", WEIGHTS["jsonld:author"]))
+            break
+    for el in css(page.doc, ACCOUNT_AUTHOR)[:1]:
+        if (n := person(el.text_content())):
+            out.append(Candidate(n, "account_author", WEIGHTS["account_author"]))
+    for part in re.split(r"\s*[-_|｜—]\s*", page.title_tag or ""):
+        m = BLOG.match(part.strip())
+        if m and (n := names.person_names(m.group(1), strict=False) or m.group(1)):
+            out.append(Candidate(n, "blog_owner", WEIGHTS["blog_owner"]))
+            break
+    return out
+
+
+def candidates(page, hits, site_keys: set[str]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for h in hits:
+        if h.kind == "author" and h.zone in ("info", "header", "around"):
+            n = names.person_names(h.value, strict=False) or (h.value if GROUP_AUTHOR.fullmatch(h.value) else None)
+            if n:
+                out.append(Candidate(n, "label:" + h.zone, WEIGHTS["label:" + h.zone]))
+        elif h.kind == "author_guess" and h.zone in ("info", "header", "around"):
+            out.append(Candidate(h.value, "after_source", WEIGHTS["after_source"]))
+        elif h.kind == "source_person" and h.zone in ("info", "header"):
+            out.append(Candidate(h.value, "source_slot_person", WEIGHTS["source_slot_person"]))
+    body = page.body_lines
+    out += _scan(page.near + page.info_lines, 1.0)
+    out += _scan(body[:3], 1.0)
+    out += _scan(body[-6:], 0.9)
+    out += _scan([ln for ln in body[3:-6] if len(ln) <= 30], 0.7)
+    sig = closing_signature(body)
+    if sig and sig[0] == "person":
+        out.append(Candidate(sig[1], "closing_signature", WEIGHTS["closing_signature"]))
+    group = next((ln.strip() for ln in page.near[:3] + body[:3] if GROUP_AUTHOR.fullmatch(ln.strip())
+                  and ln.strip() != page.title and not GROUP_NOT_AUTHOR.search(ln)), None)
+    if group:
+        out.append(Candidate(group, "group_line", WEIGHTS["group_line"]))
+    return out + _declared(page, site_keys)
