@@ -1,14 +1,21 @@
 """Decode page bytes to text, trusting the bytes over what the page claims.
 
-Candidates in order: BOM, HTTP charset, `<meta>` charset, UTF-8, GB18030. A declared member
-of the GB family is tried as declared, then as GBK, then GB18030 (its supersets): pages that
-declare gb2312 routinely contain GBK/GB18030 characters. A candidate must decode the
-whole body strictly; if none does, charset-normalizer guesses, and as a last resort the best
-candidate decodes with replacement characters (recorded, so quality checks can flag it).
+A reading is accepted when it decodes every byte and reads as Chinese: the codecs the page
+vouches for (HTTP charset, `<meta>` charset, the registry's hint) first, each read the way
+browsers read that label (every GB label is GBK/GB18030, WHATWG), then UTF-8, then for
+undeclared pages the narrowest GB codec, then Big5. "Reads as Chinese" means most of its Han
+characters are everyday ones (GB2312 level 1 or Big5's common level): a UTF-8 page read as
+GB18030, or Big5 read as GBK, decodes without a single error and is still mojibake.
+
+When no reading is clean (a truncated `<meta>`, one stray byte, GBK fragments pasted into a
+UTF-8 page), every candidate is read with replacement and the one with the fewest errors
+(replacement characters, implausible characters) wins, recorded with `:replace`; never one
+the quality check would call mojibake when another reading is clean.
 """
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
@@ -85,52 +92,110 @@ def _utf8_with_gbk_patches(body: bytes) -> tuple[str, int, int]:
     return "".join(out), patched, lost
 
 
+@functools.lru_cache(maxsize=1)
+def common_han() -> frozenset:
+    """The everyday characters of both scripts: GB2312 level 1 (3,755 常用字) and Big5's
+    common level (A440-C67E, 5,401). Real Chinese text is ~99% these; text read in the
+    wrong codec is 30-60% (measured on simplified and traditional news sentences)."""
+    out = set()
+    for enc, leads, trails in (("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF)),
+                               ("big5", range(0xA4, 0xC7), [*range(0x40, 0x7F), *range(0xA1, 0xFF)])):
+        for a in leads:
+            for b in trails:
+                try:
+                    out.add(bytes((a, b)).decode(enc))
+                except UnicodeDecodeError:
+                    pass
+    return frozenset(out)
+
+
+HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
+PLAUSIBLE = 0.8         # share of common characters below which a reading is the wrong codec
+
+
+def common_share(text: str, sample: int = 3000) -> tuple[float, int]:
+    """(share of common characters, Han characters looked at) in the text's first Han runs."""
+    common = common_han()
+    seen = hits = 0
+    for m in HAN_RUN.finditer(text):
+        run = m.group(0)
+        seen += len(run)
+        hits += sum(1 for ch in run if ch in common)
+        if seen >= sample:
+            break
+    return (hits / seen if seen else 1.0), seen
+
+
+def _errors(text: str) -> float:
+    """How wrong a reading looks: lost bytes, and a heavy penalty for text that is mostly
+    rare characters (another codec's bytes: the mojibake the quality check flags)."""
+    share, seen = common_share(text)
+    bad = text.count("\ufffd")
+    if seen >= 20 and share < PLAUSIBLE:
+        bad += max(50, seen // 4)
+    return bad
+
+
+def _claims(body: bytes, content_type: str | None, hint: str | None) -> list[str]:
+    """Codecs the page (or the registry) vouches for, each expanded as browsers read it:
+    every GB label means GBK, whose decoder reads GB18030 (WHATWG Encoding Standard; pages
+    that say gb2312 routinely hold GBK characters, and A1AA is U+2014 there, not gb2312's
+    U+2015); a Big5 label reads Big5 then its CP950 and HKSCS extensions."""
+    out: list[str] = []
+    for name in [*declared_charsets(body, content_type), hint]:
+        enc = _norm(name)
+        family = {"gb2312": ["gbk", "gb18030"], "gbk": ["gbk", "gb18030"],
+                  "big5": ["big5", "cp950", "big5hkscs"], "cp950": ["cp950", "big5hkscs"]}.get(enc, [enc])
+        for e in family:
+            if e and e not in out:
+                out.append(e)
+    return out
+
+
 def decode_html(body: bytes, content_type: str | None = None,
                 hint: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used). Encoding ends with ':replace' when bytes were lost."""
     for bom, enc in BOMS:
         if body.startswith(bom):
             return body.decode(enc, errors="replace"), enc
-    declared: list[str] = []
-    for name in [*declared_charsets(body, content_type), hint]:
-        enc = _norm(name)
-        # a GB-family claim is tried as itself, then as its supersets: pages that say gb2312
-        # routinely hold GBK or GB18030 characters (Python's gb2312 and gbk also differ on
-        # a few punctuation marks, e.g. A1AA: U+2015 vs U+2014, so the claim goes first)
-        for e in ([enc, "gbk", "gb18030"] if enc in ("gb2312", "gbk") else [enc]):
-            if e and e not in declared:
-                declared.append(e)
-    fallback = [e for e in ("utf-8", "gb2312", "gbk", "gb18030") if e not in declared]
-    # 1. what the page (or the registry) vouches for, if the bytes agree exactly
-    for enc in declared:
+    declared = _claims(body, content_type, hint)
+    # 1. a reading of all the bytes that is real text: what is vouched for first, then UTF-8,
+    #    then (nothing declared, or a lie) the narrowest GB codec, then Big5. A strict
+    #    reading can still be the wrong codec (GB18030 accepts most byte pairs): it must
+    #    look like Chinese, not like mojibake
+    order = declared + [e for e in ("utf-8", "gb2312", "gbk", "gb18030", "big5") if e not in declared]
+    for enc in order:
         try:
-            return body.decode(enc), enc
+            text = body.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-    # 2. a vouched-for charset with a few bad bytes (a truncated or mixed page) beats a guess:
-    #    GB18030 "decodes" UTF-8 bytes into plausible-looking garbage without any error
-    for enc in declared:
-        text = body.decode(enc, errors="replace")
-        if text.count("\ufffd") <= max(2, len(body) // 500):
-            return text, f"{enc}:replace"
-    # 3. a UTF-8 page with GBK fragments pasted in (seen on big portals): UTF-8, with each
-    #    invalid spot read as one GBK character where that works
-    text, patched, lost = _utf8_with_gbk_patches(body)
-    if patched and patched <= len(body) // 50 and lost <= max(2, len(body) // 500):
-        return text, "utf-8+gbk"
-    # 4. the page lied about its charset: try the two that cover nearly all Chinese pages
-    for enc in fallback:
+        if enc == "utf-8" or _errors(text) == 0:
+            return text, enc
+    # 2. no clean reading: every candidate reads with replacement, and the one with the
+    #    fewest errors wins (lost bytes, implausible characters); a vouched-for codec wins ties
+    readings = []
+    for enc in dict.fromkeys(declared + ["utf-8", "gb18030", "big5"]):
         try:
-            return body.decode(enc), enc
-        except UnicodeDecodeError:
+            text = body.decode(enc, errors="replace")
+        except LookupError:
             continue
+        readings.append((_errors(text), len(readings), text, f"{enc}:replace"))
+    # a UTF-8 page with GBK fragments pasted in (seen on big portals): each invalid spot
+    # read as one GBK character where that works
+    text, patched, lost = _utf8_with_gbk_patches(body)
+    if patched and patched <= len(body) // 50:
+        readings.append((_errors(text) - 0.5, -1, text, "utf-8+gbk"))
+    best = min(readings)
+    if best[0] <= max(2, len(body) // 500):
+        return best[2], best[3]
     try:
         from charset_normalizer import from_bytes
-        best = from_bytes(body[:200_000]).best()
-        if best is not None and best.encoding:
-            enc = _norm(best.encoding) or best.encoding
-            return body.decode(enc, errors="replace"), f"{enc}:detected"
+        guess = from_bytes(body[:200_000]).best()
+        if guess is not None and guess.encoding:
+            enc = _norm(guess.encoding) or guess.encoding
+            text = body.decode(enc, errors="replace")
+            if _errors(text) < best[0]:
+                return text, f"{enc}:detected"
     except Exception:   # the detector is best effort; never fail a page because of it
         pass
-    enc = (declared or ["utf-8"])[0]
-    return body.decode(enc, errors="replace"), f"{enc}:replace"
+    return best[2], best[3]
