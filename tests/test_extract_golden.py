@@ -124,18 +124,17 @@ def test_the_site_is_the_outlet_only_as_a_last_resort(site_name, outlet):
     assert _site_outlet({"og:site_name": site_name} if site_name else {}) == outlet
 
 
-def test_a_research_group_on_its_own_line_is_the_author():
+def test_a_collective_byline_in_a_labelled_slot_is_the_author():
+    # (the rule taking a 课题组 line under the headline as the author fired on one dev page
+    # only: the rule ledger removed it; a labelled slot still takes a collective byline)
     from flows.extract import extract
     page = ("<html><head><title>调查研究报告</title></head><body><h1>北京市儿童心理素质调查研究报告</h1>"
-            "<div class='content'><p>北京市儿童心理素质调查研究报告</p><p>北京市妇女儿童工作委员会儿童心理调研课题组</p>"
-            "<p>2003年5月</p><p>" + "为了贯彻落实儿童发展规划，进一步了解全市儿童目前的心理发展现状，开展了本次调查和研究。" * 4
+            "<div>2003-05-06 来源：千龙网 作者：北京市妇女儿童工作委员会儿童心理调研课题组</div>"
+            "<div class='content'><p>" + "为了贯彻落实儿童发展规划，进一步了解全市儿童目前的心理发展现状，开展了本次调查和研究。" * 4
             + "</p><p>本次研究对象为13至15岁的儿童，他们的心理健康状况和社会适应状况值得关注。</p></div></body></html>")
     assert extract(page.encode("utf-8"), "http://x/").author == "北京市妇女儿童工作委员会儿童心理调研课题组"
-    plain = page.replace("<p>北京市妇女儿童工作委员会儿童心理调研课题组</p>", "<p>课题组成员走访了多所学校并记录了情况。</p>")
-    assert extract(plain.encode("utf-8"), "http://x/").author is None      # a sentence, not a name line
-    about = page.replace("北京市儿童心理素质调查研究报告", "市政府成立事故联合调查组").replace(
-        "<p>北京市妇女儿童工作委员会儿童心理调研课题组</p>", "")
-    assert extract(about.encode("utf-8"), "http://x/").author is None      # the headline is about a group
+    plain = page.replace("作者：北京市妇女儿童工作委员会儿童心理调研课题组", "")
+    assert extract(plain.encode("utf-8"), "http://x/").author is None
 
 
 def test_a_trailing_list_of_dated_headlines_is_cut_but_a_closing_date_is_kept():

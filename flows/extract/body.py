@@ -21,6 +21,7 @@ ZH_PUNCT = re.compile(r"[，。！？；“”]")
 # paragraph-like elements whose text votes for their container; list items do not vote:
 # teaser lists (related/recommended) are made of them, article bodies rarely are
 SCORED = {"p", "td", "pre", "div", "section", "article", "blockquote", "font", "span", "center"}
+SELF_SCORED = {"div", "section", "article", "span", "font", "center", "td"}
 NOT_CONTAINERS = {"ul", "ol", "dl", "li", "dd", "dt", "a", "tr", "tbody", "table"}
 UNLIKELY = re.compile(
     r"comment|share|footer|foot|\bnav|menu|related|recommend|sidebar|side-bar|copyright|crumb|"
@@ -30,7 +31,9 @@ UNLIKELY = re.compile(
 LIKELY = re.compile(r"article|content|main|body|text|detail|zhengwen|\bzw\b|news_con|con_|TRS_|"
                     r"ucap|view|post|entry|story", re.I)
 # what may rescue an element whose class/id also says widget (readability's "maybe candidate")
-RESCUE = re.compile(r"article|\bbody|content|\bmain|zhengwen|TRS_|ucap", re.I)
+RESCUE = re.compile(r"article|body|content|\bmain|zhengwen|TRS_|ucap", re.I)
+# ... but a comment's body is still a comment
+NO_RESCUE = re.compile(r"comment|reply|replies|discuss|pinglun", re.I)
 ATTACH = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|et|ofd|zip|rar|7z|txt|csv)(\?|$)", re.I)
 
 # a line that is only one of these is widget/footer text, never article text
@@ -69,27 +72,39 @@ class Content:
     rule: str
     images: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[tuple[str, str]] = field(default_factory=list)
+    dropped: list = field(default_factory=list)     # widget subtrees removed before scoring
 
 
 def _attrs(el) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}"
 
 
-def drop_unlikely(root) -> None:
-    """Remove subtrees whose class/id says widget, footer, nav, comments ... (readability)."""
+def drop_unlikely(root) -> list:
+    """Remove subtrees whose class/id says widget, footer, nav, comments ... (readability);
+    returns the subtrees removed."""
     doomed = []
     for el in root.iter():
         tag = tag_of(el)
         if tag in ("html", "body", "a", "") or tag not in BLOCK_TAGS | {"span", "font"}:
             continue
         attrs = _attrs(el)
-        if attrs.strip() and UNLIKELY.search(attrs) and not RESCUE.search(attrs):
+        if attrs.strip() and UNLIKELY.search(attrs) and (not RESCUE.search(attrs) or NO_RESCUE.search(attrs)):
             doomed.append(el)
         elif tag in ("nav", "footer", "aside"):
             doomed.append(el)
+    if not doomed:
+        return []
+    # a wrapper whose name says "header" or "side" but that holds most of the page's
+    # sentences (163's `post_header` wraps the whole article) is the article, not a widget
+    total = len(ZH_PUNCT.findall(root.text_content())) or 1
+    dropped = []
     for el in doomed:
-        if el.getparent() is not None:
+        if el.getparent() is None or any(el is d or _contains(d, el) for d in dropped[-8:]):
+            continue
+        if len(ZH_PUNCT.findall(el.text_content())) <= 0.5 * total:
             el.drop_tree()
+            dropped.append(el)
+    return dropped
 
 
 def _link_len(el) -> int:
@@ -113,8 +128,10 @@ def best_container(root, headline: str | None = None):
         tag = tag_of(el)
         if tag not in SCORED:
             continue
-        if tag in ("div", "section", "article", "span", "font", "center"):
-            # a div counts as a paragraph only for its own text (old layouts use br-separated text)
+        if tag in SELF_SCORED:
+            # a div counts as a paragraph only for its own text (old layouts use br-separated
+            # text); a table cell likewise: gov decision pages and old portals lay articles
+            # out in cells, and a cell is the container such text has
             own = (el.text or "") + "".join(c.tail or "" for c in el)
             text = own
         else:
@@ -124,7 +141,7 @@ def best_container(root, headline: str | None = None):
             continue
         score = 1 + len(ZH_PUNCT.findall(text)) + min(n / 100, 3)
         parent = el.getparent()
-        if tag in ("div", "section", "article", "span", "font", "center"):
+        if tag in SELF_SCORED:
             parent = el
         for weight, node in ((1.0, parent), (0.5, parent.getparent() if parent is not None else None)):
             if node is None or tag_of(node) in ("html",):
@@ -296,11 +313,11 @@ def _ours(doc, preset, url: str | None, title: str | None) -> Content:
                 text = container_text(el)
                 if len(text) >= 80:
                     return Content(text, f"preset:{sel}", images, attachments)
-    drop_unlikely(doc)
+    ours_dropped = drop_unlikely(doc)
     root = doc.find("body")
     blocks, score = best_container(root if root is not None else doc, title)
     if blocks and score >= 5:
-        out = Content("", "density" + (f"+{len(blocks) - 1}" if len(blocks) > 1 else ""))
+        out = Content("", "density" + (f"+{len(blocks) - 1}" if len(blocks) > 1 else ""), dropped=ours_dropped)
         parts = []
         for el in blocks:
             imgs, atts = take_media(el, url)
@@ -310,7 +327,7 @@ def _ours(doc, preset, url: str | None, title: str | None) -> Content:
         out.text = "\n\n".join(p for p in parts if p)
         if len(out.text) >= 50:
             return out
-    return Content("", "")
+    return Content("", "", dropped=ours_dropped)
 
 
 def trafilatura_text(html: str, url: str | None) -> str:
@@ -376,35 +393,69 @@ def is_prose(line: Line) -> bool:
         and not NOTICE.search(line.text)
 
 
-def coverage(text: str, prose: list[Line]) -> int:
-    """Characters of the page's prose lines that `text` holds."""
+def _covered(text: str, prose: list[tuple[int, Line]]) -> list[int]:
+    """Indices (in the page's lines) of the prose lines `text` holds."""
     f = _nows(text)
-    return sum(ln.n for ln in prose if _nows(ln.text)[:60] in f)
+    return [i for i, ln in prose if _nows(ln.text)[:60] in f]
+
+
+def _best_run(indices: list[int], size: dict[int, int]) -> list[int]:
+    """The largest stretch of prose lines no more than RUN_GAP lines apart: an article's
+    paragraphs follow each other (images, captions, subheads between them); another
+    story's teaser sits elsewhere, among headlines, times and ads."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i - runs[-1][-1] <= RUN_GAP:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return max(runs, key=lambda r: sum(size[i] for i in r), default=[])
+
+
+RUN_GAP = 6
 
 
 def main_text(doc, html: str, url: str | None, preset, title: str | None,
               page_lines: list[Line]) -> Content:
     """Our body; when it holds clearly less of the page's prose than there is (a teaser
     chosen as the container, text in table cells, an unusual template), trafilatura's
-    body is computed too and the one covering more of the page's prose is kept."""
+    body is computed too, and its largest stretch of consecutive article paragraphs
+    replaces ours when it holds clearly more (and what ours held, unless ours was a teaser)."""
     ours = _ours(doc, preset, url, title)
-    prose = [ln for ln in page_lines if is_prose(ln)]
-    total = sum(ln.n for ln in prose)
-    have = coverage(ours.text, prose) if ours.text else 0
+    # the page's prose, less readers' comments (by their blocks' names; they quote the body)
+    gone = {_nows(ln.text) for el in ours.dropped if NO_RESCUE.search(_attrs(el))
+            for ln in block_lines(el) if is_prose(ln)}
+    prose = [(i, ln) for i, ln in enumerate(page_lines) if is_prose(ln) and _nows(ln.text) not in gone]
+    size = {i: ln.n for i, ln in prose}
+    total = sum(size.values())
+    ours_idx = _covered(ours.text, prose) if ours.text else []
+    have = sum(size[i] for i in ours_idx)
     if ours.text and total - have <= max(NET_MISSING, 0.3 * total):
         return ours
     theirs = trafilatura_text(html, url)
     if not ours.text:
         return Content(theirs, "trafilatura" if theirs else "")
-    got = coverage(theirs, prose)
-    # theirs must hold most of what ours found and clearly more: a different block of the
-    # same size (comments, a related-stories digest) is no improvement
-    ours_flat = _nows(ours.text)
-    ours_prose = [ln for ln in prose if _nows(ln.text)[:60] in ours_flat]
-    kept = coverage(theirs, ours_prose)
-    if got >= have + NET_MISSING and got >= 1.3 * have and kept >= 0.8 * have:
-        return Content(theirs, "trafilatura>" + ours.rule, ours.images, ours.attachments)
-    return ours
+    return better_covering(ours, theirs, prose, page_lines)
+
+
+def better_covering(ours: Content, theirs: str, prose: list[tuple[int, Line]],
+                    page_lines: list[Line]) -> Content:
+    """Ours, or the largest run of trafilatura's paragraphs when it holds clearly more of
+    the page's prose: continuing ours (the article split over blocks, one of them missed)
+    or elsewhere and much larger (ours was a teaser)."""
+    size = {i: ln.n for i, ln in prose}
+    ours_idx = _covered(ours.text, prose)
+    have = sum(size[i] for i in ours_idx)
+    run = _best_run(_covered(theirs, prose), size)
+    got = sum(size[i] for i in run)
+    kept = sum(size[i] for i in ours_idx if run and run[0] <= i <= run[-1])
+    continues = got >= have + NET_MISSING and got >= 1.3 * have and kept >= 0.8 * have
+    elsewhere = got >= 3 * have and got >= have + 2 * NET_MISSING      # ours was a teaser
+    if not (continues or elsewhere):
+        return ours
+    region = "".join(_nows(ln.text) for ln in page_lines[run[0]:run[-1] + 1])
+    paras = [p for p in theirs.split("\n\n") if _nows(p)[:40] in region]
+    return Content("\n\n".join(paras), "trafilatura>" + ours.rule, ours.images, ours.attachments)
 
 
 # --- finishing -----------------------------------------------------------------------------

@@ -15,9 +15,7 @@ Each convention is one rule proposing names (checked by `names.person_names`):
 - `byline_line`: a line that is only a byline, `《棱镜》作者 周纯`, `作者 张三`;
 - `closing_signature`: the bracketed signature closing the body, `（张三）`, `（张三 李四）`,
   `（张三 上海报道）` (names must start with a common surname: brackets hold much else);
-- `group_line`: a report's collective author on its own line (`…课题组`, `…调查组`, `…编辑部`);
 - `meta:author` / `jsonld:author`: declared authors, once site names and ids are removed;
-- `account_author`: the author slot of a platform template (WeChat `#js_author_name`);
 - `blog_owner`: a blog or column page's owner (`<title>` `张三的博客`);
 - `source_slot_person`: a person's name in the 来源 slot (`来源：张三`) is the author, not an outlet.
 
@@ -27,9 +25,9 @@ from __future__ import annotations
 
 import re
 
-from flows.extract import names
+from flows.extract import labels, names
 from flows.extract.candidates import Candidate
-from flows.extract.dom import css, flat, norm_space
+from flows.extract.dom import flat, norm_space
 
 H = r"\u4e00-\u9fff"
 _NAMES = rf"([{H}]{{2,4}}(?:(?:\s+|、|，|,)[{H}]{{2,4}})*)"
@@ -46,14 +44,12 @@ NAME_SLASH_OUTLET = re.compile(rf"^\s*([{H}]{{2,4}}(?:\s+[{H}]{{2,4}})?)\s*[/／
 BYLINE_LINE = re.compile(rf"^(?:《[^》]{{1,12}}》)?\s*(?:作者|撰文|文)(?:\s*[:：/／|丨︱]\s*|\s+)" + _NAMES + r"\s*$")
 CLOSING = re.compile(rf"[（(]\s*((?:[{H}]{{0,8}}?{_ROLE}\s*)?[{H}·]{{2,8}}(?:[\s、，,][{H}·]{{2,8}}){{0,3}})\s*[）)]\s*$")
 GROUP_AUTHOR = re.compile(rf"[{H}]{{2,30}}(?:课题组|调研组|研究组|编写组|写作组|调查组|编辑部|评论部|评论员)")
-GROUP_NOT_AUTHOR = re.compile(r"成立|派出|组建|组成|牵头|召开|开展|赴|进驻")     # a headline about a group
 BLOG = re.compile(rf"^([{H}A-Za-z0-9_·]{{2,16}})的(?:博客|个人空间|专栏|主页|文集)$")
 PHOTO = re.compile(r"^\s*[摄攝]|[摄攝](?:影)?\s*$")
-ACCOUNT_AUTHOR = "#js_author_name, .rich_media_meta_text.rich_media_meta_author, #meta_content .rich_media_meta_text"
-WEIGHTS = {"label:info": 0.85, "label:header": 0.8, "label:around": 0.6, "after_source": 0.55,
+WEIGHTS = {"label:info": 0.85, "label:header": 0.8, "label:around": 0.6, "label:body": 0.6, "after_source": 0.55,
            "dateline": 0.75, "reporter": 0.6, "slash_byline": 0.65, "byline_line": 0.6,
-           "closing_signature": 0.55, "group_line": 0.5, "meta:author": 0.4, "jsonld:author": 0.5,
-           "account_author": 0.6, "blog_owner": 0.45, "source_slot_person": 0.3}
+           "closing_signature": 0.55, "meta:author": 0.4, "jsonld:author": 0.5,
+           "blog_owner": 0.45, "source_slot_person": 0.3}
 
 
 def _not_photo(line: str, m: re.Match) -> bool:
@@ -135,9 +131,6 @@ def _declared(page, site_keys: set[str]) -> list[Candidate]:
         if (n := person(value)):
             out.append(Candidate(n, "jsonld:author", WEIGHTS["jsonld:author"]))
             break
-    for el in css(page.doc, ACCOUNT_AUTHOR)[:1]:
-        if (n := person(el.text_content())):
-            out.append(Candidate(n, "account_author", WEIGHTS["account_author"]))
     for part in re.split(r"\s*[-_|｜—]\s*", page.title_tag or ""):
         m = BLOG.match(part.strip())
         if m and (n := names.person_names(m.group(1), strict=False) or m.group(1)):
@@ -152,12 +145,19 @@ def candidates(page, hits, site_keys: set[str]) -> list[Candidate]:
         if h.kind == "author" and h.zone in ("info", "header", "around"):
             n = names.person_names(h.value, strict=False) or (h.value if GROUP_AUTHOR.fullmatch(h.value) else None)
             if n:
-                out.append(Candidate(n, "label:" + h.zone, WEIGHTS["label:" + h.zone]))
+                out.append(Candidate(n, "label", WEIGHTS["label:" + h.zone], (h.zone,)))
         elif h.kind == "author_guess" and h.zone in ("info", "header", "around"):
             out.append(Candidate(h.value, "after_source", WEIGHTS["after_source"]))
         elif h.kind == "source_person" and h.zone in ("info", "header"):
             out.append(Candidate(h.value, "source_slot_person", WEIGHTS["source_slot_person"]))
     body = page.body_lines
+    # credits closing (or opening) the body in label form: `执笔人：X`, `撰稿：X`, `作者：X`
+    for line in body[:3] + body[-6:]:
+        if len(line) <= 80:
+            value = labels.parse_labels(line).get("author")
+            n = names.person_names(value, strict=False) if value else None
+            if n:
+                out.append(Candidate(n, "label", WEIGHTS["label:body"], ("body",)))
     out += _scan(page.near + page.info_lines, 1.0)
     out += _scan(body[:3], 1.0)
     out += _scan(body[-6:], 0.9)
@@ -165,8 +165,4 @@ def candidates(page, hits, site_keys: set[str]) -> list[Candidate]:
     sig = closing_signature(body)
     if sig and sig[0] == "person":
         out.append(Candidate(sig[1], "closing_signature", WEIGHTS["closing_signature"]))
-    group = next((ln.strip() for ln in page.near[:3] + body[:3] if GROUP_AUTHOR.fullmatch(ln.strip())
-                  and ln.strip() != page.title and not GROUP_NOT_AUTHOR.search(ln)), None)
-    if group:
-        out.append(Candidate(group, "group_line", WEIGHTS["group_line"]))
     return out + _declared(page, site_keys)

@@ -93,10 +93,11 @@ def _meta_candidates(page) -> list[Candidate]:
         if value and ("published_time" in key or "datepublished" in key):
             value = iso_to_shanghai(raw) or value
         if value:
+            ev = (key,) + (("time",) if has_time(raw) else ())
             if generated and generated == value:
-                out.append(Candidate(value, "meta:" + key, WEIGHTS["meta:generation_time"], ("generation_time",)))
+                out.append(Candidate(value, "meta:published", WEIGHTS["meta:generation_time"], ev + ("generation_time",)))
             else:
-                out.append(Candidate(value, "meta:" + key, WEIGHTS["meta"], ("time",) if has_time(raw) else ()))
+                out.append(Candidate(value, "meta:published", WEIGHTS["meta"], ev))
     raw = page.ld.get("datePublished")
     if raw:
         value = iso_to_shanghai(raw) or parse_date(raw)
@@ -106,7 +107,7 @@ def _meta_candidates(page) -> list[Candidate]:
     if key:
         value = iso_to_shanghai(meta[key]) or parse_date(meta[key])
         if value:
-            out.append(Candidate(value, "meta:" + key, WEIGHTS["meta_updated"]))
+            out.append(Candidate(value, "meta:updated", WEIGHTS["meta_updated"], (key,)))
     return out
 
 
@@ -141,7 +142,7 @@ def _label_candidates(page, hits) -> list[Candidate]:
                 ev += ("above_headline",)
             elif h.zone == "anywhere":
                 w -= min(0.15, dist / 400)
-        out.append(Candidate(value, "label:" + h.zone, round(w, 3), ev + (h.label,) if h.label else ev))
+        out.append(Candidate(value, "label", round(w, 3), ev + (h.zone,) + ((h.label,) if h.label else ())))
     return out
 
 
@@ -160,7 +161,7 @@ def candidates(page, hits) -> list[Candidate]:
     value = url_date(page.url)
     if value:
         out.append(Candidate(value, "url", WEIGHTS["url"]))
-    if not any(c.rule.startswith(("label:", "header_date", "meta:", "jsonld")) for c in out):
+    if not any(c.rule in ("label", "header_date", "meta:published", "jsonld") for c in out):
         m = SCRIPT_EPOCH.search(page.html)
         if m:
             out.append(Candidate(dt.datetime.fromtimestamp(int(m.group(1)), SHANGHAI), "script_epoch",

@@ -11,7 +11,6 @@ such as 转载文章 / 网络, or a sentence fragment):
   self-media account line above the date);
 - the platform account the page belongs to (WeChat);
 - the outlet a byline names (`澎湃新闻记者 贺梨萍` → 澎湃新闻, `石佳/中国青年报`);
-- the organ signing a government text at its end (`（万载县统计局）`);
 - `本文来自 X` / `转自 X` sentences;
 - last, the site itself: the name part of `og:site_name` (for Chinese pages its Chinese part),
   unless it names a platform carrying others' posts (微信公众平台, 百家号 …).
@@ -22,7 +21,7 @@ import re
 import unicodedata
 
 from flows.extract import names
-from flows.extract.bylines import NAME_SLASH_OUTLET, closing_signature
+from flows.extract.bylines import NAME_SLASH_OUTLET
 from flows.extract.candidates import Candidate
 from flows.extract.dom import css, norm_space
 from flows.extract.labels import DATE_NEAR, KIND, LABEL_RE, label_of
@@ -33,11 +32,11 @@ SOURCE_SENTENCE = re.compile(r"(?:本文来自|本文来源于|本文来源|转�
 BYLINE_OUTLET = re.compile(r"(?:^|[（(\s【\[])((?!本报|本台|本刊|本网)[\u4e00-\u9fff·]{2,12}?)(?:全媒体|融媒体|特约|见习|实习)?"
                            r"(?:记者|記者|评论员|特约评论员|专栏作者)")
 LOOSE_DATE = re.compile(r"(?:(?:19|20)\d{2}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
-_NAME_TOKEN = re.compile(r"(?=.*[\u4e00-\u9fffA-Za-z])[\u4e00-\u9fffA-Za-z0-9·]{2,16}")
+_NAME_TOKEN = re.compile(r"(?=.*[\u4e00-\u9fffA-Za-z])[\u4e00-\u9fffA-Za-z0-9·—]{2,16}")
 DATE_TIME = re.compile(r"(?:(?:19|20)\d{2}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
 WEIGHTS = {"meta:ContentSource": 0.9, "label:info": 0.85, "label:header": 0.8, "label:around": 0.65,
            "label:anywhere": 0.45, "meta:source": 0.55, "jsonld:publisher": 0.4, "header_unlabelled": 0.5,
-           "account": 0.5, "byline_outlet": 0.45, "closing_org": 0.45, "source_sentence": 0.4,
+           "account": 0.5, "byline_outlet": 0.45, "source_sentence": 0.4,
            "site_name": 0.2}
 
 
@@ -135,16 +134,13 @@ def candidates(page, hits, chinese: bool = True) -> list[Candidate]:
             continue
         if h.zone == "anywhere" and not (len(page.texts[h.at]) <= 40 and LABEL_RE.match(page.texts[h.at].strip())):
             continue            # elsewhere only a line that is the 来源 label itself
-        add(h.value, "label:" + h.zone)
+        add(h.value, "label", WEIGHTS["label:" + h.zone], (h.zone,))
     add(meta_source(page.meta), "meta:source")
     add(page.ld.get("publisher"), "jsonld:publisher")
     add(unlabelled_source(page.near[:3]), "header_unlabelled")
     add(page.account, "account")
     body = page.body_lines
     add(byline_outlet(page.near[:3] + body[:3] + body[-3:]), "byline_outlet")
-    sig = closing_signature(body)
-    if sig and sig[0] == "org":
-        add(sig[1], "closing_org")
     add(_sentence(page.near[:3] + body[:2] + body[-3:]), "source_sentence")
     site = site_outlet(page.meta, chinese)
     add(site, "site_name", WEIGHTS["site_name"] if chinese else 0.4)
