@@ -5,7 +5,7 @@
 - our extractor on the generic path (no preset: density-based body, our metadata rules);
 - our extractor on the preset fast path (the registry source's CMS body selector).
 
-Pages: the dev corpus (../shared/corpus/dev/pages, generic path and trafilatura) and the
+Pages: the labelled corpora (../shared/corpus/dev and dev2, generic path and trafilatura) and the
 bundled mirror's article pages (all three paths). Prints pages/s per path and the ratio to
 trafilatura. Target: generic >= 1.5x trafilatura; the preset path well above that.
 
@@ -22,11 +22,11 @@ from pathlib import Path
 from bench.corpus import corpus
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV = corpus("dev") / "pages"
+CORPORA = ("dev", "dev2")
 
 
 def load_pages():
-    dev = [(p.read_bytes(), None, None) for p in sorted(DEV.glob("*.html"))] if DEV.exists() else []
+    dev = [(p.read_bytes(), None, None) for name in CORPORA for p in sorted((corpus(name) / "pages").glob("*.html"))]
     from crawlers.registry import load_registry
     reg = load_registry()
     expected = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))
@@ -72,11 +72,11 @@ def main(argv=None):
             pass
 
     dev, mirror = load_pages()
-    print(f"pages: {len(dev)} dev corpus, {len(mirror)} mirror articles; median of {args.rounds} rounds, one core")
+    print(f"pages: {len(dev)} dev+dev2 corpus, {len(mirror)} mirror articles; median of {args.rounds} rounds, one core")
     rows = []
-    for name, pages in (("dev corpus", dev), ("mirror", mirror)):
+    for name, pages in (("dev+dev2", dev), ("mirror", mirror)):
         if not pages:
-            print(f"{name}: no pages (../shared/corpus/dev missing?)")
+            print(f"{name}: no pages (../shared/corpus/dev, dev2 missing?)")
             continue
         t = rate(traf, pages, args.rounds)
         g = rate(ours_generic, pages, args.rounds)

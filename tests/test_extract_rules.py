@@ -50,3 +50,159 @@ def test_the_net_leaves_ours_when_the_rest_is_other_stories():
     ours = Content(para(0) + "\n\n" + para(1), "density")
     theirs = "\n\n".join([para(0), para(1)] + [para(i) for i in range(10, 20)])
     assert better_covering(ours, theirs, prose_of(page), page) is ours
+
+
+# --- pages -------------------------------------------------------------------------------------
+def page(*, title="生态环境部召开新闻发布会通报全国空气质量状况", header="2025-04-22 10:30 来源：新华网",
+         first="", last="", paras=4, head_extra="", url="http://news.example.cn/a/1.html",
+         title_tag=None, body_html=None, before=""):
+    body = body_html or "".join(f"<p>{para(i)}</p>" for i in range(paras))
+    return (f"<html><head><meta charset='utf-8'><title>{title_tag or title + '_新闻中心'}</title>{head_extra}</head>"
+            f"<body><div class='nav'><a href='/'>首页</a> <a href='/gn/'>国内</a></div>{before}"
+            f"<div class='article'><h1>{title}</h1><div class='info'>{header}</div>"
+            f"<div class='content'>{f'<p>{first}</p>' if first else ''}{body}{f'<p>{last}</p>' if last else ''}</div></div>"
+            "<div class='footer'>版权所有 京ICP备12345678号</div></body></html>").encode("utf-8")
+
+
+def ex(**kw):
+    return extract(page(**kw), kw.get("url", "http://news.example.cn/a/1.html"))
+
+
+# --- bylines by press convention -----------------------------------------------------------------
+@pytest.mark.parametrize("first, last, author", [
+    ("", "（张三）", "张三"),
+    ("", "（张三 李四）", "张三 李四"),
+    ("", "（张三 上海报道）", "张三"),
+    ("", "（编译/张三）", "张三"),
+    ("", "(文/图 张三 李四)", "张三 李四"),
+    ("新华社北京5月19日电（记者 张三、李四）" + SENT, "", "张三、李四"),
+    ("新华社北京5月19日电（张三、李四）" + SENT, "", "张三、李四"),
+    ("本报讯（记者 王五 通讯员 赵六）" + SENT, "", "王五 赵六"),
+    ("中国新闻网·中国日报记者刘七/文", "", "刘七"),
+    ("", "中青报·中青网记者 陈八", "陈八"),
+    ("", "执笔/周九", "周九"),
+    ("作者︱吴十", "", "吴十"),
+    ("作者｜吴十", "", "吴十"),
+    ("作者丨吴十", "", "吴十"),
+    ("作者|吴十", "", "吴十"),
+    ("记者 郑一 王二", "", "郑一 王二"),
+])
+def test_bylines_in_the_body_by_press_convention(first, last, author):
+    e = ex(first=first, last=last, header="2025-04-22 10:30 来源：新华网")
+    assert e.author == author, (e.author, e.provenance)
+
+
+@pytest.mark.parametrize("last", ["（完）", "（图）", "（续）", "（新华社）", "（责任编辑：张三）", "（记者 张三 摄）",
+                                  "（2025年4月22日）", "（本文来源：新华网）", "（上）"])
+def test_brackets_that_hold_no_byline(last):
+    assert ex(last=last).author is None
+
+
+def test_a_name_after_the_outlet_on_the_header_line_is_the_author():
+    e = ex(header="2025-04-22 10:30 来源：中国新闻网 张三")
+    assert (e.original_source, e.author) == ("中国新闻网", "张三")
+
+
+@pytest.mark.parametrize("value", ["张三", "更新时间", "发表于", "发布于", "北京时间", "转载文章", "网络"])
+def test_a_person_or_a_label_word_is_never_the_source(value):
+    e = ex(header=f"2025-04-22 10:30 来源：{value}")
+    assert e.original_source != value
+
+
+def test_a_person_in_the_source_slot_is_the_author():
+    assert ex(header="2025-04-22 10:30 来源：张三").author == "张三"
+
+
+def test_a_blog_page_belongs_to_its_owner():
+    e = ex(title_tag="生态环境部召开新闻发布会通报全国空气质量状况_王小明的博客_新浪博客", header="(2025-04-22 10:30:00)")
+    assert e.author == "王小明"
+
+
+def test_the_reporter_line_under_the_headline():
+    e = ex(header="2025-04-22 10:30 来源：新华网", first="")
+    assert e.author is None
+    e = extract(page(header="2025-04-22 10:30 来源：新华网</div><div>记者 郑一 王二"), "http://x/")
+    assert e.author == "郑一 王二"
+
+
+# --- titles --------------------------------------------------------------------------------------
+OWN = "生态环境部召开新闻发布会通报全国空气质量状况"
+OTHER = "另一篇文章：多地启动重污染天气应急响应措施"
+
+
+def test_another_articles_h1_in_a_sidebar_loses_to_the_pages_own_headline():
+    html = page(title=OWN, before=f"<div class='sidebar hot'><h1>{OTHER}</h1></div>").replace(
+        f"<h1>{OWN}</h1>".encode(), f"<div class='title'>{OWN}</div>".encode())
+    assert extract(html, "http://x/").title == OWN
+
+
+def test_the_next_articles_headline_loses():
+    html = page(title=OWN).replace(b"<div class='footer'>",
+                                   f"<div class='next-article'>下一篇：<h1>{OTHER}</h1></div><div class='footer'>".encode())
+    assert extract(html, "http://x/").title == OWN
+
+
+def test_markup_left_in_a_title_string_is_removed():
+    tag = "凝聚奋进力量&lt;div&gt;——写在大会召开之际&lt;/div&gt;"
+    html = page(title="x", title_tag=tag + "_新闻中心").replace(b"<h1>x</h1>", b"")
+    html = html.replace(b"</head>", f"<meta property='og:title' content='{tag}'></head>".encode())
+    assert extract(html, "http://x/").title == "凝聚奋进力量——写在大会召开之际"
+
+
+def test_the_site_name_is_not_a_headline():
+    html = page(title="x", title_tag="某某市人民政府门户网站", header="").replace(b"<h1>x</h1>", b"")
+    html = html.replace(b"</head>", "<meta property='og:site_name' content='某某市人民政府门户网站'></head>".encode())
+    assert extract(html, "http://x/").title != "某某市人民政府门户网站"
+
+
+# --- dates ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["http://news.example.cn/2025/04/22/abc.html",
+                                 "http://www.example.gov.cn/xwzx/202504/t20250422_123456.html",
+                                 "http://news.example.cn/2025-04/22/c_1130.htm",
+                                 "http://news.example.cn/n1/2025/0422/c1001-4009.html",
+                                 "http://news.example.cn/gn/2025/04-22/10387.shtml"])
+def test_the_day_in_the_url_when_the_page_shows_none(url):
+    e = extract(page(header="来源：新华网"), url)
+    assert e.published_at and e.published_at.date() == dt.date(2025, 4, 22), (url, e.published_at, e.provenance)
+
+
+@pytest.mark.parametrize("header", ["发布于 2025-04-22 10:30", "发表于2025年4月22日", "最后更新：2025-04-22 10:30",
+                                    "发布时间 2025-04-22", "更新于 2025/04/22"])
+def test_dates_labelled_without_a_colon_or_as_an_update(header):
+    e = ex(header=header)
+    assert e.published_at and e.published_at.date() == dt.date(2025, 4, 22), (header, e.provenance)
+
+
+def test_a_sidebar_date_loses_to_the_articles():
+    side = "".join(f"<li>发布时间：2025-05-0{i} 其他新闻标题{i}</li>" for i in range(1, 6))
+    html = page(header="发布时间：2025-04-22 10:30 来源：新华网").replace(
+        b"<div class='footer'>", f"<ul class='list'>{side}</ul><div class='footer'>".encode())
+    assert extract(html, "http://x/").published_at.date() == dt.date(2025, 4, 22)
+
+
+def test_htmldate_finds_a_date_no_label_shows():
+    html = page(header="来源：新华网").replace(b"<div class='info'>", b"<div class='info'><time datetime='2025-04-22T08:00:00+08:00'></time>")
+    e = extract(html, "http://x/")
+    assert e.published_at.date() == dt.date(2025, 4, 22) and e.provenance["published_at"] == "htmldate"
+
+
+# --- international controls ---------------------------------------------------------------------
+ENGLISH = """<html><head><title>Fed holds rates steady as inflation cools | Example News</title>
+<meta property="og:site_name" content="Example News"><meta name="author" content="Jane Doe">
+<meta property="article:published_time" content="2025-04-22T14:30:00Z">
+<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",
+ "headline": "Fed holds rates steady as inflation cools", "datePublished": "2025-04-22T14:30:00Z",
+ "author": [{"@type": "Person", "name": "Jane Doe"}], "publisher": {"@type": "Organization", "name": "Example News"}}</script>
+</head><body><nav><a href="/">Home</a></nav><article><h1>Fed holds rates steady as inflation cools</h1>
+<p>The Federal Reserve kept its benchmark rate unchanged on Tuesday. Officials said inflation was cooling, but they wanted more evidence before cutting.</p>
+<p>Markets had expected the decision. Treasury yields fell slightly after the announcement, and stocks rose in afternoon trading across the board.</p>
+<p>The central bank will meet again in June. Analysts expect at least one cut this year if the labour market keeps softening at its current pace.</p>
+</article><footer>Copyright Example News</footer></body></html>"""
+
+
+def test_an_english_page_uses_its_declared_metadata():
+    e = extract(ENGLISH.encode(), "https://news.example.com/2025/04/22/fed-holds-rates-steady/")
+    assert e.title == "Fed holds rates steady as inflation cools"
+    assert e.published_at == dt.datetime(2025, 4, 22, 22, 30, tzinfo=e.published_at.tzinfo)
+    assert (e.original_source, e.author) == ("Example News", "Jane Doe"), e.provenance
+    assert "benchmark rate unchanged" in e.text and "Copyright" not in e.text

@@ -97,13 +97,14 @@ def drop_unlikely(root) -> list:
     # a wrapper whose name says "header" or "side" but that holds most of the page's
     # sentences (163's `post_header` wraps the whole article) is the article, not a widget
     total = len(ZH_PUNCT.findall(root.text_content())) or 1
-    dropped = []
+    dropped, gone = [], set()
     for el in doomed:
-        if el.getparent() is None or any(el is d or _contains(d, el) for d in dropped[-8:]):
-            continue
+        if el.getparent() is None or any(a in gone for a in el.iterancestors()):
+            continue        # inside a subtree removed already
         if len(ZH_PUNCT.findall(el.text_content())) <= 0.5 * total:
             el.drop_tree()
             dropped.append(el)
+            gone.add(el)
     return dropped
 
 

@@ -194,7 +194,8 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     editor = next((h.value for h in hits if h.kind == "editor" and h.zone in ("info", "header")), None)
 
     # a title repeated as the first body line, and the header line itself, are not body
-    text = bodytext.strip_leading(content.text, page.title, page.near[:1])
+    header = [ln for ln in page.near[:1] if titles.is_header_line(ln)]
+    text = bodytext.strip_leading(content.text, page.title, header)
     text = bodytext.drop_notices(bodytext.drop_dated_teasers(clean_body(text)))
     if len(text) < 20:
         if limit:

@@ -21,7 +21,8 @@ from flows.extract.candidates import Candidate
 from flows.extract.dom import css, flat, norm_space
 from flows.extract.labels import DATE_NEAR, KIND, LABEL_RE
 
-TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|--|—|–|\s-\s|-(?=[^-]*$))\s*")
+# site-suffix separators; a double dash (——) is a Chinese subtitle, not one
+TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|--|(?<!—)—(?!—)|–|\s-\s|-(?=[^-]*$))\s*")
 # layout tags a CMS leaves inside a title string; other tag-like text (`<script>` in a title
 # about scripts, or a hostile one) is the page's text and stays
 MARKUP = re.compile(r"</?(?:div|span|p|br|font|b|strong|em|i|u|a|sub|sup|h[1-6])(?:\s[^<>]{0,200})?/?>", re.I)
