@@ -206,3 +206,18 @@ def test_an_english_page_uses_its_declared_metadata():
     assert e.published_at == dt.datetime(2025, 4, 22, 22, 30, tzinfo=e.published_at.tzinfo)
     assert (e.original_source, e.author) == ("Example News", "Jane Doe"), e.provenance
     assert "benchmark rate unchanged" in e.text and "Copyright" not in e.text
+
+
+def test_when_no_element_shows_the_headline_in_full_the_pages_declarations_agree_on_it():
+    full = "派早报：" + OWN
+    head = (f"<meta property='og:title' content='{full} - 少数派'>"
+            f"<script type='application/ld+json'>{{\"@type\": \"Article\", \"headline\": \"{full}\"}}</script>")
+    items = "".join(f"<div class='title'><a href='/post/{i}'>{t}</a></div>" for i, t in enumerate([OWN, OTHER]))
+    html = page(title="x", title_tag=full + " - 少数派", head_extra=head, before=items).replace(b"<h1>x</h1>", b"")
+    assert extract(html, "http://x/").title == full
+
+
+def test_the_same_source_under_every_image_is_a_credit_not_the_articles_source():
+    body = "".join(f"<p>{para(i)}</p><p><img src='/{i}.jpg'></p><p>来源：Reuters</p>" for i in range(3))
+    e = ex(header="2025-04-22 10:30", body_html=body)
+    assert e.original_source != "Reuters"

@@ -114,6 +114,12 @@ def _sentence(lines: list[str]) -> str | None:
     return None
 
 
+def _credit_lines(page, value: str) -> int:
+    """Lines outside the header zone carrying `来源：value` (image / video credits repeat)."""
+    start = (page.title_at or 0) + 1 + len(page.near)
+    return sum(1 for t in page.texts[start:] if value in t and len(t) <= 40 and LABEL_RE.search(t))
+
+
 def account(page) -> str | None:
     """The platform account a page belongs to (WeChat official accounts and the like)."""
     return next((norm_space(el.text_content()) for el in css(page.doc, ACCOUNT_SELECTOR)
@@ -129,12 +135,17 @@ def candidates(page, hits, chinese: bool = True) -> list[Candidate]:
             out.append(Candidate(value, rule, WEIGHTS[rule] if w is None else w, ev))
 
     add(page.meta.get("contentsource"), "meta:ContentSource")
+    # the same 来源 on several lines away from the header: credits under images or videos
+    # (`来源：Reuters`, `（来源：梨视频）`), not the article's outlet
     for h in hits:
         if h.kind != "source":
             continue
         if h.zone == "anywhere" and not (len(page.texts[h.at]) <= 40 and LABEL_RE.match(page.texts[h.at].strip())):
             continue            # elsewhere only a line that is the 来源 label itself
-        add(h.value, "label", WEIGHTS["label:" + h.zone], (h.zone,))
+        w, ev = WEIGHTS["label:" + h.zone], (h.zone,)
+        if h.zone in ("around", "anywhere") and _credit_lines(page, h.value) >= 2:
+            w, ev = w - 0.6, ev + ("repeated:credit",)
+        add(h.value, "label", w, ev)
     add(meta_source(page.meta), "meta:source")
     add(page.ld.get("publisher"), "jsonld:publisher")
     add(unlabelled_source(page.near[:3]), "header_unlabelled")

@@ -94,6 +94,13 @@ def _in_other_block(el) -> bool:
     return False
 
 
+def _is_link(el, f: str) -> bool:
+    if any(a.tag == "a" for a in el.iterancestors()):
+        return True
+    inner = el.find(".//a")
+    return inner is not None and len(flat(inner.text_content())) >= 0.8 * len(f)
+
+
 def _site_names(page) -> set[str]:
     names = set()
     site = page.meta.get("og:site_name") or page.meta.get("sitename") or ""
@@ -183,6 +190,9 @@ def candidates(page) -> list[Candidate]:
         if _in_other_block(el):
             w -= 0.35
             why.append("other_block")
+        if rule != "preset_title" and _is_link(el, f):
+            w -= 0.2                 # a link to another page: a list item's headline
+            why.append("link")
         if f in sites:
             w -= 0.5
             why.append("site_name")
@@ -196,15 +206,17 @@ def candidates(page) -> list[Candidate]:
         agree, refs_hit = _agreement(f, refs, suffixed)
         out.append(Candidate(line, "above_header", round(WEIGHTS["above_header"] + agree, 3),
                              ("agrees:" + "+".join(refs_hit),) if agree else ()))
-    for rule, value in (("og:title", page.meta.get("og:title")), ("jsonld:headline", page.ld.get("headline"))):
-        if value:
-            t = title_from_tag(clean_title(value))
-            if flat(t) not in sites:
-                out.append(Candidate(t, rule, WEIGHTS[rule]))
-    if page.title_tag:
-        t = title_from_tag(clean_title(page.title_tag))
-        if flat(t) not in sites and not SITE_NAME.search(t):
-            out.append(Candidate(t, "title_tag", WEIGHTS["title_tag"]))
+    declared = [(rule, title_from_tag(clean_title(value))) for rule, value in
+                (("og:title", page.meta.get("og:title")), ("jsonld:headline", page.ld.get("headline")),
+                 ("title_tag", page.title_tag)) if value]
+    for rule, t in declared:
+        f = flat(t)
+        if f in sites or (rule == "title_tag" and SITE_NAME.search(t)):
+            continue
+        # the page's declarations agreeing with each other (og:title = JSON-LD = <title>):
+        # when no element shows the headline in full, this is it
+        same = sum(1 for r, u in declared if r != rule and flat(u) == f)
+        out.append(Candidate(t, rule, round(WEIGHTS[rule] + 0.15 * same, 3), ("declared_by_%d" % (same + 1),)))
     return out
 
 
