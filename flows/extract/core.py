@@ -132,7 +132,11 @@ def _locate_headline(page: Page, title: str | None) -> None:
     else:
         page.title_at = next((i for i, ln in enumerate(page.flats) if f and f in ln and len(ln) < len(f) + 40), None)
     if page.title_at is not None:
-        page.near = page.texts[page.title_at + 1:page.title_at + 8]
+        # the header zone: up to seven lines under the headline, ending where the body's
+        # first paragraph starts
+        near = page.lines[page.title_at + 1:page.title_at + 8]
+        end = next((j for j, ln in enumerate(near) if bodytext.is_prose(ln)), len(near))
+        page.near = [ln.text for ln in near[:end]]
 
 
 def _is_chinese(page: Page) -> bool:
@@ -151,7 +155,7 @@ def _site_keys(page: Page) -> set[str]:
 def _decide_people(page: Page, hits) -> tuple[Choice, Choice, dict]:
     chinese = _is_chinese(page)
     src_cands = sources.candidates(page, hits, chinese)
-    source = choose(src_cands)
+    source = choose(src_cands, floor=0.15)
     au_cands = bylines.candidates(page, hits, _site_keys(page))
     if source.value:
         # an outlet is not its own author (`作者：国际在线` is the source slot misused)
