@@ -221,3 +221,15 @@ def test_the_same_source_under_every_image_is_a_credit_not_the_articles_source()
     body = "".join(f"<p>{para(i)}</p><p><img src='/{i}.jpg'></p><p>来源：Reuters</p>" for i in range(3))
     e = ex(header="2025-04-22 10:30", body_html=body)
     assert e.original_source != "Reuters"
+
+
+def test_an_english_byline_line():
+    html = ENGLISH.replace('<meta name="author" content="Jane Doe">', "").replace(
+        '"author": [{"@type": "Person", "name": "Jane Doe"}], ', "").replace(
+        "inflation cools</h1>", "inflation cools</h1><p>By John Roe and Mary Major, Example News</p>")
+    assert extract(html.encode(), "https://news.example.com/x").author == "John Roe and Mary Major"
+
+
+def test_a_date_signed_in_chinese_numerals():
+    e = ex(header="来源：国务院办公厅", last="国务院办公厅</p><p>二〇二五年四月二十二日", url="http://www.example.gov.cn/zhengce/content/abc.htm")
+    assert e.published_at and e.published_at.date() == dt.date(2025, 4, 22), e.provenance

@@ -12,7 +12,7 @@ Each convention is one rule proposing names (checked by `names.person_names`):
   headline: `（记者 张三 李四）`, `本报记者 张三`, `中青报·中青网记者 张三`, `XX报记者张三/文`;
 - `slash_byline`: `文/张三`, `文丨X`, `【文/ X，整理/ Y】`, `(文/图 张三 李四)`, `（编译/张三）`,
   `执笔/X`, and the name-first form `石佳/中国青年报`;
-- `byline_line`: a line that is only a byline, `《棱镜》作者 周纯`, `作者 张三`;
+- `byline_line`: a line that is only a byline, `《棱镜》作者 周纯`, `作者 张三`, `By Jane Doe`;
 - `closing_signature`: the bracketed signature closing the body, `（张三）`, `（张三 李四）`,
   `（张三 上海报道）` (names must start with a common surname: brackets hold much else);
 - `meta:author` / `jsonld:author`: declared authors, once site names and ids are removed;
@@ -43,6 +43,9 @@ SLASH = re.compile(rf"(?:^|[\s（(【\[])(?:(?:文/图|文／图|图/文|图／�
                    + _NAMES + r"\s*(?=$|[）)\s，,】\]])")
 NAME_SLASH_OUTLET = re.compile(rf"^\s*([{H}]{{2,4}}(?:\s+[{H}]{{2,4}})?)\s*[/／]\s*([{H}A-Za-z·]{{2,16}})\s*$")
 BYLINE_LINE = re.compile(rf"^(?:《[^》]{{1,12}}》)?\s*(?:作者|撰文|文)(?:\s*[:：/／|丨︱]\s*|\s+)" + _NAMES + r"\s*$")
+# English pages: `By Jane Doe`, `By Jane Doe and John Roe, Reuters`
+BY_LINE = re.compile(r"^\s*(?:By|BY)\s+((?:[A-Z][a-z'\-]+\.?\s+){0,2}[A-Z][a-z'\-]+(?:\s*(?:and|&)\s*"
+                     r"(?:[A-Z][a-z'\-]+\.?\s+){0,2}[A-Z][a-z'\-]+)*)\s*(?:[,|·-].{0,40})?$")
 CLOSING = re.compile(rf"[（(]\s*((?:[{H}]{{0,8}}?{_ROLE}\s*)?[{H}·]{{2,8}}(?:[\s、，,][{H}·]{{2,8}}){{0,3}})\s*[）)]\s*$")
 GROUP_AUTHOR = re.compile(rf"[{H}]{{2,30}}(?:课题组|调研组|研究组|编写组|写作组|调查组|编辑部|评论部|评论员)")
 BLOG = re.compile(rf"^([{H}A-Za-z0-9_·]{{2,16}})的(?:博客|个人空间|专栏|主页|文集)$")
@@ -68,6 +71,9 @@ def _scan(lines: list[str], zone_weight: float) -> list[Candidate]:
             n = names.person_names(m.group(1), strict=False)
             if n:
                 out.append(Candidate(n, "dateline", WEIGHTS["dateline"] * zone_weight))
+        m = BY_LINE.match(line) if len(line) <= 90 else None
+        if m:
+            out.append(Candidate(norm_space(m.group(1)), "byline_line", WEIGHTS["byline_line"] * zone_weight, ("by",)))
         if len(line) <= 40:
             m = BYLINE_LINE.match(line.strip())
             if m and (n := names.person_names(m.group(1), strict=False)):

@@ -23,7 +23,8 @@ LABELS = {
              "日期"],
     "updated": ["更新时间", "更新時間", "最后更新", "最後更新", "最后修改", "更新于", "更新於", "修改时间"],
     "source": ["文章来源", "文章來源", "信息来源", "信息來源", "稿件来源", "新闻来源", "新聞來源", "内容来源",
-               "本文来源于", "本文来源", "来源", "來源", "稿源", "出处", "出處", "转载自", "原创"],
+               "本文来源于", "本文来源", "来源", "來源", "稿源", "出处", "出處", "转载自", "原创",
+               "发布机构", "發布機構", "发文机关", "發文機關", "发布单位", "来源单位"],
     "author": ["作者", "撰稿", "撰文", "执笔人", "执笔", "執筆", "采写", "採寫", "记者", "記者", "通讯员", "文"],
     "editor": ["责任编辑", "責任編輯", "责编", "責編", "编辑", "編輯", "值班编辑", "审核", "審核", "校对", "校對",
                "主编", "编审", "监制"],
@@ -32,7 +33,7 @@ LABELS = {
 }
 KIND = {w: k for k, ws in LABELS.items() for w in ws}
 _ALL = sorted(KIND, key=len, reverse=True)
-DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|[〇○][〇○零一二三四五六七八九]{0,3}年|二[〇○零]")
 _BYLINE_LABELS = "|".join(map(re.escape, sorted(LABELS["author"], key=len, reverse=True)))
 _DATE_LABELS = "|".join(map(re.escape, sorted(LABELS["date"] + LABELS["updated"], key=len, reverse=True)))
 LABEL_RE = re.compile(

@@ -12,6 +12,7 @@ Proposals and their conventions:
   `/20250422/`, NetEase's `/19/0908/10/`); a URL day agreeing with another proposal adds to it;
 - a platform's script timestamp (WeChat `var ct = "epoch"`);
 - htmldate (installed with trafilatura) when nothing labelled was found;
+- the date an official document is signed with, on the last lines of its text;
 - the list page's date, last.
 A day-only proposal takes the time of another proposal for the same day.
 """
@@ -41,7 +42,9 @@ URL_DATES = [
 WEIGHTS = {"meta": 0.7, "meta:generation_time": 0.3, "jsonld": 0.7, "label:info": 0.85,
            "label:header": 0.8, "label:around": 0.6, "label:anywhere": 0.45, "updated": 0.4,
            "header_date": 0.6, "url": 0.5, "meta_updated": 0.3, "script_epoch": 0.45,
-           "htmldate": 0.45, "list_date": 0.3}
+           "htmldate": 0.45, "signed_date": 0.3, "list_date": 0.3}
+# a line that is only a date (after the signing organ, closing an official document)
+DATE_LINE = re.compile(r"^[（(]?\s*(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*[）)]?$")
 
 
 def url_date(url: str | None) -> dt.datetime | None:
@@ -146,6 +149,17 @@ def _label_candidates(page, hits) -> list[Candidate]:
     return out
 
 
+def _signed_date(body_lines: list[str]) -> dt.datetime | None:
+    """The date an official document is signed with, on its own line at the end of the text
+    (`国务院办公厅` / `2025年4月22日`, often in Chinese numerals)."""
+    from flows.extract.dates import cn_digits
+    for line in body_lines[-3:]:
+        line = cn_digits(line.strip())
+        if DATE_LINE.match(line):
+            return parse_date(line)
+    return None
+
+
 def _htmldate(page) -> dt.datetime | None:
     try:
         from htmldate import find_date
@@ -169,6 +183,9 @@ def candidates(page, hits) -> list[Candidate]:
         found = _htmldate(page)
         if found:
             out.append(Candidate(found, "htmldate", WEIGHTS["htmldate"]))
+    signed = _signed_date(page.body_lines)
+    if signed:
+        out.append(Candidate(signed, "signed_date", WEIGHTS["signed_date"]))
     listed = parse_date(page.list_date) if page.list_date else None
     if listed:
         out.append(Candidate(listed, "list_date", WEIGHTS["list_date"], ("time",) if has_time(page.list_date) else ()))

@@ -140,7 +140,8 @@ def candidates(page, hits, chinese: bool = True) -> list[Candidate]:
     for h in hits:
         if h.kind != "source":
             continue
-        if h.zone == "anywhere" and not (len(page.texts[h.at]) <= 40 and LABEL_RE.match(page.texts[h.at].strip())):
+        if h.zone == "anywhere" and not (len(page.texts[h.at]) <= 40
+                                         and LABEL_RE.match(page.texts[h.at].strip(" （(【[\u3000"))):
             continue            # elsewhere only a line that is the 来源 label itself
         w, ev = WEIGHTS["label:" + h.zone], (h.zone,)
         if h.zone in ("around", "anywhere") and _credit_lines(page, h.value) >= 2:
