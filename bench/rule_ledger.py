@@ -102,7 +102,9 @@ def ledger(sets, with_mirror: bool):
 def flagged(row) -> str:
     """Judged on the real pages only (the mirror's are generated from a few templates)."""
     pages = sum(len(v) for k, v in row["fired"].items() if k != "mirror")
-    if pages <= 1:
+    if pages == 0:
+        return "no real page"      # (an input of the pipeline, such as the list date)
+    if pages == 1:
         return "ONE PAGE"
     if row["won"] and row["won"] - row["won_right"] > row["won_right"]:
         return "WRONG WHEN WON"
@@ -114,6 +116,7 @@ def main(argv=None):
     ap.add_argument("--sets", default="dev,dev2", help="labelled corpora to run over (default dev,dev2)")
     ap.add_argument("--mirror", action="store_true", help="also the bundled mirror's articles")
     ap.add_argument("--verbose", "-v", action="store_true", help="list the pages where each rule was wrong")
+    ap.add_argument("--pages", action="store_true", help="list real pages each rule fired on")
     args = ap.parse_args(argv)
     sets = [s for s in args.sets.split(",") if s]
     missing = [s for s in sets if not (corpus(s) / "labels").is_dir()]
@@ -128,11 +131,14 @@ def main(argv=None):
     for (field, rule), row in sorted(rows.items()):
         fired = "".join(f"{len(row['fired'].get(n, ())):7d}" for n in names)
         flag = flagged(row)
-        n_flag += bool(flag)
+        n_flag += flag in ("ONE PAGE", "WRONG WHEN WON")
         print(f"{field:7s} {rule:24s}{fired}{row['right']:>9d}/{row['proposed']:<6d}"
               f"{row['won_right']:>6d}/{row['won']:<5d}  {flag}")
         if args.verbose and row["pages_wrong"]:
             print(f"{'':33s}wrong on: {', '.join(sorted(set(row['pages_wrong']))[:12])}")
+        if args.pages:
+            real = sorted(p for k, v in row["fired"].items() if k != "mirror" for p in v)
+            print(f"{'':33s}fired on: {', '.join(real[:6])}{' …' if len(real) > 6 else ''}")
     print(f"\n{len(rows)} rules; {n_flag} flagged (fired on one page only, or wrong more often than right when chosen)")
 
 

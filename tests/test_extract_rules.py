@@ -113,9 +113,15 @@ def test_a_person_in_the_source_slot_is_the_author():
     assert ex(header="2025-04-22 10:30 来源：张三").author == "张三"
 
 
-def test_a_blog_page_belongs_to_its_owner():
-    e = ex(title_tag="生态环境部召开新闻发布会通报全国空气质量状况_王小明的博客_新浪博客", header="(2025-04-22 10:30:00)")
+@pytest.mark.parametrize("suffix", ["_王小明_新浪博客", "_王小明的博客-CSDN博客", " - 王小明的日志 - 网易博客",
+                                    " - 王小明 - 博客园"])
+def test_a_blog_page_belongs_to_its_owner(suffix):
+    e = ex(title_tag=OWN + suffix, header="(2025-04-22 10:30:00)")
     assert e.author == "王小明"
+
+
+def test_a_portal_channel_is_no_blog_owner():
+    assert ex(title_tag=OWN + "_国内新闻_新浪网", header="(2025-04-22 10:30:00)").author is None
 
 
 def test_the_reporter_line_under_the_headline():
