@@ -239,3 +239,33 @@ def test_an_english_byline_line():
 def test_a_date_signed_in_chinese_numerals():
     e = ex(header="来源：国务院办公厅", last="国务院办公厅</p><p>二〇二五年四月二十二日", url="http://www.example.gov.cn/zhengce/content/abc.htm")
     assert e.published_at and e.published_at.date() == dt.date(2025, 4, 22), e.provenance
+
+
+def test_wechat_style_bars_after_source_and_editor_labels():
+    e = ex(header="2025-04-22 10:30 来源丨人民日报 编辑丨李四")
+    assert (e.original_source, e.author, e.editor) == ("人民日报", None, "李四")
+
+
+GOV_TABLE = """<html><head><meta charset="utf-8"><title>国务院关于印发某某行动方案的通知_政府信息公开专栏</title></head><body>
+<div class="nav"><a href="/">首页</a> &gt; <a href="/zhengce/">政策</a></div>
+<table class="bd1"><tr><td><b>索 引 号：</b></td><td>000014349/2025-00031</td><td><b>主题分类：</b></td><td>环境保护</td></tr>
+<tr><td><b>发文机关：</b></td><td>国务院</td><td><b>成文日期：</b></td><td>2025年04月18日</td></tr>
+<tr><td><b>标　　题：</b></td><td colspan="3">国务院关于印发某某行动方案的通知</td></tr>
+<tr><td><b>发文字号：</b></td><td>国发〔2025〕8号</td><td><b>发布日期：</b></td><td>2025年04月22日</td></tr></table>
+<table><tr><td class="b12c" id="UCAP-CONTENT">
+<p>各省、自治区、直辖市人民政府，国务院各部委、各直属机构：</p>
+<p>现将《某某行动方案》印发给你们，请认真贯彻执行。各地区各部门要加强组织领导，压实工作责任，确保各项任务落到实处。</p>
+<p>国务院</p><p>2025年4月18日</p>
+<p>（此件公开发布）</p>
+<p>一、总体要求。以生态文明建设为统领，坚持系统观念，统筹推进减污降碳、扩绿增长，完善政策体系，强化科技支撑，推动经济社会发展全面绿色转型。</p>
+<p>二、重点任务。加快产业结构优化升级，推进能源绿色低碳转型，深入打好污染防治攻坚战，提升生态系统多样性稳定性持续性。</p>
+<p>三、保障措施。各地区要结合实际制定具体实施方案，有关部门要加强协同配合，及时总结推广经验做法，重大事项及时请示报告。</p>
+</td></tr></table><div class="footer">主办：中华人民共和国国务院办公厅 版权所有 京ICP备05070218号</div></body></html>"""
+
+
+def test_a_gov_decision_page_laid_out_in_table_cells():
+    e = extract(GOV_TABLE.encode(), "http://www.example.gov.cn/zhengce/content/202504/content_7001234.htm")
+    assert e.title == "国务院关于印发某某行动方案的通知"
+    assert e.published_at.date() == dt.date(2025, 4, 22), e.provenance
+    assert e.original_source == "国务院"
+    assert "现将《某某行动方案》印发给你们" in e.text and "三、保障措施" in e.text and "ICP" not in e.text

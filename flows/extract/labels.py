@@ -5,8 +5,8 @@ Chinese CMS templates print the article's metadata as label + full- or half-widt
 value on one or two lines between the headline and the body. A label counts only at the
 start of a line or after a non-Han character, so 数据来源 in running text is not a 来源
 label. Date labels ending in 于 (`发布于 2025-04-22`) and labels followed straight by a
-date take no colon; byline labels also take the vertical bars and slashes magazines use
-(`作者︱X`, `作者｜X`, `执笔/X`).
+date take no colon; byline, 来源 and editor labels also take the vertical bars magazines and
+WeChat accounts use (`作者︱X`, `来源丨新华社`, `编辑 | Y`), bylines the slash (`执笔/X`).
 """
 from __future__ import annotations
 
@@ -28,18 +28,28 @@ LABELS = {
     "author": ["作者", "撰稿", "撰文", "执笔人", "执笔", "執筆", "采写", "採寫", "记者", "記者", "通讯员", "文"],
     "editor": ["责任编辑", "責任編輯", "责编", "責編", "编辑", "編輯", "值班编辑", "审核", "審核", "校对", "校對",
                "主编", "编审", "监制"],
+    "title": ["标题", "標題", "文件标题", "文章标题"],
     "widget": ["点击", "點擊", "浏览", "瀏覽", "阅读", "閱讀", "评论", "評論", "字号", "字體", "字体", "打印", "分享",
                "访问量", "訪問量", "访问次数", "浏览次数", "阅读数", "点击数", "点击量", "浏览量", "阅读量"],
 }
 KIND = {w: k for k, ws in LABELS.items() for w in ws}
 _ALL = sorted(KIND, key=len, reverse=True)
+
+
+def _spaced(words) -> str:
+    """Label words as a pattern that allows spaces between their characters: gov metadata
+    tables pad labels to one width (`索 引 号`, `标　　题`)."""
+    return "|".join(r"\s*".join(map(re.escape, w)) for w in words)
 DATE_NEAR = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|[〇○][〇○零一二三四五六七八九]{0,3}年|二[〇○零]")
-_BYLINE_LABELS = "|".join(map(re.escape, sorted(LABELS["author"], key=len, reverse=True)))
+# labels that also take the bars of magazine and WeChat layouts (`来源丨新华社`, `作者｜X`, `编辑 | Y`;
+# NFKC turns ︱ into an em dash)
+_BYLINE_LABELS = "|".join(map(re.escape, sorted(LABELS["author"] + LABELS["source"] + LABELS["editor"],
+                                                key=len, reverse=True)))
 _DATE_LABELS = "|".join(map(re.escape, sorted(LABELS["date"] + LABELS["updated"], key=len, reverse=True)))
 LABEL_RE = re.compile(
     _NOT_HAN_BEFORE + "(?:"
-    + "(" + "|".join(map(re.escape, _ALL)) + r")\s*[:：]\s*"                      # 来源：X
-    + "|(" + _BYLINE_LABELS + r")\s*[︱｜丨|/／]\s*(?=[\u4e00-\u9fffA-Za-z])"       # 作者︱X, 执笔/X
+    + "(" + _spaced(_ALL) + r")\s*[:：]\s*"                                       # 来源：X
+    + "|(" + _BYLINE_LABELS + r")\s*(?:[︱｜丨|\u2014]|(?<=[文笔筆写寫者])\s*[/／])\s*(?=[\u4e00-\u9fffA-Za-z])"  # 作者︱X, 执笔/X
     + "|(" + _DATE_LABELS + r")\s*(?=(?:19|20)\d{2}\s*[-/.年])"                   # 发布于 2025-04-22
     + ")")
 # a bracketed 2-4 character name right before 来源 on a dated header line (sohu 2004)
@@ -50,7 +60,8 @@ _ENDS_LABEL = re.compile(r"[:：]\s*$")
 
 
 def label_of(m: re.Match) -> str:
-    return m.group(1) or m.group(2) or m.group(3)
+    """The label word a LABEL_RE match found, without the spaces padding it."""
+    return re.sub(r"\s+", "", m.group(1) or m.group(2) or m.group(3))
 
 
 def find_labels(line: str) -> list[re.Match]:
@@ -168,22 +179,22 @@ def hits(page) -> list[Hit]:
     start = page.title_at + 1 if page.title_at is not None else 0
     for j in range(len(page.near)):
         if len(page.near[j]) <= 200:
-            add(_joined(texts, start + j), "header", start + j)
+            add(joined(texts, start + j), "header", start + j)
     lo = max(0, page.title_at - 5) if page.title_at is not None else 0
     hi = page.title_at + 40 if page.title_at is not None else 80
     for i in range(lo, min(hi, len(texts))):
         if len(texts[i]) <= 80 and LABEL_RE.search(texts[i]):
-            add(_joined(texts, i), "around", i, ("source", "author", "date", "updated"))
+            add(joined(texts, i), "around", i, ("source", "author", "date", "updated"))
     for i, ln in enumerate(texts):
         if len(ln) <= 80 and not lo <= i < hi and LABEL_RE.search(ln):
-            add(_joined(texts, i), "anywhere", i, ("source", "date"))
+            add(joined(texts, i), "anywhere", i, ("source", "date"))
     return out
 
 
-BARE_LABEL = re.compile(r"^\s*(?:" + "|".join(map(re.escape, _ALL)) + r")\s*[:：]\s*$")
+BARE_LABEL = re.compile(r"^\s*(?:" + _spaced(_ALL) + r")\s*[:：]\s*$")
 
 
-def _joined(texts: list[str], i: int) -> str:
+def joined(texts: list[str], i: int) -> str:
     """A line that is only a label (`生成日期：`) with the line after it: table layouts (the
     信息公开 metadata tables) put the label and its value in neighbouring cells."""
     if BARE_LABEL.match(texts[i]) and i + 1 < len(texts) and len(texts[i + 1]) <= 60:

@@ -19,7 +19,7 @@ import re
 from flows.extract import body as bodymod
 from flows.extract.candidates import Candidate
 from flows.extract.dom import css, flat, norm_space
-from flows.extract.labels import DATE_NEAR, KIND, LABEL_RE
+from flows.extract.labels import DATE_NEAR, KIND, LABEL_RE, joined, label_of, parse_labels
 
 # site-suffix separators; a double dash (——) is a Chinese subtitle, not one
 TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|--|(?<!—)—(?!—)|–|\s-\s|-(?=[^-]*$))\s*")
@@ -30,7 +30,7 @@ ZH_SENTENCE = re.compile(r"[，。；]")
 NOT_OWN = re.compile(r"related|recommend|sidebar|side|hot|rank|tuijian|xgxw|xgyd|remen|next|prev|"
                      r"more|list|footer|nav|menu", re.I)
 SITE_NAME = re.compile(r"(?:网|網|网站|門戶|门户|门户网站|官网|官方网站|首页|首頁|政府|人民政府)$")
-WEIGHTS = {"meta:ArticleTitle": 0.9, "preset_title": 0.7, "h1": 0.55, "h2": 0.4, "h3": 0.3,
+WEIGHTS = {"meta:ArticleTitle": 0.9, "label": 0.6, "preset_title": 0.7, "h1": 0.55, "h2": 0.4, "h3": 0.3,
            "title_class": 0.4, "above_header": 0.5, "og:title": 0.45, "jsonld:headline": 0.45,
            "title_tag": 0.3}
 
@@ -161,15 +161,10 @@ def _header_follows(page, f: str) -> bool:
     return i is not None and any(is_header_line(x) for x in page.texts[i + 1:i + 4])
 
 
-def candidates(page) -> list[Candidate]:
-    refs = _references(page)
-    suffixed = len(split_title_tag(page.title_tag)) > 1
+def _scored_elements(page, refs, suffixed: bool, sites: set[str]) -> list[Candidate]:
+    """h1/h2/h3, title-like elements and the preset's title element, with their evidence."""
     slug = _url_words(page.url)
-    sites = _site_names(page)
     out: list[Candidate] = []
-    if page.meta.get("articletitle"):
-        out.append(Candidate(clean_title(page.meta["articletitle"]), "meta:ArticleTitle",
-                             WEIGHTS["meta:ArticleTitle"]))
     seen: set[tuple[str, str]] = set()
     for rule, text, el in _element_candidates(page):
         t = clean_title(text)
@@ -187,28 +182,25 @@ def candidates(page) -> list[Candidate]:
         elif refs and rule != "preset_title":
             w -= 0.3                 # nothing the page says about itself matches it
             why.append("no_agreement")
-        if _in_other_block(el):
-            w -= 0.35
-            why.append("other_block")
-        if rule != "preset_title" and _is_link(el, f):
-            w -= 0.2                 # a link to another page: a list item's headline
-            why.append("link")
-        if f in sites:
-            w -= 0.5
-            why.append("site_name")
+        for bad, penalty, name in ((_in_other_block(el), 0.35, "other_block"),
+                                   (rule != "preset_title" and _is_link(el, f), 0.2, "link"),  # a list item
+                                   (f in sites, 0.5, "site_name")):
+            if bad:
+                w -= penalty
+                why.append(name)
         if _header_follows(page, f):
             w += 0.15
             why.append("above_header")
         out.append(Candidate(t, rule, round(w, 3), tuple(why)))
-    line = _line_above_header(page)
-    if line:
-        f = flat(line)
-        agree, refs_hit = _agreement(f, refs, suffixed)
-        out.append(Candidate(line, "above_header", round(WEIGHTS["above_header"] + agree, 3),
-                             ("agrees:" + "+".join(refs_hit),) if agree else ()))
+    return out
+
+
+def _declared(page, sites: set[str]) -> list[Candidate]:
+    """og:title, JSON-LD headline and <title>, each minus a site suffix."""
     declared = [(rule, title_from_tag(clean_title(value))) for rule, value in
                 (("og:title", page.meta.get("og:title")), ("jsonld:headline", page.ld.get("headline")),
                  ("title_tag", page.title_tag)) if value]
+    out = []
     for rule, t in declared:
         f = flat(t)
         if f in sites or (rule == "title_tag" and SITE_NAME.search(t)):
@@ -218,6 +210,35 @@ def candidates(page) -> list[Candidate]:
         same = sum(1 for r, u in declared if r != rule and flat(u) == f)
         out.append(Candidate(t, rule, round(WEIGHTS[rule] + 0.15 * same, 3), ("declared_by_%d" % (same + 1),)))
     return out
+
+
+def candidates(page) -> list[Candidate]:
+    refs = _references(page)
+    suffixed = len(split_title_tag(page.title_tag)) > 1
+    sites = _site_names(page)
+    out: list[Candidate] = []
+    if page.meta.get("articletitle"):
+        out.append(Candidate(clean_title(page.meta["articletitle"]), "meta:ArticleTitle",
+                             WEIGHTS["meta:ArticleTitle"]))
+    out += _scored_elements(page, refs, suffixed, sites)
+    agreed = any("agrees" in " ".join(c.evidence) for c in out)
+    # the `标题：` row of a metadata table (gov 信息公开 pages), and the line above the header line
+    for rule, line in (("label", _labelled_title(page)), ("above_header", _line_above_header(page))):
+        if line:
+            agree, refs_hit = _agreement(flat(line), refs, suffixed)
+            # (no agreement counts against it only when another candidate has some)
+            w = WEIGHTS[rule] + agree - (0.3 if agreed and not agree else 0.0)
+            out.append(Candidate(line, rule, round(w, 3), ("agrees:" + "+".join(refs_hit),) if agree else ()))
+    return out + _declared(page, sites)
+
+
+def _labelled_title(page) -> str | None:
+    for i, line in enumerate(page.texts[:200]):
+        if len(line) <= 160 and LABEL_RE.search(line):
+            value = parse_labels(joined(page.texts, i)).get("title")
+            if value and 4 <= len(flat(value)) <= 120:
+                return clean_title(value)
+    return None
 
 
 def _line_above_header(page) -> str | None:
@@ -232,9 +253,11 @@ def _line_above_header(page) -> str | None:
         if i == 0 or len(line) > 100 or not is_header_line(line):
             continue
         label = LABEL_RE.search(line)
-        kind = KIND.get(next(g for g in label.groups() if g)) if label else None
+        kind = KIND.get(label_of(label)) if label else None
         if label and kind not in ("date", "source", "author"):
             continue
+        if label and not {"date", "source", "author"} & set(parse_labels(line)):
+            label = None            # `时 间：7:00-9:30` in an agenda: a label, but no date
         for j in (i - 1, i - 2):
             if looks_like_headline(texts[j]):
                 f = flat(texts[j])
