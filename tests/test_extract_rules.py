@@ -269,3 +269,15 @@ def test_a_gov_decision_page_laid_out_in_table_cells():
     assert e.published_at.date() == dt.date(2025, 4, 22), e.provenance
     assert e.original_source == "国务院"
     assert "现将《某某行动方案》印发给你们" in e.text and "三、保障措施" in e.text and "ICP" not in e.text
+
+
+@pytest.mark.parametrize("notice", [
+    "特别声明：以上内容(如有图片或视频亦包括在内)为自媒体平台“网易号”用户上传并发布，本平台仅提供信息存储服务。",
+    "平台声明：该文观点仅代表作者本人，搜狐号系信息发布平台，搜狐仅提供信息存储空间服务。",
+    "本文系观察者网独家稿件，文章内容纯属作者个人观点，不代表平台观点，未经授权，不得转载，否则将追究法律责任。",
+    "图片来自网络，如有侵权，请联系删除。",
+    "39健康网(www.39.net)专稿，未经书面授权请勿转载。",
+])
+def test_copyright_and_platform_notices_are_not_body(notice):
+    e = ex(last=notice)
+    assert notice[:12] not in e.text and para(3) in e.text
