@@ -281,3 +281,14 @@ def test_a_gov_decision_page_laid_out_in_table_cells():
 def test_copyright_and_platform_notices_are_not_body(notice):
     e = ex(last=notice)
     assert notice[:12] not in e.text and para(3) in e.text
+
+
+@pytest.mark.parametrize("tag, title", [
+    ("2024中国—东盟环境合作论坛成功举办_广西壮族自治区人民政府门户网站", "2024中国—东盟环境合作论坛成功举办"),
+    ("中国—东盟博览会开幕", "中国—东盟博览会开幕"),                      # a dash joining names
+    ("凝聚力量——写在大会召开之际 - 人民网", "凝聚力量——写在大会召开之际"),   # a subtitle
+    ("深化绿色发展合作—新华网", "深化绿色发展合作"),                       # a trailing site name
+])
+def test_the_site_suffix_of_a_title_tag(tag, title):
+    from flows.extract.titles import title_from_tag
+    assert title_from_tag(tag) == title

@@ -21,8 +21,10 @@ from flows.extract.candidates import Candidate
 from flows.extract.dom import css, flat, norm_space
 from flows.extract.labels import DATE_NEAR, KIND, LABEL_RE, joined, label_of, parse_labels
 
-# site-suffix separators; a double dash (——) is a Chinese subtitle, not one
-TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|--|(?<!—)—(?!—)|–|\s-\s|-(?=[^-]*$))\s*")
+# site-suffix separators; a Chinese dash (—) joins names (中国—东盟) and a double one (——)
+# starts a subtitle, so a dash separates only a trailing site name (`…举办—新华网`)
+TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|--|–|\s-\s|-(?=[^-]*$)"
+                         r"|(?<!—)—(?=[^—]{0,10}(?:网|網|报|報|台|频道|頻道|新闻|新聞|在线|在線|门户|門戶|政府|网站|網站)$))\s*")
 # layout tags a CMS leaves inside a title string; other tag-like text (`<script>` in a title
 # about scripts, or a hostile one) is the page's text and stays
 MARKUP = re.compile(r"</?(?:div|span|p|br|font|b|strong|em|i|u|a|sub|sup|h[1-6])(?:\s[^<>]{0,200})?/?>", re.I)
