@@ -292,3 +292,10 @@ def test_copyright_and_platform_notices_are_not_body(notice):
 def test_the_site_suffix_of_a_title_tag(tag, title):
     from flows.extract.titles import title_from_tag
     assert title_from_tag(tag) == title
+
+
+def test_traditional_script_names_start_with_a_surname_too():
+    e = ex(header="2025-01-21 11:30 文章來源:中國環境報 張蕾", last="（記者 陳大文 劉曉明）")
+    assert e.author in ("張蕾", "陳大文 劉曉明"), e.provenance
+    from flows.extract.names import person_names
+    assert person_names("記者 陳大文、劉曉明") == "陳大文、劉曉明" and person_names("張蕾") == "張蕾"
