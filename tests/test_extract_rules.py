@@ -299,3 +299,9 @@ def test_traditional_script_names_start_with_a_surname_too():
     assert e.author in ("張蕾", "陳大文 劉曉明"), e.provenance
     from flows.extract.names import person_names
     assert person_names("記者 陳大文、劉曉明") == "陳大文、劉曉明" and person_names("張蕾") == "張蕾"
+
+
+@pytest.mark.parametrize("tail", ["星期二", "周二", "下午", "阅读 1234"])
+def test_what_else_a_header_line_carries_is_no_outlet(tail):
+    e = ex(header=f"2025-04-22 10:30 {tail}")
+    assert e.original_source is None, e.provenance

@@ -49,6 +49,8 @@ NOT_NAMES = {"举报", "分享", "收藏", "评论", "打印", "纠错", "关注
              "原文", "链接", "图片", "视频", "专题", "列表", "最新文章", "全部文章", "更多文章", "热门文章",
              "作者", "小编", "本站", "佚名", "匿名", "未知", "管理员", "admin", "Admin", "administrator",
              "创作", "原创", "文章", "作品", "报道", "编译", "整理", "供稿", "来稿"}
+# what a header line carries besides the outlet: the weekday, the part of the day
+CLOCK_WORDS = re.compile(r"^(?:星期|周|週|礼拜|禮拜)[一二三四五六日天]$|^(?:上午|下午|中午|晚上|凌晨|早上|今天|昨天|前天|刚刚|剛剛)$")
 SENTENCE = re.compile(r"[，。！？；,!?;]|\s\S+\s\S+\s")
 HAN = r"\u3400-\u9fff"
 _HAN_NAME = re.compile(rf"[{HAN}]{{2,4}}")
@@ -112,7 +114,8 @@ def is_outlet(value: str | None) -> bool:
     if not value:
         return False
     v = value.strip(" :：,，;；()（）[]【】《》“”\"'")
-    if not v or len(v) > 30 or v in NO_OUTLET or v in NOT_NAMES or LABEL_WORDS.match(v) or SENTENCE.search(v):
+    if not v or len(v) > 30 or v in NO_OUTLET or v in NOT_NAMES or LABEL_WORDS.match(v) or SENTENCE.search(v) \
+            or CLOCK_WORDS.match(v):
         return False
     if re.search(r"https?:|www\.|@|\d{4,}|[:：]$", v):
         return False
