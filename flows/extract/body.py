@@ -270,18 +270,18 @@ def take_media(root, base_url: str | None) -> tuple[list[tuple[str, str]], list[
 
 
 def _prose(line: tuple[str, int, int]) -> bool:
-    text, n, links = line
+    text, n, links = line[:3]
     return n - links >= 40 and len(ZH_PUNCT.findall(text)) >= 2
 
 
 def clean_lines(lines: list[tuple[str, int, int]]) -> list[str]:
     """Drop link-list lines and widget/footer lines; cut at a late end-of-article marker,
     unless real prose resumes after the marker's box (a 推荐阅读 box inside the article)."""
-    total = sum(n for _, n, _ in lines) or 1
+    total = sum(ln[1] for ln in lines) or 1
     kept: list[str] = []
     seen = 0
     skip_until = -1
-    for i, (text, n, links) in enumerate(lines):
+    for i, (text, n, links, *_) in enumerate(lines):
         if i < skip_until:
             seen += n
             continue

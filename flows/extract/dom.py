@@ -25,8 +25,9 @@ _WS = re.compile(r"\s+")
 
 class Line(NamedTuple):
     text: str
-    n: int          # characters, whitespace not counted
-    links: int      # of those, inside <a>
+    n: int              # characters, whitespace not counted
+    links: int          # of those, inside <a>
+    longest_link: int = 0   # the longest single link's characters (a headline link vs widget links)
 
 
 def tag_of(el) -> str:
@@ -50,14 +51,14 @@ def block_lines(root, inline_sep: str = "") -> list[Line]:
     """Visible text split at block elements; `inline_sep` marks inline element boundaries."""
     out: list[Line] = []
     buf: list[str] = []
-    link = [0]
+    link = [0, 0]
 
     def flush():
         line = "".join(buf).strip()
         if line:
-            out.append(Line(line, text_len(line), link[0]))
+            out.append(Line(line, text_len(line), link[0], link[1]))
         buf.clear()
-        link[0] = 0
+        link[0] = link[1] = 0
 
     def walk(el, in_link):
         tag = tag_of(el)
@@ -67,6 +68,8 @@ def block_lines(root, inline_sep: str = "") -> list[Line]:
         elif inline_sep and tag:
             buf.append(inline_sep)
         here = in_link or tag == "a"
+        if tag == "a" and not in_link:
+            link[1] = max(link[1], text_len(el.text_content()))
         if el.text and tag:
             buf.append(el.text)
             if here:

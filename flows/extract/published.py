@@ -125,11 +125,12 @@ def _label_candidates(page, hits) -> list[Candidate]:
             continue
         ev = ("time",) if has_time(h.value) else ()
         if h.kind == "date_unlabelled":
-            # the header line is the first dated line under the headline; a dated line that
-            # is mostly a link is a related item (`图文解读：《…》 2023-07-12`)
+            # the header line is the first dated line under the headline; a dated line led by
+            # a headline link is a related item (`图文解读：《…》 2023-07-12`), while links to
+            # the channel or the comments (`新浪科技`, `我有话说`) are the header's own
             line = page.lines[h.at] if h.at >= 0 else None
             if h.zone in ("header", "info") and h.zone not in header_seen \
-                    and not (line and line.n and line.links / line.n > 0.5):
+                    and not (line and line.longest_link >= 16):
                 header_seen.add(h.zone)
                 out.append(Candidate(value, "header_date", WEIGHTS["header_date"], ev))
             continue
