@@ -23,7 +23,7 @@ LABELS = {
              "日期"],
     "updated": ["更新时间", "更新時間", "最后更新", "最後更新", "最后修改", "更新于", "更新於", "修改时间"],
     "source": ["文章来源", "文章來源", "信息来源", "信息來源", "稿件来源", "新闻来源", "新聞來源", "内容来源",
-               "本文来源于", "本文来源", "来源", "來源", "稿源", "出处", "出處", "转载自", "原创",
+               "本文来源于", "本文来源", "来源", "來源", "稿源", "出处", "出處", "转载自",
                "发布机构", "發布機構", "发文机关", "發文機關", "发布单位", "来源单位"],
     "author": ["作者", "撰稿", "撰文", "执笔人", "执笔", "執筆", "采写", "採寫", "记者", "記者", "通讯员", "文"],
     "editor": ["责任编辑", "責任編輯", "责编", "責編", "编辑", "編輯", "值班编辑", "审核", "審核", "校对", "校對",
@@ -52,8 +52,6 @@ LABEL_RE = re.compile(
     + "|(" + _BYLINE_LABELS + r")\s*(?:[︱｜丨|\u2014]|(?<=[文笔筆写寫者])\s*[/／])\s*(?=[\u4e00-\u9fffA-Za-z])"  # 作者︱X, 执笔/X
     + "|(" + _DATE_LABELS + r")\s*(?=(?:19|20)\d{2}\s*[-/.年])"                   # 发布于 2025-04-22
     + ")")
-# a bracketed 2-4 character name right before 来源 on a dated header line (sohu 2004)
-BRACKET_NAME = re.compile(r"[\[【]\s*([\u4e00-\u9fff]{2,4})\s*[\]】][\s\ue000-\uf8ff|｜丨]*\Z")
 _VALUE_STOP = re.compile(r"\n|\s{2,}|[|｜丨【\[]|(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]")
 # a value that is itself the next label (`来源：访问量：199`) or ends in one
 _ENDS_LABEL = re.compile(r"[:：]\s*$")
@@ -68,7 +66,7 @@ def find_labels(line: str) -> list[re.Match]:
     return list(LABEL_RE.finditer(line))
 
 
-def _source_value(line: str, raw: str, m_end: int, end: int, found: dict) -> str | None:
+def _source_value(raw: str, found: dict) -> str | None:
     """The outlet after a 来源 label, and a byline that follows it on the same line."""
     parts = re.split(r"((?:19|20)\d{2}\s*[-/.年])", raw, maxsplit=1)
     head = re.split(r"[|｜丨\n]", parts[0])[0]
@@ -85,21 +83,6 @@ def _source_value(line: str, raw: str, m_end: int, end: int, found: dict) -> str
         if name and len(tokens[1]) <= 4:
             found.setdefault("author_guess", name)
     return value
-
-
-def _original(raw: str, found: dict) -> None:
-    """`原创： 路闻卓立编译 人民币交易与研究`: WeChat marks an account's own post with 原创, then
-    the writer (or translator) and the account."""
-    tokens = re.split(r"\s+", re.split(r"\n|\s{3,}", raw.strip())[0])
-    if not tokens or not tokens[0]:
-        return
-    name = names.person_names(tokens[0], strict=False)
-    if name:
-        found.setdefault("author_guess", name)
-    if len(tokens) >= 2 and names.is_outlet(tokens[-1]):
-        found.setdefault("source", tokens[-1])
-    elif not name and names.is_outlet(tokens[0]):
-        found.setdefault("source", tokens[0])
 
 
 def parse_labels(line: str) -> dict[str, str]:
@@ -121,15 +104,8 @@ def parse_labels(line: str) -> dict[str, str]:
             continue
         if kind == "widget":
             continue
-        if label in ("原创", "原創"):
-            _original(raw, found)       # WeChat's `原创： 作者 公众号`
-            continue
         if kind == "source":
-            before = BRACKET_NAME.search(line, matches[i - 1].end() if i else 0, m.start())
-            if before and names.is_person(before.group(1), strict=False) and DATE_NEAR.search(line) \
-                    and re.match(r"[\s:：]*[\[【]", line[m.end():end]):
-                found.setdefault("author_guess", before.group(1))
-            value = _source_value(line, raw, m.end(), end, found)
+            value = _source_value(raw, found)
         else:
             stop = _VALUE_STOP.search(raw)
             value = (raw[:stop.start()] if stop else raw).strip(" :：,，;；()（）")
