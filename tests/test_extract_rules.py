@@ -305,3 +305,18 @@ def test_traditional_script_names_start_with_a_surname_too():
 def test_what_else_a_header_line_carries_is_no_outlet(tail):
     e = ex(header=f"2025-04-22 10:30 {tail}")
     assert e.original_source is None, e.provenance
+
+
+TRAD = ("<html><head><meta http-equiv='Content-Type' content='text/html; charset=big5'><title>港府公布新一輪紓困措施 - 新聞</title></head>"
+        "<body><div class='nav'><a href='/'>首頁</a></div><h1>港府公布新一輪紓困措施</h1><div>2024年5月20日 來源：中央社 記者 陳大文</div>"
+        "<div class='story'>" + "".join(f"<p>第{i}段：特區政府今日宣布，將推出新一輪紓困措施，「支援中小企業渡過難關」，涉及金額逾百億元。</p>" for i in range(6))
+        + "</div><div class='footer'>版權所有 不得轉載</div></body></html>")
+
+
+@pytest.mark.parametrize("charset", ["big5", None])
+def test_a_traditional_script_page(charset):
+    html = TRAD if charset else TRAD.replace("<meta http-equiv='Content-Type' content='text/html; charset=big5'>", "")
+    e = extract(html.encode("big5"), "http://news.example.com.hk/a/1.html")
+    assert e.encoding == "big5" and e.title == "港府公布新一輪紓困措施"
+    assert (e.original_source, e.author) == ("中央社", "陳大文"), e.provenance
+    assert "第0段" in e.text and "第5段" in e.text and "版權所有" not in e.text
