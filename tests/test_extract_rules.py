@@ -320,3 +320,10 @@ def test_a_traditional_script_page(charset):
     assert e.encoding == "big5" and e.title == "港府公布新一輪紓困措施"
     assert (e.original_source, e.author) == ("中央社", "陳大文"), e.provenance
     assert "第0段" in e.text and "第5段" in e.text and "版權所有" not in e.text
+
+
+@pytest.mark.parametrize("text, names", [("王和平", "王和平"), ("张三和李四", "张三和李四"), ("记者 张三 通讯员 李四", "张三 李四"),
+                                         ("本站编辑", None), ("小编", None), ("记者获悉", None), ("（完）", None)])
+def test_what_a_byline_name_is(text, names):
+    from flows.extract.names import person_names
+    assert person_names(text, strict=False) == names

@@ -56,7 +56,9 @@ HAN = r"\u3400-\u9fff"
 _HAN_NAME = re.compile(rf"[{HAN}]{{2,4}}")
 _FOREIGN_NAME = re.compile(rf"[{HAN}]{{1,8}}[·•・．.][{HAN}]{{1,10}}(?:[·•・．.][{HAN}]{{1,10}})?")
 _LATIN_NAME = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z'\.]*){0,3}|[A-Za-z][A-Za-z0-9_\-]{2,24}")
-NAME_SPLIT = re.compile(r"[\s、，,；;和及与/／]+")
+NAME_SPLIT = re.compile(r"[\s、，,；;/／]+")
+AND = re.compile(r"[和及与與]")          # `张三和李四`, but `王和平` is one name
+NOT_A_PERSON = re.compile(r"^(?:本站|本网|本網|本报|本報|本刊|网站|網站)|(?:编辑|編輯|小编|小編|网友|網友|用户|用戶|作者|记者|記者)$")
 # a role word with whatever is glued before it (`南都见习记者`, `中青报·中青网记者`, `本报记者`)
 ROLE_WORDS = re.compile(r"[^\s、，,：:（(/／]{0,12}?(?:本报|本台|本刊|本网|特约|实习|见习|首席|驻[\u4e00-\u9fff]{1,4})?"
                         r"(?:记者|記者|通讯员|通訊員|评论员|評論員|撰稿人|特约撰稿|专栏作者|專欄作者|"
@@ -74,7 +76,8 @@ def is_person(token: str, *, strict: bool = True) -> bool:
     """One person's name. `strict` (brackets, unlabelled spots): Han names must start with a
     common surname and not read like an outlet; labelled spots accept any 2-4 Han name."""
     token = token.strip()
-    if not token or token in NO_OUTLET or token in NOT_NAMES or LABEL_WORDS.match(token):
+    if not token or token in NO_OUTLET or token in NOT_NAMES or LABEL_WORDS.match(token) \
+            or NOT_A_PERSON.search(token):
         return False
     compound = len(token) == 5 and token[:2] in COMPOUND_SURNAMES
     if _HAN_NAME.fullmatch(token) or (compound and re.fullmatch(rf"[{HAN}]+", token)):
@@ -97,7 +100,12 @@ def person_names(text: str | None, *, strict: bool = True, max_names: int = 6,
         return None
     text = REPORTED_FROM.sub("", text)
     text = ROLE_WORDS.sub(" ", text).strip(" ：:/／|｜丨︱")
-    tokens = [t for t in NAME_SPLIT.split(text) if t]
+    tokens = []
+    for t in NAME_SPLIT.split(text):
+        if t and not is_person(t, strict=strict) and AND.search(t[1:-1]):
+            tokens += [p for p in AND.split(t) if p]
+        elif t:
+            tokens.append(t)
     if not tokens or len(tokens) > max_names:
         return None
     ok = [is_person(t, strict=strict) for t in tokens]
