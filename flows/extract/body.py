@@ -2,11 +2,14 @@
 
 General extractors keep related-article lists, share widgets, comment prompts and copyright
 notices on Chinese news and government pages. This module works on our own lxml tree:
-it scores block elements by the Chinese punctuation and non-link text their paragraphs carry
-(readability-style, tuned for text without spaces), takes the best container, and turns it
-into lines while dropping lines that are mostly links or known widget/footer wording, and
-everything after an end-of-article marker (相关阅读, 责任编辑, 声明 ...). Image captions and
-attachment links are collected as lists instead of being mixed into the body.
+it scores block elements (and table cells) by the Chinese punctuation and non-link text their
+paragraphs carry (readability-style, tuned for text without spaces), takes the best container,
+and turns it into lines while dropping lines that are mostly links or known widget/footer
+wording, and everything after an end-of-article marker (相关阅读, 责任编辑, 声明 ...). Image
+captions and attachment links are collected as lists instead of being mixed into the body.
+
+trafilatura (which we ship) is the safety net: when our body holds clearly less of the page's
+prose than there is, its body is computed too and the better-covering one is kept.
 """
 from __future__ import annotations
 
