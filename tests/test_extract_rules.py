@@ -114,7 +114,7 @@ def test_a_person_in_the_source_slot_is_the_author():
 
 
 @pytest.mark.parametrize("suffix", ["_王小明_新浪博客", "_王小明的博客-CSDN博客", " - 王小明的日志 - 网易博客",
-                                    " - 王小明 - 博客园"])
+                                    " - 王小明 - 博客园", "_王小明专栏_观察者网"])
 def test_a_blog_page_belongs_to_its_owner(suffix):
     e = ex(title_tag=OWN + suffix, header="(2025-04-22 10:30:00)")
     assert e.author == "王小明"

@@ -16,7 +16,8 @@ Each convention is one rule proposing names (checked by `names.person_names`):
 - `closing_signature`: the bracketed signature closing the body, `（张三）`, `（张三 李四）`,
   `（张三 上海报道）` (names must start with a common surname: brackets hold much else);
 - `meta:author` / `jsonld:author`: declared authors, once site names and ids are removed;
-- `blog_owner`: a blog page's owner (`<title>` `标题_张三_新浪博客`, `标题_张三的博客-CSDN博客`);
+- `blog_owner`: a blog or column page's owner (`<title>` `标题_张三_新浪博客`, `标题_张三的博客-CSDN博客`,
+  `标题_王文专栏_观察者网`);
 - `source_slot_person`: a person's name in the 来源 slot (`来源：张三`) is the author, not an outlet.
 
 Photographers (`… 摄`), editors (责任编辑 …) and widget words are never authors.
@@ -48,7 +49,8 @@ BY_LINE = re.compile(r"^\s*(?:By|BY)\s+((?:[A-Z][a-z'\-]+\.?\s+){0,2}[A-Z][a-z'\
                      r"(?:[A-Z][a-z'\-]+\.?\s+){0,2}[A-Z][a-z'\-]+)*)\s*(?:[,|·-].{0,40})?$")
 CLOSING = re.compile(rf"[（(]\s*((?:[{H}]{{0,8}}?{_ROLE}\s*)?[{H}·]{{2,8}}(?:[\s、，,][{H}·]{{2,8}}){{0,3}})\s*[）)]\s*$")
 GROUP_AUTHOR = re.compile(rf"[{H}]{{2,30}}(?:课题组|调研组|研究组|编写组|写作组|调查组|编辑部|评论部|评论员)")
-BLOG = re.compile(rf"^([{H}A-Za-z0-9_·]{{2,16}})的(?:博客|日志|个人空间|专栏|主页|文集)$")
+BLOG = re.compile(rf"^([{H}A-Za-z0-9_·]{{2,16}})的(?:博客|日志|个人空间|专栏|專欄|主页|文集)$")
+COLUMN = re.compile(rf"^([{H}·]{{2,5}})(?:专栏|專欄|文集)$")      # `王文专栏`: a columnist's page
 BLOG_PLATFORM = re.compile(r"(?:新浪|网易|搜狐|和讯|博客园|CSDN)?博客|博客园|CSDN|[Bb]log")
 PHOTO = re.compile(r"^\s*[摄攝]|[摄攝](?:影)?\s*$")
 WEIGHTS = {"label:info": 0.85, "label:header": 0.8, "label:around": 0.6, "label:body": 0.6, "after_source": 0.55,
@@ -153,6 +155,9 @@ def blog_owner(title_tag: str) -> str | None:
         m = BLOG.match(part)
         if m:
             return names.person_names(m.group(1), strict=False) or m.group(1)
+        m = COLUMN.match(part)
+        if m and names.person_names(m.group(1)):
+            return m.group(1)
         if BLOG_PLATFORM.fullmatch(part) and i >= 2:
             return names.person_names(parts[i - 1], strict=False)
     return None
