@@ -58,7 +58,7 @@ def labelled_pairs() -> list[tuple[str, str, int, str]]:
 
 def labelled_articles(docs: list[dict]):
     """The labelled docs as schemas.Article records, as the pipeline would load them."""
-    from flows.normalise import content_hash
+    from flows.extract.normalise import content_hash
     from schemas import Article
     out = []
     for d in docs:
@@ -253,7 +253,7 @@ class Generator:
 
     def batch(self, start: int, n: int, originals: list):
         """Articles start..start+n-1; originals holds texts later articles may copy."""
-        from flows.normalise import article_id, content_hash
+        from flows.extract.normalise import article_id, content_hash
         from schemas import Article
         rng = self.rng
         out = []

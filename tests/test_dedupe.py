@@ -16,7 +16,7 @@ from bench.bench_dedupe import evaluate, labelled_articles, labelled_docs, label
 from flows.dedupe import (DedupeConfig, DedupeDoc, DedupeParamsChanged, dedupe_articles, dedupe_new,
                           reset_dedupe, summary)
 from flows.dedupe.minhash import MinHashParams, exact_jaccard
-from flows.normalise import content_hash
+from flows.extract.normalise import content_hash
 from schemas import Article
 from warehouse.store import LoadSession, migrate
 

@@ -9,8 +9,8 @@ from opencc import OpenCC
 
 from flows.dedupe.minhash import (MinHasher, MinHashParams, batch_candidate_pairs, exact_jaccard, fold,
                            fold_many, fold_str, jaccard_estimate, naive_signature, split_folded, text_hash)
-from flows.normalise import clean_body, strip_pinyin
-from flows.script import to_simplified
+from flows.extract.normalise import clean_body, strip_pinyin
+from flows.extract.script import to_simplified
 from mirror.build import annotate
 
 DOCS = Path(__file__).resolve().parent / "data" / "dedupe" / "docs.jsonl"

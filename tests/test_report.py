@@ -83,7 +83,7 @@ def test_header_names_the_file_the_time_zone_and_the_counts(report):
 
 def test_generated_time_is_shanghai_whatever_the_machine_zone(report, tmp_path, monkeypatch):
     import time
-    from flows.dates import SHANGHAI
+    from flows.extract.dates import SHANGHAI
     path, page, db = report
     monkeypatch.setenv("TZ", "UTC")              # a server's clock; the old header printed this zone's time
     time.tzset()

@@ -89,7 +89,7 @@ def test_language_and_script_tags(tagger):
 
 
 def test_tag_articles_on_records_and_rows():
-    from flows.script import to_simplified
+    from flows.extract.script import to_simplified
     rows = [{"id": "x", "source": "gxzf", "title": "中國—東盟碳市場論壇", "text": "碳排放權交易合作。"}]
     tags = tag_articles(rows, province_of=province_map(), keywords=False)
     assert all(isinstance(t, Tag) for t in tags)

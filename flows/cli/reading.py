@@ -79,7 +79,7 @@ def extract(ctx, files, url, source_name, as_json):
     """
     from flows.extract import ExtractError
     from flows.extract import extract as run_extract
-    from flows.normalise import strip_pinyin
+    from flows.extract.normalise import strip_pinyin
     reg = source_registry(ctx)
     preset = reg.get(source_name) if source_name else _source_for_url(reg, url)
     status = 0
@@ -87,9 +87,9 @@ def extract(ctx, files, url, source_name, as_json):
         body = Path(f).read_bytes()
         rec: dict = {"file": f}
         try:
-            e = run_extract(body, url, preset=preset,
+            e = run_extract(body, url, preset=preset, presets=reg.presets,
                             encoding_hint=preset.encoding if preset else None)
-            from flows.script import detect_script, quality, to_simplified
+            from flows.extract.script import detect_script, quality, to_simplified
             text = strip_pinyin(e.text)
             score, flags = quality(text, e.encoding, e.pinyin_groups)
             rec.update(title=strip_pinyin(e.title),

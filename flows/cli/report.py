@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flows.dates import SHANGHAI
+from flows.extract.dates import SHANGHAI
 
 E = html.escape
 SOURCE_COLOR, TOPIC_COLOR = "#3b6ea8", "#3d8b5a"

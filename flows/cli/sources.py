@@ -89,7 +89,7 @@ def sources_check(ctx, source_name, mirror, article_url, as_json):
 def _extract_summary(body: bytes, url: str, source, headers) -> dict:
     from flows.extract import ExtractError
     from flows.extract import extract as run_extract
-    from flows.normalise import strip_pinyin
+    from flows.extract.normalise import strip_pinyin
     ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
     try:
         e = run_extract(body, url, content_type=ctype, preset=source, encoding_hint=source.encoding)

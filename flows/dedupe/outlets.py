@@ -16,7 +16,7 @@ def name_key(name: str | None) -> str:
     """Outlet names compared folded and simplified: 海報新聞 == 海报新闻 == '海报 新闻'."""
     if not name:
         return ""
-    from flows.script import to_simplified
+    from flows.extract.script import to_simplified
     return fold_str(to_simplified(name))
 
 

@@ -56,7 +56,7 @@ def search(db: str | Path, query: str, since=None, source: str | None = None,
 
 def snippet(text: str, terms: list[str], width: int = 80, mark: tuple[str, str] = ("【", "】")) -> str:
     """The passage around the first hit, with every hit marked."""
-    from flows.script import to_simplified
+    from flows.extract.script import to_simplified
     simple = to_simplified(text) or ""
     lowered = simple.lower()
     first = min((i for i in (lowered.find(t) for t in terms) if i >= 0), default=0)

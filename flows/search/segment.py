@@ -46,5 +46,5 @@ def tokens(text: str | None) -> list[str]:
 
 def query_tokens(query: str) -> list[str]:
     """A user's query: simplified, then segmented (`碳中和 东盟` -> ['碳中和', '东盟'])."""
-    from flows.script import to_simplified
+    from flows.extract.script import to_simplified
     return tokens(to_simplified(query))

@@ -6,8 +6,8 @@
 
 Kinds (one `article_tags` row each, docs/tagging.md has the rules and queries):
 
-- language  'zh', another ISO 639-1 code, or 'und' (flows.language; every article gets one)
-- script    'simplified' | 'traditional' | 'mixed' (flows.script), for Chinese text
+- language  'zh', another ISO 639-1 code, or 'und' (flows.extract.language; every article gets one)
+- script    'simplified' | 'traditional' | 'mixed' (flows.extract.script), for Chinese text
 - topic     ids of flows/tags/data/taxonomy.toml, scored by weighted terms per paragraph
 - place     '广西' (a province) or '广西/柳州' (a prefecture-level division), flows/tags/data/gazetteer.toml,
             plus the source's own province from the registry

@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from flows import language as lang
-from flows.script import detect_script, script_counts, to_simplified
+from flows.extract import language as lang
+from flows.extract.script import detect_script, script_counts, to_simplified
 from flows.tags.keywords import KEYWORDS_TOP_K, keyword_tags
 from flows.tags.taxonomy import Taxonomy, load_taxonomy
 from schemas.records import Tag

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from flows.script import to_simplified
+from flows.extract.script import to_simplified
 from schemas.errors import BadInput
 
 TAGGER_VERSION = "tags-1"      # bump when the code changes what tags come out

@@ -8,7 +8,7 @@ zh-tw by script, so the decision is made in this order:
 2. kana (>= 5% of the units) means Japanese, hangul (>= 5%) Korean: Chinese text has neither,
    and Japanese / Korean text that is mostly Han characters is still caught;
 3. Han characters making up >= 50% of the units means Chinese, 'zh': the script (simplified /
-   traditional) is a separate field (flows.script.detect_script), never part of the language;
+   traditional) is a separate field (flows.extract.script.detect_script), never part of the language;
 4. anything else goes to langdetect, with its own factory and a fixed seed, so the same text
    always gets the same answer whatever else the process has done with langdetect. Its zh-cn /
    zh-tw answers are folded into 'zh'.

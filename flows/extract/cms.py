@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Mapping
 
 FINGERPRINTS = [
     ("ucap", re.compile(r"<ucapcontent|<ucaptitle", re.I)),
@@ -29,18 +30,20 @@ class PresetView:
 
 
 @functools.lru_cache(maxsize=1)
-def _presets() -> dict[str, PresetView]:
+def _default_presets() -> dict:
     from crawlers.registry import load_registry
-    out = {}
-    for name, p in load_registry().presets.items():
-        out[name] = PresetView(name, p.get("title_selector", ""), p.get("body_selector", ""),
-                               p.get("info_selector", ""))
-    return out
+    return load_registry().presets
 
 
-def detect(html: str) -> PresetView | None:
+def detect(html: str, presets: Mapping[str, Mapping] | None = None) -> PresetView | None:
+    """The family whose fingerprint the page carries, with that family's selectors from
+    `presets` (the registry in use, so `--registry` counts; default: the bundled one)."""
     head = html[:300_000]
     for name, rx in FINGERPRINTS:
         if rx.search(head):
-            return _presets().get(name)
+            p = (_default_presets() if presets is None else presets).get(name)
+            if p is None:
+                return None
+            return PresetView(name, p.get("title_selector", ""), p.get("body_selector", ""),
+                              p.get("info_selector", ""))
     return None

@@ -1,6 +1,7 @@
 """Parse the date forms Chinese news and government pages print, into Asia/Shanghai times.
 
-Handles `2025年07月06日 08:35`, `2025-7-6 8:05`, `2025/07/06`, `2025.07.06 08:35:57`, and
+Handles `2025年07月06日 08:35`, `2025-7-6 8:05`, `2025/07/06`, `2025.07.06 08:35:57`,
+`二〇二五年四月二十一日` (official documents sign in Chinese numerals), and
 year-less `07-06` / `7月6日` when a reference date supplies the year. Never guesses the crawl
 time: no parseable date means None.
 """
@@ -28,6 +29,26 @@ def _build(y, mo, d, h=None, mi=None, s=None) -> dt.datetime | None:
         return None
 
 
+# dates in Chinese numerals, as official documents sign them (二〇二五年四月二十一日)
+_CN_DIGIT = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
+
+
+def _cn_number(s: str) -> int:
+    if "十" not in s:
+        return int("".join(str(_CN_DIGIT[c]) for c in s))
+    tens, _, units = s.partition("十")
+    return (_CN_DIGIT[tens] if tens else 1) * 10 + (_CN_DIGIT[units] if units else 0)
+
+
+def cn_digits(text: str) -> str:
+    """`二〇二五年四月二十一日` -> `2025年4月21日`; other text unchanged."""
+    def one(m: re.Match) -> str:
+        year = "".join(str(_CN_DIGIT[c]) for c in m.group(1))
+        return f"{year}年{_cn_number(m.group(2))}月{_cn_number(m.group(3))}日"
+    return CN_DATE.sub(one, text) if "年" in text else text
+
+
 def parse_date(text: str | None, reference: dt.date | None = None,
                compact: bool = False) -> dt.datetime | None:
     """The first valid date in `text`, as an aware Asia/Shanghai datetime, else None.
@@ -37,7 +58,7 @@ def parse_date(text: str | None, reference: dt.date | None = None,
     """
     if not text:
         return None
-    text = unicodedata.normalize("NFKC", text)
+    text = cn_digits(unicodedata.normalize("NFKC", text))
     for m in FULL.finditer(text):
         value = _build(*m.groups())
         if value:
