@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from crawlers.errors import CrawlBusy
+from crawlers.locks import say_holder, try_lock
 from crawlers.registry import load_registry
 from schemas.errors import BadInput, Failed, NewsflowError
 
@@ -68,23 +69,15 @@ def lock_source(source_dir: Path) -> int | None:
     """Hold `<source>/.crawl.lock` for the life of this process; None when another crawl of the
     source holds it (it would take this run's WARC file for a killed run and resume it: two
     writers). The lock dies with its process, so a killed crawl is resumed next time."""
-    import fcntl
-    source_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(source_dir / ".crawl.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+    fd = try_lock(source_dir / ".crawl.lock")
+    if fd is not None:
+        say_holder(fd, f"pid {os.getpid()}")
     return fd
 
 
 def _note_run(fd: int, run_id: str) -> None:
     """Say in the lock file which run this crawl writes, for `crawl_in_progress`."""
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} run {run_id}".encode(), 0)
+    say_holder(fd, f"pid {os.getpid()} run {run_id}")
 
 
 def crawl_in_progress(source_dir: Path) -> str | None:

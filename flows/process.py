@@ -23,7 +23,6 @@ from flows.extract.language import detect_language
 from flows.extract.script import detect_script, quality, to_simplified
 from schemas import Article, RawPage, Rejected
 
-HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
 SOFT404_TEXT = 200      # characters: a body this short that says "page not found" is a soft 404
 
 
@@ -44,9 +43,8 @@ def to_record(page: RawPage, source: Source | None, presets: Mapping[str, Mappin
     if not 200 <= page.status < 300:        # errors, and redirects that were not followed
         where = page.header("location")
         return reject("http_error", f"HTTP {page.status}" + (f" to {where} (not followed)" if where else ""))
-    ctype = (page.header("content-type") or "").split(";")[0].strip().lower()
-    if not ctype.startswith(HTML_TYPES):
-        return reject("not_html", f"content-type {ctype}")
+    # a binary body under any declared type is the crawler's `not_html` (crawlers/blocking.py) or
+    # extraction's "binary body"; the declared type is not trusted (this check matched every type)
     # what the crawler would have refused (a source may allow bigger pages): a page this big
     # is no article, and would cost a minute and a gigabyte to parse
     cap = source.max_bytes if source is not None and source.max_bytes else DOWNLOAD_MAXSIZE

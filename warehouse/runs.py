@@ -24,9 +24,9 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.errors import QueryError
+from warehouse.times import TS, UTC
+from warehouse.transactions import transaction as in_transaction
 
-UTC = dt.timezone.utc
-TS = pa.timestamp("us", tz="UTC")
 
 
 def _ts(value: str | None):
@@ -66,8 +66,7 @@ def record_crawl_state(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
         "page_count": pa.array([d.get("count") for _, d in items], pa.int32()),
         "run_id": pa.array([run_id] * len(items), pa.string()),
     })
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with in_transaction(con):
         con.execute("DELETE FROM crawl_urls WHERE run_id = ? AND source = ?", [run_id, source])
         if fetched:
             con.register("_urls", urls)
@@ -79,10 +78,6 @@ def record_crawl_state(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
             con.execute("INSERT INTO list_pages SELECT source, url, etag, last_modified, status, links, next_pages, "
                         "page_count, run_id, now() FROM _lists")
             con.unregister("_lists")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def crawl_state(con: duckdb.DuckDBPyConnection, sources: Iterable[str]) -> dict:

@@ -17,6 +17,8 @@ from typing import Iterable, Sequence
 import duckdb
 import pyarrow as pa
 
+from warehouse.transactions import transaction as in_transaction
+
 K1, B = 1.2, 0.75
 TITLE_WEIGHT = 3
 
@@ -41,18 +43,13 @@ def index_documents(con: duckdb.DuckDBPyConnection,
     con.register("_docs", pa.table({"article_id": doc_ids, "len": pa.array(lens, pa.int32())}))
     con.register("_post", pa.table({"term": terms, "article_id": ids, "tf": pa.array(tfs, pa.int32())}))
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with in_transaction(con):
             con.execute("DELETE FROM search_postings WHERE article_id IN (SELECT article_id FROM _docs)")
             con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _docs)")
             # sorted by term inside the batch: each row group then covers a narrow term range
             con.execute("INSERT INTO search_postings SELECT term, article_id, tf FROM _post ORDER BY term")
             con.execute("INSERT INTO search_docs SELECT d.article_id, d.len, ?, a.content_hash "
                         "FROM _docs d LEFT JOIN articles a ON a.id = d.article_id", [now])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("_docs")
         con.unregister("_post")
