@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
@@ -82,14 +81,6 @@ def to_record(page: RawPage, source: Source | None, presets: Mapping[str, Mappin
         title_simplified=to_simplified(title), text_simplified=to_simplified(text),
         script=detect_script(title + "\n" + text), quality=score, quality_flags=flags,
         column_name=e.column_name, images=e.images, attachments=e.attachments, **fields)
-
-
-@dataclass
-class Batch:
-    articles: list[Article] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    lists: int = 0
-    reports: list[ReadReport] = field(default_factory=list)
 
 
 def iter_records(paths: Iterable[str | Path | tuple[str | Path, str]], registry: Registry,

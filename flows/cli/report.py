@@ -399,21 +399,29 @@ ul.outlets li { display: inline-block; margin-right: 1em; }
 def render(data: dict) -> str:
     """The page for `data` (what make_report collects: warehouse.report_data.collect plus
     the file read, the generation time and the registry's and taxonomy's names)."""
-    ov = data["overview"]
     now: dt.datetime = data["generated"]
-    meta = data.get("sources_meta", {})
-    topic_labels = data.get("topic_labels", {})
-    partner_labels = data.get("partner_labels", {})
-    # header
-    f = data.get("file") or {}
-    file_note = (f' <span class="meta">({_size(f["size"])}, modified {_when(f["modified"])} {_offset(f["modified"])})</span>'
-                 if f.get("modified") else "")
+    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>newsflow report {_day(now)}</title>'
+            f'<style>{CSS}</style></head><body>\n{_header(data)}\n{_totals(data)}\n{_trends(data)}\n'
+            f'{_stories(data)}\n{_health(data)}\n'
+            f'<p class="meta">Made by <code>newsflow report</code>; no scripts, nothing loaded from the network.</p>'
+            '</body></html>\n')
+
+
+def _period(ov: dict) -> str:
     period = (f'published {_day(ov["first"])} – {_day(ov["last"])}' if ov["first"] else "no dated articles")
     undated = ov["articles"] - ov["dated"]
     if undated:
         period += f'; {undated:,} article{"s" if undated != 1 else ""} without a publish date'
     if ov["first_seen"]:
         period += f'; fetched {_day(ov["first_seen"])} – {_day(ov["last_seen"])}'
+    return period
+
+
+def _header(data: dict) -> str:
+    ov, now = data["overview"], data["generated"]
+    f = data.get("file") or {}
+    file_note = (f' <span class="meta">({_size(f["size"])}, modified {_when(f["modified"])} {_offset(f["modified"])})</span>'
+                 if f.get("modified") else "")
     stories_note = ""
     if ov["clustered"] and ov["multi_source_stories"] is not None:
         stories_note = f'{ov["multi_source_stories"]:,} carried by more than one source'
@@ -424,18 +432,22 @@ def render(data: dict) -> str:
         ("topics", f'{data["tag_counts"].get("topic", 0):,}'), ("partners", f'{data["tag_counts"].get("partner", 0):,}'),
         ("places", f'{data["tag_counts"].get("place", 0):,}')))
     last_run = f'{_when(ov["last_run"])} {_ago(ov["last_run"], now)}' if ov["last_run"] else "no crawl runs recorded"
-    header = (
+    return (
         f'<header id="header"><h1>newsflow report</h1>'
         f'<dl class="head"><dt>Warehouse read</dt><dd><code>{E(data["source_label"])}</code>{file_note}</dd>'
         f'<dt>Generated</dt><dd>{_when(now)} UTC{_offset(now)} (Asia/Shanghai); every time below is Asia/Shanghai</dd>'
-        f'<dt>Period covered</dt><dd>{period}</dd>'
+        f'<dt>Period covered</dt><dd>{_period(ov)}</dd>'
         f'<dt>Stories</dt><dd>{ov["stories"]:,}, copies grouped by {E(data["stories_by"])}; {E(stories_note)}</dd>'
         f'<dt>Last crawl run</dt><dd>{last_run}</dd></dl>'
         f'<div class="cards">{cards}</div>'
         '<nav><a href="#totals">Totals</a><a href="#trends">Trends</a><a href="#stories-newest">Newest stories</a>'
         '<a href="#stories-syndicated">Most syndicated</a><a href="#source-health">Source health</a></nav></header>')
-    # totals
-    totals = (
+
+
+def _totals(data: dict) -> str:
+    ov, meta = data["overview"], data.get("sources_meta", {})
+    topic_labels, partner_labels = data.get("topic_labels", {}), data.get("partner_labels", {})
+    return (
         f'<h2 id="totals">Totals by source</h2>{_source_table(data["by_source"], meta, ov["articles"], topic_labels)}'
         '<h2>Totals by topic, partner and place</h2>'
         '<p class="meta">An article counts once per tag; one article usually has several.</p>'
@@ -447,54 +459,57 @@ def render(data: dict) -> str:
         + _tag_table("by-place", "Places in China", data["places"], data["tag_counts"].get("place", 0),
                      ov["articles"], E, "place")
         + "</div>")
-    # small multiples
+
+
+def _trends(data: dict) -> str:
+    """Small multiples: one chart per source and per topic, on shared scales."""
     window = choose_bins([d for d, _, _ in data["daily_source"]])
-    if window["unit"]:
-        unit_words = {"day": "day", "week": "week (Monday to Sunday, labelled by its Monday)",
-                      "month": "calendar month"}[window["unit"]]
-        src_series, src_before = _binned(data["daily_source"], window)
-        top_series, top_before = _binned(data["daily_topic"], window)
-        before = sum(src_before.values())
-        intro = (f'<p class="meta" id="bins">Each bar is one {E(unit_words)}, by publish date; '
-                 f'{len(window["bins"])} bars from {_bin_label(window["bins"][0], window["unit"])} '
-                 f'to {_bin_label(window["bins"][-1], window["unit"])}. All panels of a group share the same '
-                 f'scale; the number beside a name is its total of dated articles.'
-                 + (f' {before:,} articles published before {_day(window["start"])} are counted in the totals '
-                    f'but not charted.' if before else "") + "</p>")
-        src_order = [r["source"] for r in data["by_source"] if r["dated"]]
-        src_titles = {k: f'<b>{E(k)}</b> <span class="zh">{E(meta.get(k, {}).get("province", ""))}</span>'
-                      for k in src_order}
-        src_totals = {r["source"]: r["dated"] for r in data["by_source"]}
-        topic_dated: dict[str, int] = defaultdict(int)
-        for _, tag, n in data["daily_topic"]:
-            topic_dated[tag] += n
-        topic_order = [r["tag"] for r in data["topics"] if topic_dated.get(r["tag"])]
-        trends = (f'<h2 id="trends">Articles per {E(window["unit"])}, by source</h2>{intro}'
-                  + small_multiples(src_series, window, src_order, src_titles, src_totals, SOURCE_COLOR,
-                                    "multiples-source")
-                  + f'<h2>Articles per {E(window["unit"])}, by topic</h2>'
-                  + (small_multiples(top_series, window, topic_order,
-                                     {k: _topic_title(k, topic_labels) for k in topic_order},
-                                     topic_dated, TOPIC_COLOR,
-                                     "multiples-topic")
-                     if topic_order else '<p class="empty" id="multiples-topic">No topic tags on dated articles yet.</p>'))
-    else:
-        trends = ('<h2 id="trends">Trends</h2><p class="empty" id="multiples-source">'
-                  'No dated articles to chart.</p>')
-    stories = (
+    if not window["unit"]:
+        return ('<h2 id="trends">Trends</h2><p class="empty" id="multiples-source">'
+                'No dated articles to chart.</p>')
+    meta, topic_labels = data.get("sources_meta", {}), data.get("topic_labels", {})
+    unit_words = {"day": "day", "week": "week (Monday to Sunday, labelled by its Monday)",
+                  "month": "calendar month"}[window["unit"]]
+    src_series, src_before = _binned(data["daily_source"], window)
+    top_series, _ = _binned(data["daily_topic"], window)
+    before = sum(src_before.values())
+    intro = (f'<p class="meta" id="bins">Each bar is one {E(unit_words)}, by publish date; '
+             f'{len(window["bins"])} bars from {_bin_label(window["bins"][0], window["unit"])} '
+             f'to {_bin_label(window["bins"][-1], window["unit"])}. All panels of a group share the same '
+             f'scale; the number beside a name is its total of dated articles.'
+             + (f' {before:,} articles published before {_day(window["start"])} are counted in the totals '
+                f'but not charted.' if before else "") + "</p>")
+    src_order = [r["source"] for r in data["by_source"] if r["dated"]]
+    src_titles = {k: f'<b>{E(k)}</b> <span class="zh">{E(meta.get(k, {}).get("province", ""))}</span>'
+                  for k in src_order}
+    src_totals = {r["source"]: r["dated"] for r in data["by_source"]}
+    topic_dated: dict[str, int] = defaultdict(int)
+    for _, tag, n in data["daily_topic"]:
+        topic_dated[tag] += n
+    topic_order = [r["tag"] for r in data["topics"] if topic_dated.get(r["tag"])]
+    return (f'<h2 id="trends">Articles per {E(window["unit"])}, by source</h2>{intro}'
+            + small_multiples(src_series, window, src_order, src_titles, src_totals, SOURCE_COLOR,
+                              "multiples-source")
+            + f'<h2>Articles per {E(window["unit"])}, by topic</h2>'
+            + (small_multiples(top_series, window, topic_order,
+                               {k: _topic_title(k, topic_labels) for k in topic_order},
+                               topic_dated, TOPIC_COLOR, "multiples-topic")
+               if topic_order else '<p class="empty" id="multiples-topic">No topic tags on dated articles yet.</p>'))
+
+
+def _stories(data: dict) -> str:
+    return (
         f'<h2 id="stories-newest">Newest stories</h2><p class="meta">By first publication; copies are grouped '
         f'by {E(data["stories_by"])}. Each source links to its copy of the story.</p>{_newest_table(data["newest"])}'
         f'<h2 id="stories-syndicated">Most syndicated stories</h2><p class="meta">Stories carried by the most '
         f'sources, then the most copies.</p>{_syndicated_table(data["syndicated"])}')
-    health = (
-        '<h2 id="source-health">Per-source health</h2><p class="meta">Runs, new articles and errors come from '
-        'crawl_runs (new / run: the average over all runs); dated, 来源, author: the share of stored articles '
-        'that have one; newest arrival: when its newest article was first stored.</p>'
-        + _health_table(data["health"], now))
-    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>newsflow report {_day(now)}</title>'
-            f'<style>{CSS}</style></head><body>\n{header}\n{totals}\n{trends}\n{stories}\n{health}\n'
-            f'<p class="meta">Made by <code>newsflow report</code>; no scripts, nothing loaded from the network.</p>'
-            '</body></html>\n')
+
+
+def _health(data: dict) -> str:
+    return ('<h2 id="source-health">Per-source health</h2><p class="meta">Runs, new articles and errors come from '
+            'crawl_runs (new / run: the average over the runs processed so far); dated, 来源, author: the share '
+            'of stored articles that have one; newest arrival: when its newest article was first stored.</p>'
+            + _health_table(data["health"], data["generated"]))
 
 
 # ---------------------------------------------------------------------------- entry point

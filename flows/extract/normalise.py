@@ -42,12 +42,6 @@ def count_pinyin(text: str) -> int:
     return sum(1 for m in PINYIN.finditer(text) if not _LONE_VOWEL.fullmatch(m.group(1)))
 
 
-def pinyin_density(text: str) -> float:
-    """Annotations per 100 Han characters: high on content-farm copies."""
-    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return 100.0 * count_pinyin(text) / han if han else 0.0
-
-
 def clean_inline(text: str | None) -> str | None:
     """One-line field: NFC, collapsed spaces, trimmed; empty becomes None."""
     if text is None:
