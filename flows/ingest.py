@@ -39,7 +39,7 @@ def one_off():
     flow ends) rounds every flow run up to a whole second (bench/bench_prefect.py). No setting
     or environment variable turns them off (the frequency must be >= 30 s), hence the copy.
     Runs against a server (PREFECT_API_URL, `newsflow serve`, deployments) keep them.
-    The ephemeral server is made to die with this process (lifeline.guard_ephemeral_server):
+    The ephemeral server is made to die with this process (lifeline.guard_subprocess):
     Prefect stops it at exit, which a SIGKILL skips."""
     from prefect.context import SettingsContext
     from prefect.settings import get_current_settings
@@ -47,7 +47,8 @@ def one_off():
     if current.api.url:
         yield
         return
-    lifeline.guard_ephemeral_server()
+    from prefect.server.api import server as api_server
+    lifeline.guard_subprocess(api_server)
     quiet = current.model_copy(deep=True)
     quiet.flows.heartbeat_frequency = None
     with SettingsContext(profile=SettingsContext.get().profile, settings=quiet):
