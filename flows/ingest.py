@@ -20,7 +20,6 @@ from pathlib import Path  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 
 from crawlers.registry import load_registry  # noqa: E402
-from flows import crawl as crawl_step  # noqa: E402
 from flows import lifeline  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.process import run_id_now  # noqa: E402
@@ -61,14 +60,9 @@ def crawl_task(sources: list[str], archive_dir: str, run_id: str, mapping: dict 
                db: str, refresh: bool = False) -> dict:
     """Crawl with the warehouse's state; returns this crawl's stats and any finished runs the
     warehouse had not recorded yet (a flow killed after its crawl)."""
-    state = steps.crawl_state(db, sources)
-    stats = crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping,
-                             since=dt.date.fromisoformat(since) if since else None,
-                             max_pages=max_pages, registry=registry, state=state, refresh=refresh)
-    recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
-    # recorded runs a killed flow never finished loading: known to the crawler, so loaded now or never
-    unprocessed = steps.unprocessed_runs(db, sources, exclude=stats + recovered, archive=archive_dir)
-    return {"stats": stats, "recovered": recovered, "unprocessed": unprocessed}
+    return steps.crawl_sources(db, sources, archive_dir, run_id, mapping,
+                               since=dt.date.fromisoformat(since) if since else None,
+                               max_pages=max_pages, registry=registry, refresh=refresh)
 
 
 @task(name="record-crawl")

@@ -41,6 +41,22 @@ def crawl_state(db: str | Path, sources: list[str], wait: float = 30.0) -> dict:
         return warehouse.crawl_state(con, sources)
 
 
+def crawl_sources(db: str | Path, sources: list[str], archive_dir: str | Path, run_id: str,
+                  mapping: dict | None = None, since: dt.date | None = None, max_pages: int | None = None,
+                  registry: str | None = None, refresh: bool = False, wait: float = 30.0) -> dict:
+    """Crawl with the warehouse's state (flows/crawl.py starts the crawl process). Returns this
+    crawl's stats, the finished runs on disk the warehouse has not recorded (a flow killed after
+    its crawl) and the recorded runs a killed flow never finished loading (known to the crawler,
+    so loaded now or never); recording them is the caller's next step (`record_crawl`)."""
+    from flows import crawl as crawl_step
+    state = crawl_state(db, sources, wait=wait)
+    stats = crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping, since=since,
+                             max_pages=max_pages, registry=registry, state=state, refresh=refresh)
+    recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
+    unprocessed = unprocessed_runs(db, sources, exclude=stats + recovered, archive=archive_dir)
+    return {"stats": stats, "recovered": recovered, "unprocessed": unprocessed}
+
+
 def record_crawl(db: str | Path, stats: list[CrawlStats], archive: str | Path | None = None) -> None:
     """Record the crawl reports, and each run's fetch log and list-page state. WARC files are
     recorded by their place in the archive (crawlers/archive.py: location); without `archive`

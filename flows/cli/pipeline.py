@@ -35,8 +35,6 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
       newsflow crawl gxzf --since 2025-01-01      # back-fill
     """
     from flows import steps
-    from flows.crawl import crawl as run_crawl
-    from flows.crawl import unrecorded_runs
     from flows.process import run_id_now
     reg = source_registry(ctx)
     for n in source_names:
@@ -44,19 +42,18 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     since_d = parse_date(since)
     names = list(source_names)
     check_paths(ctx, archive=True)
-    state = steps.crawl_state(ctx.obj["db"], names, wait=waits(ctx)[1])
     server = mirror_server() if mirror else None
     try:
         run_id = run_id_now()
         click.echo(f"crawling {', '.join(names)} (run {run_id}) ...", err=True)
-        stats = run_crawl(names, archive_dir=ctx.obj["archive"], run_id=run_id,
-                          mapping=dict(server.base_urls) if server else None,
-                          since=since_d, max_pages=max_pages, registry=ctx.obj["registry"],
-                          state=state, refresh=refresh)
+        result = steps.crawl_sources(ctx.obj["db"], names, ctx.obj["archive"], run_id,
+                                     mapping=dict(server.base_urls) if server else None, since=since_d,
+                                     max_pages=max_pages, registry=ctx.obj["registry"], refresh=refresh,
+                                     wait=waits(ctx)[1])
     finally:
         if server:
             server.close()
-    recovered = unrecorded_runs(ctx.obj["archive"], names, state, exclude=stats)
+    stats, recovered = result["stats"], result["recovered"]
     with holding_run(ctx):         # after a process or ingest in progress, never beside it
         steps.record_crawl(ctx.obj["db"], stats + recovered, ctx.obj["archive"])
     if recovered:
