@@ -58,7 +58,7 @@ def labelled_pairs() -> list[tuple[str, str, int, str]]:
 
 def labelled_articles(docs: list[dict]):
     """The labelled docs as schemas.Article records, as the pipeline would load them."""
-    from flows.normalise import content_hash
+    from flows.extract.normalise import content_hash
     from schemas import Article
     out = []
     for d in docs:
@@ -172,7 +172,7 @@ def speed_texts(n: int, length: int = 1800, seed: int = 1) -> list[str]:
 def bench_speed(n: int = 4000, naive_n: int = 40, repeats: int = 3) -> dict:
     """docs/s of signatures + LSH keys on one core, from the process CPU time (this machine's
     two cores are shared, so wall time wanders), best of `repeats`; the naive loop likewise."""
-    from flows.minhash import MinHasher, naive_signature
+    from flows.dedupe.minhash import MinHasher, naive_signature
     texts = speed_texts(n)
     hasher = MinHasher()
     hasher.sign(texts[:50])                      # build the fold table first
@@ -209,7 +209,7 @@ class Generator:
     threshold, so the exact check of borderline pairs runs at scale too)."""
 
     def __init__(self, seed: int = 7, stream_chars: int = 10_000_000):
-        from flows.minhash import fold_str
+        from flows.dedupe.minhash import fold_str
         rng = np.random.default_rng(seed)
         corpus = fold_str("".join(d["text_simplified"] for d in labelled_docs()))
         chars, freq = np.unique(np.frombuffer(corpus.encode("utf-32-le"), "<u4"), return_counts=True)
@@ -253,7 +253,7 @@ class Generator:
 
     def batch(self, start: int, n: int, originals: list):
         """Articles start..start+n-1; originals holds texts later articles may copy."""
-        from flows.normalise import article_id, content_hash
+        from flows.extract.normalise import article_id, content_hash
         from schemas import Article
         rng = self.rng
         out = []
@@ -368,7 +368,7 @@ def sweep() -> None:
     """The measurement behind the defaults (docs/dedupe.md): quality on the labelled set over
     shingle size x threshold x banding, then the excerpt containment."""
     from flows.dedupe import DedupeConfig
-    from flows.minhash import MinHashParams
+    from flows.dedupe.minhash import MinHashParams
     print("shingle  threshold  bands x rows  P(cand|thr)  precision  recall  fp  fn  canonical")
     for k in (3, 4, 5, 6, 8):
         for th in (0.55, 0.6, 0.65, 0.7, 0.75, 0.8):

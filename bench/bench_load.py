@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import warehouse
-from flows.dates import SHANGHAI
-from flows.normalise import article_id, content_hash
+from flows.extract.dates import SHANGHAI
+from flows.extract.normalise import article_id, content_hash
 from schemas import Article
 
 UTC = dt.timezone.utc

@@ -294,7 +294,13 @@ def main(argv=None) -> int:
     ap.add_argument("--flat", action="store_true",
                     help="also time one flow calling the three tasks (no subflows), with and without heartbeats")
     args = ap.parse_args(argv)
+    runs, first, costs = measure(args)
+    print_figures(args, runs, first, costs)
+    return 0
 
+
+def measure(args) -> tuple[dict, dict, dict]:
+    """Warm-up, the first flow run, then rotating rounds of each variant, and per-call costs."""
     with tempfile.TemporaryDirectory(prefix="nf-bench-prefect-") as tmp:
         tmp = Path(tmp)
         # Prefect reads its settings on import: set them first. Ephemeral mode = no API URL.
@@ -341,6 +347,11 @@ def main(argv=None) -> int:
             print(f"round {r}: " + ", ".join(f"{k} {runs[k][-1]['seconds']:.2f} s" for k in order), flush=True)
 
         costs = per_call_costs(args.task_calls)
+    return runs, first, costs
+
+
+def print_figures(args, runs: dict, first: dict, costs: dict) -> None:
+    n = args.articles
 
     def med(kind, key=lambda x: x["seconds"]):
         return statistics.median(key(x) for x in runs[kind])
@@ -389,7 +400,6 @@ def main(argv=None) -> int:
     print(f"ingest_flow as `newsflow ingest` runs it = 1 flow run (heartbeats off: flows.ingest.one_off) + 3 task "
           f"calls + 1 artifact: ~{fixed:.2f} s from the per-call costs (with heartbeats on, a flow run waits "
           f"0-1 s more for its heartbeat thread's 1-second sleep)")
-    return 0
 
 
 if __name__ == "__main__":

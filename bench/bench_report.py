@@ -27,8 +27,8 @@ import warehouse
 from bench.bench_load import make
 from crawlers.registry import load_registry
 from flows import report
-from flows.report import choose_bins
-from flows.dates import SHANGHAI
+from flows.cli.report import choose_bins
+from flows.extract.dates import SHANGHAI
 from flows.tags import load_taxonomy
 
 

@@ -59,7 +59,7 @@ def main(argv=None):
               f"(includes generating the token lists)")
         with warehouse.connect(db, read_only=True) as con:
             con.execute("SET threads = 1")
-            from flows.segment import query_tokens
+            from flows.search.segment import query_tokens
             for any_term, mode in ((False, "every word (the default)"), (True, "any word (--any)")):
                 lat, totals = [], []
                 for _ in range(5):
@@ -80,7 +80,7 @@ def main(argv=None):
             n = export(db, "parquet", out, partition=partition)
             secs = time.perf_counter() - t
             print(f"export parquet ({label}): {n:,} rows in {secs:.2f}s = {n / secs:,.0f} rows/s (target >= 50,000)")
-    from flows.segment import tokens
+    from flows.search.segment import tokens
     texts = []
     expected = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))
     from flows.extract import extract

@@ -21,7 +21,7 @@ starts) and every DuckDB connection it opens gets `threads=1`.
    read WARC `crawlers.archive.read_pages`; extract `flows.extract.extract` with the arguments
    `to_record` passes; normalise `flows.process.to_record` with extract answered from the
    results just computed (the cleaning, canonical URL, quality, language, OpenCC, script and
-   hash work); segment `flows.segment.tokens` (jieba) over title and text, once, as
+   hash work); segment `flows.search.segment.tokens` (jieba) over title and text, once, as
    process_archives does; tag `flows.tags.tag_articles(keywords=False)` plus
    `keywords_from_tokens` over those tokens (or, in a tree without it, `tag_articles` with
    jieba's own TF-IDF keywords), and without keywords to show their share; load one `LoadSession`
@@ -126,14 +126,65 @@ def whole_ingest(run_dir: Path, mapping: dict) -> dict:
 
 # ------------------------------------------------------------------------------ 2. stages alone
 
+def extract_and_normalise(pages: list, by_name: dict, clock) -> tuple[dict, list]:
+    """extract, timed over the article pages to_record would hand it; then normalise: to_record
+    with extract answered from those results."""
+    import flows.process as P
+    from flows.extract import ExtractError, extract
+
+    def extract_all():
+        out = {}
+        for p in pages:
+            if p.page_kind != "article" or p.block_reason or not 200 <= p.status < 300:
+                continue
+            src = by_name.get(p.source)
+            try:
+                out[id(p.body)] = extract(p.body, p.final_url, content_type=p.header("content-type"), preset=src,
+                                          encoding_hint=src.encoding if src else None, list_date=p.list_date)
+            except ExtractError as exc:
+                out[id(p.body)] = exc
+        return out
+    extracted = clock("extract", extract_all)
+
+    def memo(body, *a, **kw):
+        e = extracted.get(id(body))
+        if e is None:                     # a page the filter above did not foresee: really extract it
+            return extract(body, *a, **kw)
+        if isinstance(e, Exception):
+            raise e
+        return e
+    P.extract = memo
+    try:
+        recs = clock("normalise", lambda: [x for x in (P.to_record(p, by_name.get(p.source)) for p in pages)
+                                           if x is not None])
+    finally:
+        P.extract = extract
+    return extracted, recs
+
+
+def tagger_for(T, taxonomy, provinces, articles, postings, t: dict):
+    """tag_articles as flows.steps.process_archives calls it (keywords from the index's tokens)."""
+    if hasattr(T, "keywords_from_tokens"):        # as flows.steps.process_archives tags since 49edef2
+        def tag_all():
+            tags = T.tag_articles(articles, taxonomy, provinces, keywords=False)
+            for aid, title_tokens, text_tokens in postings:
+                tags += T.keywords_from_tokens(aid, title_tokens + text_tokens)
+            return tags
+        t["_keywords"] = "from the index's tokens"
+    else:                                         # before: jieba TF-IDF segments every text again
+        def tag_all():
+            return T.tag_articles(articles, taxonomy, provinces)
+        t["_keywords"] = "jieba extract_tags (a second segmentation)"
+    return tag_all
+
+
 def stage_round(warc: str, work: Path, r: int) -> dict[str, float]:
     import flows.process as P
     import warehouse
     from crawlers.archive import ReadReport, read_pages
     from crawlers.registry import load_registry
     from flows.dedupe import dedupe_new
-    from flows.extract import ExtractError, extract
-    from flows.segment import tokens
+    from flows.search.segment import tokens
     from flows.steps import warehouse_dedupe
     import flows.tags as T
     from schemas import Article
@@ -155,35 +206,7 @@ def stage_round(warc: str, work: Path, r: int) -> dict[str, float]:
     pages = clock("read", lambda: list(read_pages(warc, ReadReport(warc))))
     t["_records"] = len(pages)
 
-    # extract: what to_record hands it, for the article pages it would hand it
-    def extract_all():
-        out = {}
-        for p in pages:
-            if p.page_kind != "article" or p.block_reason or not 200 <= p.status < 300:
-                continue
-            src = by_name.get(p.source)
-            try:
-                out[id(p.body)] = extract(p.body, p.final_url, content_type=p.header("content-type"), preset=src,
-                                          encoding_hint=src.encoding if src else None, list_date=p.list_date)
-            except ExtractError as exc:
-                out[id(p.body)] = exc
-        return out
-    extracted = clock("extract", extract_all)
-
-    # normalise: to_record with extract answered from the results above
-    def memo(body, *a, **kw):
-        e = extracted.get(id(body))
-        if e is None:                     # a page the filter above did not foresee: really extract it
-            return extract(body, *a, **kw)
-        if isinstance(e, Exception):
-            raise e
-        return e
-    P.extract = memo
-    try:
-        recs = clock("normalise", lambda: [x for x in (P.to_record(p, by_name.get(p.source)) for p in pages)
-                                           if x is not None])
-    finally:
-        P.extract = extract
+    extracted, recs = extract_and_normalise(pages, by_name, clock)
     articles = [x for x in recs if isinstance(x, Article)]
     rejected = [x for x in recs if not isinstance(x, Article)]
     t["_articles"], t["_extracted"] = len(articles), len(extracted)
@@ -194,17 +217,7 @@ def stage_round(warc: str, work: Path, r: int) -> dict[str, float]:
     # segment once (jieba), for the index and, where flows.tags has it, for the keywords too
     postings = clock("segment", lambda: [(a.id, tokens(a.title_simplified or a.title),
                                           tokens(a.text_simplified or a.text)) for a in warehouse_dedupe(articles)])
-    if hasattr(T, "keywords_from_tokens"):        # as flows.steps.process_archives tags since 49edef2
-        def tag_all():
-            tags = T.tag_articles(articles, taxonomy, provinces, keywords=False)
-            for aid, title_tokens, text_tokens in postings:
-                tags += T.keywords_from_tokens(aid, title_tokens + text_tokens)
-            return tags
-        t["_keywords"] = "from the index's tokens"
-    else:                                         # before: jieba TF-IDF segments every text again
-        def tag_all():
-            return T.tag_articles(articles, taxonomy, provinces)
-        t["_keywords"] = "jieba extract_tags (a second segmentation)"
+    tag_all = tagger_for(T, taxonomy, provinces, articles, postings, t)
     tags = clock("tag", tag_all)
     clock("tag_no_keywords", T.tag_articles, articles, taxonomy, provinces, keywords=False)
 
@@ -236,7 +249,13 @@ def main(argv=None) -> int:
     ap.add_argument("--core", type=int, default=min(os.sched_getaffinity(0)), help="the CPU to pin to")
     args = ap.parse_args(argv)
     rounds = max(2, args.rounds)
+    ingests, stage_runs = run_rounds(args, rounds)
+    print_figures(args, rounds, ingests, stage_runs)
+    return 0
 
+
+def run_rounds(args, rounds: int) -> tuple[list[dict], list[dict]]:
+    """Whole-ingest rounds on a generated mirror, then rounds of each stage on the last WARC."""
     with tempfile.TemporaryDirectory(prefix="nf-bench-stages-") as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
@@ -276,6 +295,10 @@ def main(argv=None) -> int:
             server.terminate()
             server.wait()
 
+    return ingests, stage_runs
+
+
+def print_figures(args, rounds: int, ingests: list[dict], stage_runs: list[dict]) -> None:
     warm = ingests[1:]
 
     def wmed(key):
@@ -293,7 +316,7 @@ def main(argv=None) -> int:
          smed("extract_cpu")),
         ("normalise", "flows.process.to_record, extract memoised", n_art, "pages", smed("normalise"),
          smed("normalise_cpu")),
-        ("segment", "flows.segment.tokens (jieba), title + text", n_art, "pages", smed("segment"),
+        ("segment", "flows.search.segment.tokens (jieba), title + text", n_art, "pages", smed("segment"),
          smed("segment_cpu")),
         ("tag", "flows.tags: tag_articles + keywords", n_art, "pages", smed("tag"), smed("tag_cpu")),
         ("load", "LoadSession + load_tags, committed", n_art, "pages", smed("load"), smed("load_cpu")),
@@ -338,7 +361,6 @@ def main(argv=None) -> int:
     print(f"DuckDB threads in the stage connections: {stage_runs[0]['_threads']}; {os.cpu_count()} CPUs, load "
           f"average at the end {os.getloadavg()[0]:.1f}; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    return 0
 
 
 if __name__ == "__main__":

@@ -27,9 +27,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.corpus import corpus
+
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "data" / "tags"
-DEV = ROOT.parent / "shared" / "corpus" / "dev"
+DEV = corpus("dev")
 ARTICLE_CHARS = 1800
 HOLDOUT_SOURCES = ("sd-sthj", "gz-sthj", "zj-sthjt")   # not looked at while weighting terms
 
@@ -38,7 +40,7 @@ HOLDOUT_SOURCES = ("sd-sthj", "gz-sthj", "zj-sthjt")   # not looked at while wei
 
 def load_labelled() -> list[dict]:
     """The labelled articles: frozen text (articles.jsonl) + hand labels (labels.json)."""
-    from flows.script import to_simplified
+    from flows.extract.script import to_simplified
     labels = {x["key"]: x for x in json.loads((LABELLED / "labels.json").read_text(encoding="utf-8"))}
     out = []
     for line in (LABELLED / "articles.jsonl").read_text(encoding="utf-8").splitlines():
@@ -101,13 +103,13 @@ def score(articles: list[dict], tags, only_sources: tuple[str, ...] | None = Non
 
 def dev_language() -> list[tuple[str, str, str]] | None:
     """(page id, label, ours) for the dev corpus: extracted with our extractor, then
-    flows.language + flows.script, as the pipeline does. None when the corpus is absent."""
+    flows.extract.language + flows.extract.script, as the pipeline does. None when the corpus is absent."""
     if not (DEV / "labels").exists():
         return None
     from flows.extract import extract
-    from flows.language import bcp47, detect_language
-    from flows.normalise import clean_body, clean_inline, strip_pinyin
-    from flows.script import detect_script
+    from flows.extract.language import bcp47, detect_language
+    from flows.extract.normalise import clean_body, clean_inline, strip_pinyin
+    from flows.extract.script import detect_script
     out = []
     for lab_path in sorted((DEV / "labels").glob("*.json")):
         lab = json.loads(lab_path.read_text(encoding="utf-8"))
@@ -125,9 +127,9 @@ def mirror_language() -> list[tuple[str, str, str]]:
     import tomllib
 
     from crawlers.registry import load_registry
-    from flows.language import bcp47, detect_language
+    from flows.extract.language import bcp47, detect_language
     from flows.process import to_record
-    from flows.script import detect_script
+    from flows.extract.script import detect_script
     from schemas import Article, RawPage
     scripts = tomllib.loads((LABELLED / "worksheet.toml").read_text(encoding="utf-8"))["scripts"]
     script_of = {src: sc for sc, srcs in scripts.items() for src in srcs}
@@ -154,7 +156,7 @@ def bench_articles(n: int) -> list[dict]:
     """n articles of exactly ARTICLE_CHARS characters: the labelled texts, concatenated per
     script and cut, each with its own headline; simplified copies and script precomputed (the
     pipeline computes them at extraction and stores them, so tagging never converts)."""
-    from flows.script import detect_script, to_simplified
+    from flows.extract.script import detect_script, to_simplified
     arts = load_labelled()
     out = []
     n_trad = n // 4                       # the mirror's share of traditional-script sources
@@ -188,8 +190,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-quality", action="store_true", help="cost only")
     args = ap.parse_args(argv)
 
-    from flows import language
-    from flows.script import script_counts
+    from flows.extract import language
+    from flows.extract.script import script_counts
     from flows.tags import Doc, Tagger, keyword_tags, load_taxonomy, province_map
 
     tx = load_taxonomy()
@@ -243,8 +245,12 @@ def main(argv=None) -> int:
               f"{results['tagging without keywords'] * scale:.0f}/s, with keywords "
               f"{results['tagging with keywords'] * scale:.0f}/s")
 
-    if args.no_quality:
-        return 0
+    if not args.no_quality:
+        print_quality(tx, provinces)
+    return 0
+
+
+def print_quality(tx, provinces) -> None:
     print("\nquality on the hand-labelled set (tests/data/tags, rules in docs/tagging.md)")
     arts = load_labelled()
     from flows.tags import tag_articles
@@ -273,7 +279,6 @@ def main(argv=None) -> int:
     ok = sum(1 for _, w, g in mir if w == g)
     print(f"  language + script, mirror:     {ok}/{len(mir)} ({dict(Counter(w for _, w, _ in mir))})"
           f"{'' if ok == len(mir) else ' misses: ' + str([m for m in mir if m[1] != m[2]])}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -96,7 +96,8 @@ def _sum(figs: list[dict], key: str) -> str:
     return str(sum(vals)) if vals else "–"
 
 
-def render(outcomes, figures, took, summary, soak: dict | None, note: str = "") -> str:
+def _rows(outcomes, figures) -> tuple[list[str], list[str], dict]:
+    """The table's rows, the list of bugs fixed, and the suite's totals (lost, duplicated, crashes)."""
     rows, fixed = [], []
     totals = defaultdict(int)
     for n, f in enumerate(FAULTS, 1):
@@ -113,6 +114,36 @@ def render(outcomes, figures, took, summary, soak: dict | None, note: str = "") 
                     f"{_sum(figs, 'duplicated')} | {_sum(figs, 'crashes')} | {tests} | {result} |")
         if f.fixed:
             fixed.append(f"{len(fixed) + 1}. **{f.fault}** (row {n}). Before: {f.fixed}.")
+    return rows, fixed, totals
+
+
+def _soak_section(soak: dict | None, note: str) -> list[str]:
+    if not soak:
+        return ["Run `python -m bench.bench_soak --json soak.json`, then this script with `--soak soak.json`.", ""]
+    runs = soak["runs"]
+    out = [
+        f"`python -m bench.bench_soak` ({soak['articles']:,} articles, {soak['list_pages']:,} list pages, "
+        f"generated and served on 127.0.0.1; `newsflow ingest` twice in a row, each in its own process):",
+        "",
+        "| run | seconds | pages fetched | article requests | new | updated | rejected | in warehouse | "
+        "distinct URLs | lost | duplicated | peak RSS, largest process (MB) | peak RSS by process (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *[f"| {i} | {r['seconds']:.0f} | {r['pages_fetched']:,} | {r['article_requests']:,} | {r['articles_new']:,} | "
+          f"{r['articles_updated']:,} | {r['articles_rejected']:,} | {r['articles']:,} | {r['distinct_urls']:,} | "
+          f"{r['lost']} | {r['duplicated']} | {r['peak_rss_mb']:.0f} | "
+          + "; ".join(f"{k} {v:.0f}" for k, v in r["peak_rss_by_process_mb"].items()) + " |"
+          for i, r in enumerate(runs, 1)],
+        "",
+        f"Counts exact: {'yes' if soak['exact'] else 'NO'} (every generated article once after each run, "
+        "nothing fetched or added the second time). Peak RSS is each process's high-water mark (VmHWM); "
+        + soak.get("note", ""),
+        "",
+    ]
+    return out + ([note, ""] if note else [])
+
+
+def render(outcomes, figures, took, summary, soak: dict | None, note: str = "") -> str:
+    rows, fixed, totals = _rows(outcomes, figures)
     passed = sum(1 for v in outcomes.values() if v == "passed")
     skipped = sum(1 for v in outcomes.values() if v == "skipped")
     failed = sum(1 for v in outcomes.values() if v == "failed")
@@ -144,30 +175,7 @@ def render(outcomes, figures, took, summary, soak: dict | None, note: str = "") 
         "## Load",
         "",
     ]
-    if soak:
-        runs = soak["runs"]
-        out += [
-            f"`python -m bench.bench_soak` ({soak['articles']:,} articles, {soak['list_pages']:,} list pages, "
-            f"generated and served on 127.0.0.1; `newsflow ingest` twice in a row, each in its own process):",
-            "",
-            "| run | seconds | pages fetched | article requests | new | updated | rejected | in warehouse | "
-            "distinct URLs | lost | duplicated | peak RSS, largest process (MB) | peak RSS by process (MB) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-            *[f"| {i} | {r['seconds']:.0f} | {r['pages_fetched']:,} | {r['article_requests']:,} | {r['articles_new']:,} | "
-              f"{r['articles_updated']:,} | {r['articles_rejected']:,} | {r['articles']:,} | {r['distinct_urls']:,} | "
-              f"{r['lost']} | {r['duplicated']} | {r['peak_rss_mb']:.0f} | "
-              + "; ".join(f"{k} {v:.0f}" for k, v in r["peak_rss_by_process_mb"].items()) + " |"
-              for i, r in enumerate(runs, 1)],
-            "",
-            f"Counts exact: {'yes' if soak['exact'] else 'NO'} (every generated article once after each run, "
-            "nothing fetched or added the second time). Peak RSS is each process's high-water mark (VmHWM); "
-            + soak.get("note", ""),
-            "",
-        ]
-        if note:
-            out += [note, ""]
-    else:
-        out += ["Run `python -m bench.bench_soak --json soak.json`, then this script with `--soak soak.json`.", ""]
+    out += _soak_section(soak, note)
     out += ["## Not covered", "",
             "- Power loss. The archive issues one `write()` per record, so a kill tears a record only when it lands "
             "inside that write; the torn-tail path (detected, reported, skipped, cut off before a resume) is "

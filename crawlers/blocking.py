@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\xd0\xcf\x11\xe0", b"Rar!",
          b"\x1f\x8b")
 TS_SCRIPT = re.compile(rb"\$_ts\s*[=.\[]|<meta[^>]*\sr=['\"]?m['\"]?", re.I)
@@ -90,12 +89,11 @@ def classify(kind: str, status: int, headers, body: bytes, final_url: str, *, pa
         return "login_wall"
     if not 200 <= status < 300:
         return None
-    ctype = content_type(headers)
-    expect_xml = parse in ("sitemap", "feed", "dataproxy")
-    if head.startswith(MAGIC) or (not expect_xml and not ctype.startswith(HTML_TYPES)
-                                  and "xml" not in ctype):
+    # the bytes decide, not the declared type: sites serve HTML as application/octet-stream or
+    # text/htm, and PDFs as text/html (a type check here matched every type: "" was in its list)
+    if head.startswith(MAGIC):
         return "not_html"
-    if expect_xml:
+    if parse in ("sitemap", "feed", "dataproxy"):
         return None
     title = TITLE.search(head)
     title_b = title.group(1) if title else b""

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from crawlers import discovery
 from crawlers.blocking import classify, content_type
 from crawlers.registry import Source
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from crawlers.urls import on_loopback
 
 
 @dataclass
@@ -39,7 +38,7 @@ class _Guard(urllib.request.HTTPRedirectHandler):
         if not self.source.is_allowed(logical):
             return None                                 # another domain: not followed
         newurl = self.source.to_fetch(logical)
-        if self.loopback_only and (urllib.parse.urlsplit(newurl).hostname or "") not in LOOPBACK:
+        if self.loopback_only and not on_loopback(newurl):
             return None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
@@ -49,7 +48,7 @@ def fetch(source: Source, logical: str, *, user_agent: str, form: tuple = (), ti
     url = source.to_fetch(logical)
     host = urllib.parse.urlsplit(url).hostname or ""
     out = Fetched(logical)
-    if loopback_only and host not in LOOPBACK:
+    if loopback_only and not on_loopback(url):
         out.error = f"offsite: {host} is not on the local mirror"
         return out
     data = urllib.parse.urlencode(list(form)).encode() if form else None

@@ -1,7 +1,9 @@
-"""Named exceptions of the crawl side."""
+"""Named exceptions of the crawl side, branches of the one error table (schemas/errors.py)."""
+from schemas.errors import BadInput, Busy, Failed
 
 
-class RegistryError(Exception):
+
+class RegistryError(BadInput):
     """The source registry is invalid; the message names file, source and field."""
 
 
@@ -9,5 +11,9 @@ class UnknownSource(RegistryError):
     """A source name that is not in the registry."""
 
 
-class CrawlFailed(Exception):
+class CrawlFailed(Failed):
     """The crawl process failed or fetched nothing."""
+
+
+class CrawlBusy(CrawlFailed, Busy):
+    """Another crawl of the same source is running (its lock file is held)."""

@@ -27,8 +27,9 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 
+from crawlers.urls import on_loopback
+
 logger = logging.getLogger(__name__)
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 REDIRECTS = {301, 302, 303, 307, 308}
 
 
@@ -44,7 +45,7 @@ class GuardMiddleware:
     def process_request(self, request):
         spider = self.crawler.spider
         host = urlparse_cached(request).hostname or ""
-        if self.loopback_only and host not in LOOPBACK:
+        if self.loopback_only and not on_loopback(request.url):
             spider.tally.skip("offsite")
             raise IgnoreRequest(f"offsite: {host} is not on the local mirror")
         if request.meta.get("dont_obey_robotstxt"):        # robots.txt of a host we already use

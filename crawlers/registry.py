@@ -87,7 +87,7 @@ class Source:
     retry_backoff: float | None = None   # first retry waits this long, then doubles
     max_bytes: int | None = None      # response size cap
     fetch_base: str | None = None     # where requests really go (the mirror); None = base_url
-    # identity (crawlers/urls.py, flows/dedupe.py)
+    # identity (crawlers/urls.py, flows/dedupe/)
     url_drop_params: tuple[str, ...] = ()   # query parameters that select nothing here (`ddtab`, `tab*`)
     url_keep_params: tuple[str, ...] = ()   # look like tracking, but select the page here
     host_aliases: tuple[tuple[str, str], ...] = ()  # (host, canonical host) the generic rule gets wrong

@@ -12,8 +12,10 @@ A source whose last run was killed continues that run (same run id and WARC file
 `--no-resume`.
 
 The exit status comes from the stats, because Scrapy itself exits 0 even when nothing was
-fetched: 0 when every source is ok, 3 when some failed, came back empty or were blocked,
-2 for bad arguments or registry errors. `--report FILE` writes, per source, the run id used
+fetched: 0 when every source is ok, 3 when some failed, came back empty or were blocked; a
+crawl that cannot run prints one `error:` line and exits with the error table's code
+(schemas/errors.py: 1 bad input or a full disk, 4 another crawl of a source runs; 2 is
+argparse's, for bad arguments). `--report FILE` writes, per source, the run id used
 (a resumed run keeps its own) and the stats file.
 """
 from __future__ import annotations
@@ -26,8 +28,10 @@ import os
 import sys
 from pathlib import Path
 
-from crawlers.errors import RegistryError
+from crawlers.errors import CrawlBusy
+from crawlers.locks import say_holder, try_lock
 from crawlers.registry import load_registry
+from schemas.errors import BadInput, Failed, NewsflowError
 
 
 def parse_args(argv):
@@ -65,23 +69,15 @@ def lock_source(source_dir: Path) -> int | None:
     """Hold `<source>/.crawl.lock` for the life of this process; None when another crawl of the
     source holds it (it would take this run's WARC file for a killed run and resume it: two
     writers). The lock dies with its process, so a killed crawl is resumed next time."""
-    import fcntl
-    source_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(source_dir / ".crawl.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+    fd = try_lock(source_dir / ".crawl.lock")
+    if fd is not None:
+        say_holder(fd, f"pid {os.getpid()}")
     return fd
 
 
 def _note_run(fd: int, run_id: str) -> None:
     """Say in the lock file which run this crawl writes, for `crawl_in_progress`."""
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} run {run_id}".encode(), 0)
+    say_holder(fd, f"pid {os.getpid()} run {run_id}")
 
 
 def crawl_in_progress(source_dir: Path) -> str | None:
@@ -110,33 +106,60 @@ def crawl_in_progress(source_dir: Path) -> str | None:
 
 
 def main(argv=None) -> int:
+    """Exit 0 when every source is ok, 3 when some failed, came back empty or were blocked, and
+    the error table's code (schemas/errors.py) with one `error:` line when the crawl cannot run:
+    1 for a bad registry, state file or archive folder, or a full disk; 4 when another crawl of
+    a source runs; 2 for bad arguments (argparse)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        registry = load_registry(args.registry)
-        sources = registry.select(args.sources)
-        since = dt.date.fromisoformat(args.since) if args.since else None
-    except (RegistryError, ValueError) as exc:
+        return _crawl(args)
+    except NewsflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    mapping = json.loads(Path(args.map).read_text()) if args.map else {}
-    sources = [s.rebase(mapping[s.base_url]) if s.base_url in mapping else s for s in sources]
-    from crawlers.state import load_source_state, read_state_file
-    try:
-        state_docs = read_state_file(args.state)
-    except (OSError, ValueError) as exc:
-        print(f"error: bad state file: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
 
+
+def _crawl(args) -> int:
+    sources, since, mapping, state_docs = _inputs(args)
     offline_public_suffixes()
-    from scrapy.crawler import Crawler, CrawlerProcess
-    from scrapy.settings import Settings
-
-    from crawlers import settings as nf_settings
-    from crawlers.spiders.registry_spider import RegistrySpider
-    from crawlers.stats import read_stats
+    from scrapy.crawler import CrawlerProcess
 
     out = Path(args.out).resolve()
     polite = not (mapping or args.no_politeness)
+    settings = _settings(args, out, mapping, polite)
+    locks = _lock_sources(out, sources)
+    process = CrawlerProcess(settings)
+    crawlers, run_ids = _schedule(process, settings, args, out, sources, since, state_docs, locks, polite)
+    process.start()
+    archive_errors = [e for c in crawlers if (e := getattr(c.spider, "archive_error", None))]
+    bad = _report(args, out, sources, run_ids)
+    for line in bad:
+        print(f"crawl problem: {line}", file=sys.stderr)
+    if archive_errors:          # a full disk is no source's fault: the whole crawl fails, loudly
+        raise Failed(archive_errors[0])
+    return 3 if bad else 0
+
+
+def _inputs(args):
+    """The sources (rebased on the mirror when mapped), --since, the mapping and the state."""
+    from crawlers.state import read_state_file
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError as exc:
+        raise BadInput(f"--since {args.since!r}: {exc}") from exc
+    sources = load_registry(args.registry).select(args.sources)
+    mapping = json.loads(Path(args.map).read_text()) if args.map else {}
+    sources = [s.rebase(mapping[s.base_url]) if s.base_url in mapping else s for s in sources]
+    try:
+        state_docs = read_state_file(args.state)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"bad state file: {exc}") from exc
+    return sources, since, mapping, state_docs
+
+
+def _settings(args, out: Path, mapping: dict, polite: bool):
+    from scrapy.settings import Settings
+
+    from crawlers import settings as nf_settings
     settings = Settings()
     settings.setmodule(nf_settings, priority="project")
     if not polite:
@@ -144,22 +167,35 @@ def main(argv=None) -> int:
         if not mapping:
             settings.set("NF_LOOPBACK_ONLY", False, priority="project")
     settings.set("NF_OUT_DIR", str(out), priority="cmdline")
-    try:
-        if args.log_file:
-            Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
-        locks = {s.name: lock_source(out / s.name) for s in sources}
-    except OSError as exc:      # a read-only archive: one line, before Scrapy starts
-        print(f"error: the archive folder {out} is not writable: {exc.strerror}", file=sys.stderr)
-        return 2
     if args.log_file:
+        try:
+            Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInput(f"the archive folder {out} is not writable: {exc.strerror}") from exc
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", bool(args.log_file), priority="cmdline")
+    return settings
+
+
+def _lock_sources(out: Path, sources) -> dict[str, int]:
+    try:
+        locks = {s.name: lock_source(out / s.name) for s in sources}
+    except OSError as exc:      # a read-only archive: one line, before Scrapy starts
+        raise BadInput(f"the archive folder {out} is not writable: {exc.strerror}") from exc
     busy = [name for name, fd in locks.items() if fd is None]
     if busy:
-        print(f"error: another crawl of {', '.join(busy)} is running (lock file {out / busy[0] / '.crawl.lock'}); "
-              "try again when it has finished", file=sys.stderr)
-        return 2
-    process = CrawlerProcess(settings)
+        raise CrawlBusy(f"another crawl of {', '.join(busy)} is running (lock file {out / busy[0] / '.crawl.lock'}); "
+                        "try again when it has finished")
+    return locks
+
+
+def _schedule(process, settings, args, out: Path, sources, since, state_docs, locks, polite):
+    """One crawler per source, each with its registry entry's politeness, resuming a killed run."""
+    from scrapy.crawler import Crawler
+
+    from crawlers import settings as nf_settings
+    from crawlers.spiders.registry_spider import RegistrySpider
+    from crawlers.state import load_source_state
     log = logging.getLogger("crawlers.run")
     run_ids: dict[str, str] = {}
     crawlers = []
@@ -182,9 +218,12 @@ def main(argv=None) -> int:
         process.crawl(crawler, source=source, run_id=run_id, since=since, max_pages=args.max_pages,
                       state=state, refresh=args.refresh, resume=resume)
         crawlers.append(crawler)
-    process.start()
-    archive_errors = [e for c in crawlers if (e := getattr(c.spider, "archive_error", None))]
+    return crawlers, run_ids
 
+
+def _report(args, out: Path, sources, run_ids: dict[str, str]) -> list[str]:
+    """One JSON line per source on stdout, the --report file; the sources that are not ok."""
+    from crawlers.stats import read_stats
     bad, report = [], {}
     for source in sources:
         run_id = run_ids[source.name]
@@ -202,12 +241,7 @@ def main(argv=None) -> int:
             bad.append(f"{source.name}: {stats.status}")
     if args.report:
         Path(args.report).write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
-    for line in bad:
-        print(f"crawl problem: {line}", file=sys.stderr)
-    if archive_errors:          # a full disk is no source's fault: the whole crawl fails, loudly
-        print(f"error: {archive_errors[0]}", file=sys.stderr)
-        return 2
-    return 3 if bad else 0
+    return bad
 
 
 if __name__ == "__main__":

@@ -92,10 +92,12 @@ class SourceState:
 
 # ----------------------------------------------------------------------------- files
 
-def write_json(path: Path, data) -> Path:
+def write_json(path: Path, data, indent: int | None = None) -> Path:
+    """Write `data` as JSON atomically (a temporary name, then a rename): a kill leaves the old
+    file or the new one, never half of one (the stats and state files are read on resume)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=indent), encoding="utf-8")
     tmp.replace(path)
     return path
 

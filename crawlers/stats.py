@@ -7,19 +7,16 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from crawlers.state import write_json
 from schemas import CrawlStats
 
 
 def write_stats(out_dir: Path, stats: CrawlStats) -> Path:
     path = out_dir / stats.source / f"{stats.run_id}.stats.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = dataclasses.asdict(stats)
     for k in ("started_at", "finished_at"):
         data[k] = data[k].isoformat()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_json(path, data, indent=1)
 
 
 def read_stats(path: Path) -> CrawlStats:

@@ -254,3 +254,12 @@ def source_rules(source) -> dict:
     if aliases:
         rules["host_aliases"] = {k.lower(): v.lower() for k, v in aliases.items()}
     return rules
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def on_loopback(url: str) -> bool:
+    """Whether `url` points at this machine: on the local mirror the crawler and `sources check`
+    send nothing anywhere else, whatever a page or a redirect says."""
+    return (urlsplit(url).hostname or "") in LOOPBACK

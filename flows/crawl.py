@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from crawlers.errors import CrawlFailed
+from crawlers.errors import CrawlBusy, CrawlFailed
 from crawlers.stats import read_stats
 from flows import lifeline
 from schemas import CrawlStats
@@ -93,9 +93,9 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
                 os.unlink(t)
             except OSError:
                 pass
-    if proc.returncode == 2:
-        raise CrawlFailed(proc.stderr.strip().splitlines()[-1].removeprefix("error: ") if proc.stderr.strip()
-                          else "bad arguments")
+    errors = [ln for ln in (proc.stderr or "").strip().splitlines() if ln.startswith("error: ")]
+    if proc.returncode in (1, 2, 4) and errors:     # the crawl could not run (crawlers/run.py: main)
+        raise (CrawlBusy if proc.returncode == 4 else CrawlFailed)(errors[-1].removeprefix("error: "))
     stats = []
     for name in sources:
         rid = (report.get(name) or {}).get("run_id") or run_id

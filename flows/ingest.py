@@ -20,10 +20,10 @@ from pathlib import Path  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 
 from crawlers.registry import load_registry  # noqa: E402
-from flows import crawl as crawl_step  # noqa: E402
 from flows import lifeline  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.process import run_id_now  # noqa: E402
+from schemas.errors import SourcesFailed  # noqa: E402
 
 # a flow-run process `newsflow serve` started (Prefect's runner spawns it and imports this
 # module to load the flow): die with serve, and let serve, not the terminal, stop it
@@ -38,7 +38,7 @@ def one_off():
     flow ends) rounds every flow run up to a whole second (bench/bench_prefect.py). No setting
     or environment variable turns them off (the frequency must be >= 30 s), hence the copy.
     Runs against a server (PREFECT_API_URL, `newsflow serve`, deployments) keep them.
-    The ephemeral server is made to die with this process (lifeline.guard_ephemeral_server):
+    The ephemeral server is made to die with this process (lifeline.guard_subprocess):
     Prefect stops it at exit, which a SIGKILL skips."""
     from prefect.context import SettingsContext
     from prefect.settings import get_current_settings
@@ -46,7 +46,8 @@ def one_off():
     if current.api.url:
         yield
         return
-    lifeline.guard_ephemeral_server()
+    from prefect.server.api import server as api_server
+    lifeline.guard_subprocess(api_server)
     quiet = current.model_copy(deep=True)
     quiet.flows.heartbeat_frequency = None
     with SettingsContext(profile=SettingsContext.get().profile, settings=quiet):
@@ -59,14 +60,9 @@ def crawl_task(sources: list[str], archive_dir: str, run_id: str, mapping: dict 
                db: str, refresh: bool = False) -> dict:
     """Crawl with the warehouse's state; returns this crawl's stats and any finished runs the
     warehouse had not recorded yet (a flow killed after its crawl)."""
-    state = steps.crawl_state(db, sources)
-    stats = crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping,
-                             since=dt.date.fromisoformat(since) if since else None,
-                             max_pages=max_pages, registry=registry, state=state, refresh=refresh)
-    recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
-    # recorded runs a killed flow never finished loading: known to the crawler, so loaded now or never
-    unprocessed = steps.unprocessed_runs(db, sources, exclude=stats + recovered, archive=archive_dir)
-    return {"stats": stats, "recovered": recovered, "unprocessed": unprocessed}
+    return steps.crawl_sources(db, sources, archive_dir, run_id, mapping,
+                               since=dt.date.fromisoformat(since) if since else None,
+                               max_pages=max_pages, registry=registry, refresh=refresh)
 
 
 @task(name="record-crawl")
@@ -108,7 +104,7 @@ def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
         return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"))
 
 
-class SourcesFailing(RuntimeError):
+class SourcesFailing(SourcesFailed):
     """Sources that usually yield articles yielded none: the run fails so an alert can fire.
     Carries the run summary (everything else was loaded). The flow ends in a Failed state
     that carries it (no traceback in the log: nothing crashed); calling the flow raises it."""

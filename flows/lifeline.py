@@ -15,7 +15,7 @@ Two ways in, both cheap:
 - `command(argv)` rewrites a Python child's argv (`python -m mod ...`) to
   `python -m flows.lifeline <parent pid> -m mod ...`, which starts the watch and runs the module
   as `__main__`. Used for the crawl process, `newsflow serve`'s server and (through
-  `guard_ephemeral_server`) Prefect's ephemeral uvicorn server.
+  `guard_subprocess`) Prefect's ephemeral uvicorn server.
 - `adopt()` for children that run our code but that we do not start ourselves (the flow-run
   processes Prefect's runner spawns for `newsflow serve`): the parent exports its pid in
   NEWSFLOW_LIFELINE and the child, importing flows.ingest, starts the watch.
@@ -94,14 +94,14 @@ def adopt() -> bool:
     return True
 
 
-def guard_ephemeral_server() -> None:
-    """Make the uvicorn server Prefect's ephemeral mode starts (prefect.server.api.server.
-    SubprocessASGIServer, `python -m uvicorn ...`) watch the process that started it. Prefect
-    builds the command and calls subprocess.Popen inside that module; its `subprocess` name is
-    swapped for one whose Popen prefixes the lifeline, so Prefect's own arguments stay as they are."""
-    from prefect.server.api import server as api_server
-    if not isinstance(api_server.subprocess, _Guarded):
-        api_server.subprocess = _Guarded(api_server.subprocess)
+def guard_subprocess(module) -> None:
+    """Make the processes `module` starts with `subprocess.Popen([sys.executable, ...])` watch
+    the process that started them: its `subprocess` name is swapped for one whose Popen
+    prefixes the lifeline, so the module's own arguments stay as they are. flows/ingest.py does
+    this to prefect.server.api.server, whose SubprocessASGIServer starts the ephemeral mode's
+    uvicorn server (`python -m uvicorn ...`)."""
+    if not isinstance(module.subprocess, _Guarded):
+        module.subprocess = _Guarded(module.subprocess)
 
 
 class _Guarded:

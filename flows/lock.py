@@ -16,12 +16,15 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from crawlers.locks import holder, say_holder, try_lock
+from schemas.errors import Busy, Failed
 
-class RunInProgress(Exception):
+
+class RunInProgress(Busy):
     """Another process holds this warehouse's run lock and did not let go in time."""
 
 
-class LockUnavailable(Exception):
+class LockUnavailable(Failed):
     """The lock file cannot be created or opened (a read-only folder, no permission)."""
 
 
@@ -32,10 +35,9 @@ def lock_path(db: str | Path) -> Path:
     return Path(str(db) + ".lock")
 
 
-def _open(path: Path) -> int:
+def _try(path: Path) -> int | None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        return try_lock(path)
     except OSError as exc:
         why = "the folder is read-only" if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else exc.strerror
         raise LockUnavailable(f"cannot create the run lock {path}: {why} ({exc.strerror})") from exc
@@ -56,17 +58,13 @@ def run_lock(db: str | Path, wait: float = 6 * 3600, poll: float = 1.0,
     deadline = time.monotonic() + wait
     told = False
     while True:
-        fd = _open(path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-            os.close(fd)
+        fd = _try(path)
+        if fd is None:
+            who = holder(path) or "unknown"
             if time.monotonic() >= deadline:
-                raise RunInProgress(f"another run holds {path} ({holder or 'unknown'}); "
-                                    f"waited {wait:.0f}s") from None
+                raise RunInProgress(f"another run holds {path} ({who}); waited {wait:.0f}s")
             if on_wait and not told:
-                on_wait(f"waiting for the run in progress ({holder or 'unknown'}) to finish")
+                on_wait(f"waiting for the run in progress ({who}) to finish")
                 told = True
             time.sleep(poll)
             continue
@@ -81,8 +79,7 @@ def run_lock(db: str | Path, wait: float = 6 * 3600, poll: float = 1.0,
         os.close(fd)
     _held[key] = 1
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        say_holder(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
         yield path
     finally:
         _held.pop(key, None)

@@ -12,8 +12,10 @@ import errno
 import os
 from pathlib import Path
 
+from schemas.errors import BadInput
 
-class PathProblem(Exception):
+
+class PathProblem(BadInput):
     """A path the command needs is unusable; the message says which and why, in one line."""
 
 

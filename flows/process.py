@@ -8,27 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from crawlers.archive import ReadReport, read_pages
 from crawlers.blocking import SOFT404
 from crawlers.settings import DOWNLOAD_MAXSIZE
 from crawlers.registry import Registry, Source
 from flows.extract import EXTRACTOR_VERSION, ExtractError, extract
-from flows.normalise import (article_id, canonical_url, clean_body, clean_inline, content_hash,
+from flows.extract.normalise import (article_id, canonical_url, clean_body, clean_inline, content_hash,
                              strip_pinyin)
-from flows.language import detect_language
-from flows.script import detect_script, quality, to_simplified
+from flows.extract.language import detect_language
+from flows.extract.script import detect_script, quality, to_simplified
 from schemas import Article, RawPage, Rejected
 
-HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
 SOFT404_TEXT = 200      # characters: a body this short that says "page not found" is a soft 404
 
 
-def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None:
-    """One archived response -> an Article, a Rejected, or None for list/other pages."""
+def to_record(page: RawPage, source: Source | None, presets: Mapping[str, Mapping] | None = None
+              ) -> Article | Rejected | None:
+    """One archived response -> an Article, a Rejected, or None for list/other pages.
+    `presets`: the registry's CMS presets, for a page of no registry source."""
     if page.page_kind != "article":
         return None
 
@@ -42,9 +42,8 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
     if not 200 <= page.status < 300:        # errors, and redirects that were not followed
         where = page.header("location")
         return reject("http_error", f"HTTP {page.status}" + (f" to {where} (not followed)" if where else ""))
-    ctype = (page.header("content-type") or "").split(";")[0].strip().lower()
-    if not ctype.startswith(HTML_TYPES):
-        return reject("not_html", f"content-type {ctype}")
+    # a binary body under any declared type is the crawler's `not_html` (crawlers/blocking.py) or
+    # extraction's "binary body"; the declared type is not trusted (this check matched every type)
     # what the crawler would have refused (a source may allow bigger pages): a page this big
     # is no article, and would cost a minute and a gigabyte to parse
     cap = source.max_bytes if source is not None and source.max_bytes else DOWNLOAD_MAXSIZE
@@ -53,17 +52,18 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
     try:
         e = extract(page.body, page.final_url, content_type=page.header("content-type"),
                     preset=source, encoding_hint=source.encoding if source else None,
-                    list_date=page.list_date)
+                    list_date=page.list_date, presets=presets)
     except ExtractError as exc:
         return reject(exc.reason, exc.detail)
     title = clean_inline(strip_pinyin(e.title))
-    if not title:
-        return reject("no_title", "no headline found")
     text = clean_body(strip_pinyin(e.text))
     # a "page not found" in the site's full chrome (too big for the crawler's soft-404 check):
-    # once the navigation is gone, what is left is the apology
+    # once the navigation is gone, what is left is the apology (it has no headline either:
+    # the site's name is not one)
     if len(text) < SOFT404_TEXT and any(m in text for m in SOFT404 + (source.soft404_markers if source else ())):
         return reject("blocked", "soft_404")
+    if not title:
+        return reject("no_title", "no headline found")
     fields = dict(title=title, published_at=e.published_at,
                   original_source=clean_inline(strip_pinyin(e.original_source)),
                   author=clean_inline(strip_pinyin(e.author)),
@@ -83,14 +83,6 @@ def to_record(page: RawPage, source: Source | None) -> Article | Rejected | None
         column_name=e.column_name, images=e.images, attachments=e.attachments, **fields)
 
 
-@dataclass
-class Batch:
-    articles: list[Article] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    lists: int = 0
-    reports: list[ReadReport] = field(default_factory=list)
-
-
 def iter_records(paths: Iterable[str | Path | tuple[str | Path, str]], registry: Registry,
                  reports: list[ReadReport] | None = None) -> Iterator[Article | Rejected]:
     """Records of these archive files, in order. A path may come as (path, location): the
@@ -102,7 +94,7 @@ def iter_records(paths: Iterable[str | Path | tuple[str | Path, str]], registry:
         if reports is not None:
             reports.append(report)
         for page in read_pages(path, report, location=where):
-            rec = to_record(page, by_name.get(page.source))
+            rec = to_record(page, by_name.get(page.source), registry.presets)
             if rec is not None:
                 yield rec
 

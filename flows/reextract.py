@@ -89,7 +89,7 @@ def reextract(db: str | Path, registry: Registry | None = None, source: str | No
                 continue
             found.add(page.warc_offset)
             report.scanned += 1
-            rec = to_record(page, by_name.get(page.source))
+            rec = to_record(page, by_name.get(page.source), registry.presets)
             if not isinstance(rec, Article):
                 report.now_rejected += 1
                 continue

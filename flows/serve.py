@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Iterator
 
 from flows import lifeline
+from schemas.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_YAML = ROOT / "prefect.yaml"
 INGEST_ENTRYPOINT = "flows/ingest.py:ingest_flow"
 
 
-class ServeError(Exception):
+class ServeError(BadInput):
     """prefect.yaml is unusable, or the local Prefect server did not come up."""
 
 

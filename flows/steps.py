@@ -41,6 +41,22 @@ def crawl_state(db: str | Path, sources: list[str], wait: float = 30.0) -> dict:
         return warehouse.crawl_state(con, sources)
 
 
+def crawl_sources(db: str | Path, sources: list[str], archive_dir: str | Path, run_id: str,
+                  mapping: dict | None = None, since: dt.date | None = None, max_pages: int | None = None,
+                  registry: str | None = None, refresh: bool = False, wait: float = 30.0) -> dict:
+    """Crawl with the warehouse's state (flows/crawl.py starts the crawl process). Returns this
+    crawl's stats, the finished runs on disk the warehouse has not recorded (a flow killed after
+    its crawl) and the recorded runs a killed flow never finished loading (known to the crawler,
+    so loaded now or never); recording them is the caller's next step (`record_crawl`)."""
+    from flows import crawl as crawl_step
+    state = crawl_state(db, sources, wait=wait)
+    stats = crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping, since=since,
+                             max_pages=max_pages, registry=registry, state=state, refresh=refresh)
+    recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
+    unprocessed = unprocessed_runs(db, sources, exclude=stats + recovered, archive=archive_dir)
+    return {"stats": stats, "recovered": recovered, "unprocessed": unprocessed}
+
+
 def record_crawl(db: str | Path, stats: list[CrawlStats], archive: str | Path | None = None) -> None:
     """Record the crawl reports, and each run's fetch log and list-page state. WARC files are
     recorded by their place in the archive (crawlers/archive.py: location); without `archive`
@@ -139,74 +155,14 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     from crawlers.archive import location
     registry = registry or load_registry()
     files, file_runs = _prepare_files(db, paths, progress, archive)
-    counts: dict[str, SourceCounts] = {}
-    runs: set[tuple[str, str]] = set()
-    articles: list[Article] = []
-    rejected: list[Rejected] = []
+    loader = _ChunkLoader(db, registry, tag, index)
     reports: list = []
-    taxonomy = provinces = None
-    if tag:
-        from flows.tags import load_taxonomy, province_map
-        taxonomy, provinces = load_taxonomy(), province_map(registry)
-
-    def flush():
-        if not articles and not rejected:
-            return
-        tags = postings = None
-        if (tag or index) and articles:
-            # one jieba pass per article serves both the search index and the keywords
-            from flows.segment import tokens
-            postings = [(a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
-                        for a in warehouse_dedupe(articles)]
-        if tag and articles:
-            from flows.tags import keywords_from_tokens, tag_articles
-            tags = tag_articles(articles, taxonomy, provinces, keywords=False)
-            for aid, title_tokens, text_tokens in postings:
-                tags += keywords_from_tokens(aid, title_tokens + text_tokens)
-        if not index:
-            postings = None
-        with warehouse.connect(db) as con:
-            with warehouse.LoadSession(con) as session:
-                by_run: dict[tuple[str, str], list[Article]] = {}
-                for a in articles:
-                    by_run.setdefault((a.run_id, a.source), []).append(a)
-                chunk_runs: dict[tuple[str, str], list[int]] = {}
-                for (run_id, name), batch in by_run.items():
-                    res = session.articles(batch)
-                    c = counts.setdefault(name, SourceCounts())
-                    c.new += res.new
-                    c.updated += res.updated
-                    c.unchanged += res.unchanged
-                    chunk_runs[(run_id, name)] = [res.new, res.updated, 0]
-                session.rejected(rejected)
-                for key, n in session.rejected_by_run.items():
-                    chunk_runs.setdefault(key, [0, 0, 0])[2] += n
-                warehouse.add_run_counts(con, {k: tuple(v) for k, v in chunk_runs.items() if k[0]})
-                if tags is not None:
-                    from warehouse.tags import load_tags
-                    load_tags(con, tags, taxonomy.version, taxonomy.info(), transaction=False,
-                              article_ids=[a.id for a in articles])
-            if postings:
-                from warehouse.search import index_documents
-                index_documents(con, postings)
-        for r in rejected:
-            c = counts.setdefault(r.source, SourceCounts())
-            c.rejected += 1
-            c.reasons[r.reason] += 1
-        articles.clear()
-        rejected.clear()
-
     root = Path(archive) if archive is not None else None
-    located = [(p, location(p, root)) for p in files]
-    for rec in iter_records(located, registry, reports):
-        runs.add((rec.run_id, rec.source))
-        (articles if isinstance(rec, Article) else rejected).append(rec)
-        if len(articles) + len(rejected) >= CHUNK:
-            flush()
-            if progress:
-                progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in counts.values())} articles")
-    flush()
-    done = {k for k in runs | file_runs | set(map(tuple, runs_done)) if k[0]}
+    for rec in iter_records([(p, location(p, root)) for p in files], registry, reports):
+        if loader.add(rec) and progress:
+            progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in loader.counts.values())} articles")
+    loader.flush()
+    done = {k for k in loader.runs | file_runs | set(map(tuple, runs_done)) if k[0]}
     if done:
         with warehouse.connect(db) as con:
             warehouse.mark_processed(con, sorted(done))
@@ -219,7 +175,88 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
             progress(f"{rep.path}: {'; '.join(rep.problems)}")
     if snapshot:
         warehouse.publish_snapshot(db)
-    return counts
+    return loader.counts
+
+
+class _ChunkLoader:
+    """Collects records and writes them CHUNK at a time: tags and search postings derived with
+    the warehouse closed, then one short transaction per chunk; per-source counts of the pass."""
+
+    def __init__(self, db: str | Path, registry: Registry, tag: bool, index: bool):
+        self.db, self.tag, self.index = db, tag, index
+        self.counts: dict[str, SourceCounts] = {}
+        self.runs: set[tuple[str, str]] = set()
+        self.articles: list[Article] = []
+        self.rejected: list[Rejected] = []
+        self.taxonomy = self.provinces = None
+        if tag:
+            from flows.tags import load_taxonomy, province_map
+            self.taxonomy, self.provinces = load_taxonomy(), province_map(registry)
+
+    def add(self, rec: Article | Rejected) -> bool:
+        """Take one record; True when that filled a chunk and it was written."""
+        self.runs.add((rec.run_id, rec.source))
+        (self.articles if isinstance(rec, Article) else self.rejected).append(rec)
+        if len(self.articles) + len(self.rejected) < CHUNK:
+            return False
+        self.flush()
+        return True
+
+    def flush(self) -> None:
+        if not self.articles and not self.rejected:
+            return
+        tags, postings = self._derive()
+        self._write(tags, postings)
+        for r in self.rejected:
+            c = self.counts.setdefault(r.source, SourceCounts())
+            c.rejected += 1
+            c.reasons[r.reason] += 1
+        self.articles.clear()
+        self.rejected.clear()
+
+    def _derive(self) -> tuple[list | None, list | None]:
+        """Tags and search postings of the chunk's articles: one jieba pass per article serves
+        both the search index and the keywords."""
+        tags = postings = None
+        if (self.tag or self.index) and self.articles:
+            from flows.search.segment import tokens
+            postings = [(a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
+                        for a in warehouse_dedupe(self.articles)]
+        if self.tag and self.articles:
+            from flows.tags import keywords_from_tokens, tag_articles
+            tags = tag_articles(self.articles, self.taxonomy, self.provinces, keywords=False)
+            for aid, title_tokens, text_tokens in postings:
+                tags += keywords_from_tokens(aid, title_tokens + text_tokens)
+        return tags, (postings if self.index else None)
+
+    def _write(self, tags: list | None, postings: list | None) -> None:
+        """Articles, rejections, the chunk's share of each run's counts and the tags in one
+        transaction; then the postings."""
+        import warehouse
+        with warehouse.connect(self.db) as con:
+            with warehouse.LoadSession(con) as session:
+                by_run: dict[tuple[str, str], list[Article]] = {}
+                for a in self.articles:
+                    by_run.setdefault((a.run_id, a.source), []).append(a)
+                chunk_runs: dict[tuple[str, str], list[int]] = {}
+                for (run_id, name), batch in by_run.items():
+                    res = session.articles(batch)
+                    c = self.counts.setdefault(name, SourceCounts())
+                    c.new += res.new
+                    c.updated += res.updated
+                    c.unchanged += res.unchanged
+                    chunk_runs[(run_id, name)] = [res.new, res.updated, 0]
+                session.rejected(self.rejected)
+                for key, n in session.rejected_by_run.items():
+                    chunk_runs.setdefault(key, [0, 0, 0])[2] += n
+                warehouse.add_run_counts(con, {k: tuple(v) for k, v in chunk_runs.items() if k[0]})
+                if tags is not None:
+                    from warehouse.tags import load_tags
+                    load_tags(con, tags, self.taxonomy.version, self.taxonomy.info(), transaction=False,
+                              article_ids=[a.id for a in self.articles])
+            if postings:
+                from warehouse.search import index_documents
+                index_documents(con, postings)
 
 
 def warehouse_dedupe(articles: list[Article]) -> list[Article]:
@@ -238,6 +275,13 @@ def dedupe_articles(db: str | Path, ids: list[str] | None, registry: Registry | 
     if progress:
         progress(f"dedupe: {report}")
     return report
+
+
+def reset_stories(db: str | Path) -> None:
+    """Forget every story, signature and band (articles untouched), so the next dedupe groups
+    all articles afresh: after a change of the dedupe parameters (`newsflow dedupe --rebuild`)."""
+    from flows import dedupe
+    dedupe.reset_dedupe(db)
 
 
 def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStats] = (),

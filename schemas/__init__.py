@@ -2,6 +2,6 @@
 
 This package imports nothing else of ours: every other package may depend on it.
 """
-from schemas.records import Article, CrawlStats, RawPage, Rejected
+from schemas.records import TAG_KINDS, Article, CrawlStats, RawPage, Rejected, Tag
 
-__all__ = ["Article", "CrawlStats", "RawPage", "Rejected"]
+__all__ = ["TAG_KINDS", "Article", "CrawlStats", "RawPage", "Rejected", "Tag"]

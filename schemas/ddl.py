@@ -120,19 +120,6 @@ CREATE TABLE list_pages (                      -- conditional-GET state of each 
     PRIMARY KEY (source, url)
 );
 """),
-    (6, "full-text search postings (jieba tokens, BM25 at query time)", """
-CREATE TABLE search_postings (
-    term       VARCHAR NOT NULL,     -- a jieba token of the simplified title/text, lower-cased
-    article_id VARCHAR NOT NULL,
-    tf         INTEGER NOT NULL      -- occurrences in the text, title occurrences count 3
-);
-CREATE TABLE search_docs (
-    article_id VARCHAR PRIMARY KEY,
-    len        INTEGER NOT NULL,     -- tokens in the document (for BM25 length normalisation)
-    indexed_at TIMESTAMPTZ NOT NULL,
-    content_hash VARCHAR             -- the article's content hash when it was indexed
-);
-"""),
     (4, "dedupe: signatures, LSH bands, clusters, syndication edges, story views; original URL", """
 ALTER TABLE articles ADD COLUMN url_original VARCHAR;   -- the URL as fetched; `url` is canonical
 CREATE TABLE dedupe_meta (            -- the parameters the stored signatures and bands were made with
@@ -218,11 +205,8 @@ JOIN (SELECT d.cluster_id, list(DISTINCT d.source ORDER BY d.source) AS sources,
   ON m.cluster_id = c.cluster_id
 WHERE c.merged_into IS NULL;
 """),
-]
-
-MIGRATIONS.append(
     (5, "article tags and taxonomy versions", """
--- Tags analysts filter on (flows/tags.py, docs/tagging.md): one row per article, kind and tag.
+-- Tags analysts filter on (flows/tags/, docs/tagging.md): one row per article, kind and tag.
 -- kind: language | script | topic | place | partner | keyword. An article's tags all come from one
 -- taxonomy version: re-tagging with a new version replaces them (warehouse/tags.py).
 -- article_id is articles.id. It is not a declared FOREIGN KEY on purpose: DuckDB turns an UPDATE
@@ -246,7 +230,7 @@ CREATE TABLE article_tag_state (
     content_hash     VARCHAR NOT NULL,
     tagged_at        TIMESTAMPTZ NOT NULL
 );
--- One row per taxonomy version ever used: a hash of flows/data/{taxonomy,gazetteer,partners}.toml
+-- One row per taxonomy version ever used: a hash of flows/tags/data/{taxonomy,gazetteer,partners}.toml
 -- and the tagger's code version.
 CREATE TABLE taxonomy_versions (
     version          VARCHAR PRIMARY KEY,
@@ -258,9 +242,20 @@ CREATE TABLE taxonomy_versions (
     partners         INTEGER,
     first_used       TIMESTAMPTZ NOT NULL
 );
-"""))
-
-MIGRATIONS.append(
+"""),
+    (6, "full-text search postings (jieba tokens, BM25 at query time)", """
+CREATE TABLE search_postings (
+    term       VARCHAR NOT NULL,     -- a jieba token of the simplified title/text, lower-cased
+    article_id VARCHAR NOT NULL,
+    tf         INTEGER NOT NULL      -- occurrences in the text, title occurrences count 3
+);
+CREATE TABLE search_docs (
+    article_id VARCHAR PRIMARY KEY,
+    len        INTEGER NOT NULL,     -- tokens in the document (for BM25 length normalisation)
+    indexed_at TIMESTAMPTZ NOT NULL,
+    content_hash VARCHAR             -- the article's content hash when it was indexed
+);
+"""),
     (7, "analyst views: daily counts, per-source health, articles with their tags", """
 -- Days are Asia/Shanghai whatever the session's TimeZone.
 CREATE VIEW daily_source_counts AS
@@ -305,9 +300,7 @@ SELECT a.id, a.url, a.source, a.title, a.published_at, a.original_source, a.auth
        any_value(t.tag) FILTER (WHERE t.kind = 'script') AS script_tag
 FROM articles a LEFT JOIN article_tags t ON t.article_id = a.id
 GROUP BY a.id, a.url, a.source, a.title, a.published_at, a.original_source, a.author;
-"""))
-
-MIGRATIONS.append(
+"""),
     (8, "crawl runs: counts written once (processed_at); source_health: yield over processed runs, "
         "dedupe pending", """
 -- When a pass first finished processing this run's archive. Until then the run's counts
@@ -348,9 +341,7 @@ SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_success, r.
        coalesce(p.dedupe_pending, 0) AS dedupe_pending, coalesce(r.runs_unprocessed, 0) AS runs_unprocessed
 FROM runs r FULL OUTER JOIN arts a ON a.source = r.source
 LEFT JOIN pending p ON p.source = coalesce(r.source, a.source);
-"""))
-
-MIGRATIONS.append(
+"""),
     (9, "WARC locations relative to the archive root", """
 -- warc_path (articles, rejected, crawl_runs, crawl_urls) names the raw page's WARC file relative
 -- to the archive root, `<source>/<run_id>.warc.gz`, resolved against the archive in use when it
@@ -369,4 +360,40 @@ WHERE regexp_extract(warc_path, '([^/]+)/[^/]+[.]warc[.]gz$', 1) = source
 UPDATE crawl_urls SET warc_path = source || '/' || regexp_extract(warc_path, '[^/]+$')
 WHERE regexp_extract(warc_path, '([^/]+)/[^/]+[.]warc[.]gz$', 1) = source
   AND warc_path <> source || '/' || regexp_extract(warc_path, '[^/]+$');
-"""))
+"""),
+    (10, "source_health: new articles in the last run (the report read its own copy of the view)", """
+CREATE OR REPLACE VIEW source_health AS
+WITH runs AS (
+    SELECT source, count(*) AS runs,
+           max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
+           max(finished_at) AS last_run,
+           arg_max(status, finished_at) AS last_status,
+           arg_max(articles_new, finished_at) AS new_last_run,
+           sum(coalesce(pages_fetched, 0)) AS pages,
+           sum(coalesce(errors, 0)) AS errors,
+           avg(articles_new) FILTER (WHERE processed_at IS NOT NULL) AS new_per_run,
+           count(*) FILTER (WHERE processed_at IS NULL) AS runs_unprocessed
+    FROM crawl_runs GROUP BY source),
+arts AS (
+    SELECT source, count(*) AS articles, max(first_seen) AS last_new_article,
+           avg((published_at IS NOT NULL)::INT) AS with_date,
+           avg((original_source IS NOT NULL)::INT) AS with_source,
+           avg((author IS NOT NULL)::INT) AS with_author,
+           avg(quality) AS quality
+    FROM articles GROUP BY source),
+-- articles loaded but not yet grouped into stories (a process killed between its load and its
+-- dedupe): the next process/ingest picks them up
+pending AS (
+    SELECT a.source, count(*) AS dedupe_pending
+    FROM articles a LEFT JOIN dedupe_docs d ON d.article_id = a.id
+    WHERE d.article_id IS NULL OR d.content_hash IS DISTINCT FROM a.content_hash
+    GROUP BY a.source)
+SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_success, r.last_run, r.runs,
+       a.articles, a.last_new_article, r.new_per_run AS yield_per_run, r.new_last_run,
+       CASE WHEN r.pages > 0 THEN r.errors / r.pages END AS error_rate,
+       a.with_date, a.with_source, a.with_author, a.quality,
+       coalesce(p.dedupe_pending, 0) AS dedupe_pending, coalesce(r.runs_unprocessed, 0) AS runs_unprocessed
+FROM runs r FULL OUTER JOIN arts a ON a.source = r.source
+LEFT JOIN pending p ON p.source = coalesce(r.source, a.source);
+"""),
+]

@@ -115,3 +115,17 @@ class CrawlStats:
     mode: str = "incremental"      # incremental | since | refresh
     resumed: bool = False          # continued a run that had been killed
     state_path: str = ""           # the run's URL and list-page state file (crawlers/state.py)
+
+
+TAG_KINDS = ("language", "script", "topic", "place", "partner", "keyword")
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One tag of one article (a row of `article_tags`): kind is one of TAG_KINDS."""
+
+    article_id: str
+    kind: str
+    tag: str
+    score: float
+    evidence: str = ""

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 COMMANDS = ["sources", "crawl", "process", "ingest", "extract", "sql", "runs", "reextract", "search",
-            "export", "report", "retag", "serve"]
+            "export", "report", "retag", "dedupe", "serve"]
 
 
 def run(exe, *args, input=None, check=False):
@@ -19,6 +19,26 @@ def run(exe, *args, input=None, check=False):
 def test_every_command_has_help_with_an_example(newsflow_exe, command):
     out = run(newsflow_exe, command, "--help", check=True).stdout
     assert "Example" in out and f"newsflow {command}" in out
+
+
+def test_the_list_above_is_every_command():
+    from flows.cli import main
+    assert sorted(main.commands) == sorted(COMMANDS)
+
+
+def test_dedupe_groups_what_is_pending_and_rebuild_groups_everything_again(newsflow_exe, tmp_path):
+    from faults.helpers import small_warehouse
+    db = tmp_path / "w.duckdb"
+    n = len(small_warehouse(db)["articles"])
+    first = run(newsflow_exe, "--db", str(db), "dedupe", check=True).stdout
+    assert first.startswith(f"dedupe: {n} articles ({n} new to dedupe"), first
+    again = run(newsflow_exe, "--db", str(db), "dedupe", check=True).stdout
+    assert again.startswith("dedupe: 0 articles"), again
+    rebuilt = run(newsflow_exe, "--db", str(db), "dedupe", "--rebuild", check=True).stdout
+    assert rebuilt.startswith(f"dedupe: {n} articles ({n} new to dedupe"), rebuilt
+    proc = run(newsflow_exe, "--db", str(db), "sql", "--format", "csv",
+               "select count(*) from dedupe_docs")
+    assert proc.stdout.splitlines()[-1] == str(n)
 
 
 def test_top_level_help(newsflow_exe):

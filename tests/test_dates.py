@@ -3,7 +3,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.dates import SHANGHAI, parse_date
+from flows.extract.dates import SHANGHAI, parse_date
 
 
 def test_common_forms():

@@ -15,8 +15,8 @@ import pytest
 from bench.bench_dedupe import evaluate, labelled_articles, labelled_docs, labelled_outlets
 from flows.dedupe import (DedupeConfig, DedupeDoc, DedupeParamsChanged, dedupe_articles, dedupe_new,
                           reset_dedupe, summary)
-from flows.minhash import MinHashParams, exact_jaccard
-from flows.normalise import content_hash
+from flows.dedupe.minhash import MinHashParams, exact_jaccard
+from flows.extract.normalise import content_hash
 from schemas import Article
 from warehouse.store import LoadSession, migrate
 
@@ -320,7 +320,7 @@ def test_templated_pages_probe_a_bounded_number_of_stored_copies():
     """300 stored notices from one template (they differ by a number) are one story; a new one
     is probed against a few of its members, not all 300 (the soak's 20,000 templated pages
     otherwise made millions of candidate rows: 6.5 GB), and still joins that story."""
-    from flows.minhash import MinHasher, fold_many
+    from flows.dedupe.minhash import MinHasher, fold_many
     from warehouse import clusters as W
     con = fresh()
     body = rand_text(7, 900)

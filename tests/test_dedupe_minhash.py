@@ -1,4 +1,4 @@
-"""flows/minhash.py: folding, signatures, LSH keys (pure numpy, no warehouse)."""
+"""flows/dedupe/minhash.py: folding, signatures, LSH keys (pure numpy, no warehouse)."""
 import itertools
 import json
 from pathlib import Path
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from opencc import OpenCC
 
-from flows.minhash import (MinHasher, MinHashParams, batch_candidate_pairs, exact_jaccard, fold,
+from flows.dedupe.minhash import (MinHasher, MinHashParams, batch_candidate_pairs, exact_jaccard, fold,
                            fold_many, fold_str, jaccard_estimate, naive_signature, split_folded, text_hash)
-from flows.normalise import clean_body, strip_pinyin
-from flows.script import to_simplified
+from flows.extract.normalise import clean_body, strip_pinyin
+from flows.extract.script import to_simplified
 from mirror.build import annotate
 
 DOCS = Path(__file__).resolve().parent / "data" / "dedupe" / "docs.jsonl"

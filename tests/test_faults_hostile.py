@@ -44,7 +44,7 @@ def hostile(tmp_path_factory):
 
     from flows import steps
     from flows.crawl import crawl
-    from flows.report import make_report
+    from flows.cli.report import make_report
     tmp = tmp_path_factory.mktemp("hostile")
     links = "".join(f"<li><a href='{p}'>x</a><span>2025-07-01</span></li>" for p in HOSTILE)
     routes = {"/list.html": {"body": f"<html><body><ul class='list'>{links}</ul></body></html>".encode()}}
@@ -83,7 +83,7 @@ def test_sql_in_fields_is_data_and_sql_looking_arguments_are_harmless(hostile, r
     title = warehouse.query(db, "select title from articles where url like '%/sql.html'")[1][0][0]
     assert title == "Robert'); DROP TABLE articles; -- 生态环境通报"
     assert warehouse.query(db, "select count(*) from articles where text like ?", ["%1' OR '1'='1%"])[1] == [(1,)]
-    from flows.index import search
+    from flows.search.index import search
     from warehouse.export import export
     hits = search(db, "DROP TABLE articles").hits                        # what `newsflow search` runs
     assert any("DROP TABLE" in h["title"] for h in hits)

@@ -44,7 +44,7 @@ def _runs(con, *run_ids):
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
-    from flows.index import index_new
+    from flows.search.index import index_new
     tmp = tmp_path_factory.mktemp("reads")
     work = tmp / "work"
     (work / "data").mkdir(parents=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import warehouse
-from flows.normalise import strip_pinyin
+from flows.extract.normalise import strip_pinyin
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))

@@ -2,8 +2,8 @@
 script), langdetect with a fixed seed only for the rest, script kept apart."""
 import pytest
 
-from flows.language import bcp47, census, detect, detect_language
-from flows.script import detect_script
+from flows.extract.language import bcp47, census, detect, detect_language
+from flows.extract.script import detect_script
 
 SHORT_TRADITIONAL = ["山東將打造國際零碳島", "義大利公開賽 茲韋列夫封王", "綠色金融", "氣候變遷調適",
                      "中歐（保亭）綠色數位創新合作區正式啟動"]

@@ -41,7 +41,7 @@ def test_a_new_registry_entry_gets_a_mirror_site_the_checks_crawl(grown):
 @pytest.mark.parametrize("name", NAMES)
 def test_a_new_registry_entry_gets_a_golden_the_extractor_meets(grown, name):
     from flows.extract import extract
-    from flows.normalise import strip_pinyin
+    from flows.extract.normalise import strip_pinyin
     from mirror.goldens import expected_goldens
     registry, out = grown
     g = expected_goldens(out / "expected.json")[name]

@@ -3,7 +3,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.normalise import article_id, canonical_url, clean_body, strip_pinyin
+from flows.extract.normalise import article_id, canonical_url, clean_body, strip_pinyin
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 

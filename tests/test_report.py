@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import warehouse
 from browser import CHROMIUM, Browser
-from flows.report import choose_bins, make_report, render
+from flows.cli.report import choose_bins, make_report, render
 from flows.steps import process_archives
 from test_reextract import archive_some
 from test_warehouse import art
@@ -41,9 +41,10 @@ def report(tmp_path_factory):
                        published_at=dt.datetime(2025, 8, 31, 8, tzinfo=UTC))
     with warehouse.connect(db) as con:
         warehouse.load_articles(con, [hostile, hostile2])
+        # processed runs (their counts are final: the source_health view averages only those)
         con.execute("INSERT INTO crawl_runs (run_id, source, started_at, finished_at, status, pages_fetched, errors, "
-                    "articles_new) VALUES ('r1', 'gxzf', now(), now(), 'ok', 10, 1, 7), "
-                    "('r1', 'hainan', now(), now(), 'failed', 0, 3, 0)")
+                    "articles_new, processed_at) VALUES ('r1', 'gxzf', now(), now(), 'ok', 10, 1, 7, now()), "
+                    "('r1', 'hainan', now(), now(), 'failed', 0, 3, 0, now())")
     out = make_report(db, tmp / "report.html", now=NOW)
     return out, out.read_text(encoding="utf-8"), db
 
@@ -83,7 +84,7 @@ def test_header_names_the_file_the_time_zone_and_the_counts(report):
 
 def test_generated_time_is_shanghai_whatever_the_machine_zone(report, tmp_path, monkeypatch):
     import time
-    from flows.dates import SHANGHAI
+    from flows.extract.dates import SHANGHAI
     path, page, db = report
     monkeypatch.setenv("TZ", "UTC")              # a server's clock; the old header printed this zone's time
     time.tzset()

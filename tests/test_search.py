@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 import warehouse
-from flows.index import index_new, search, snippet
+from flows.search.index import index_new, search, snippet
 from flows.steps import process_archives
 from test_reextract import archive_some
 

@@ -89,7 +89,7 @@ def test_language_and_script_tags(tagger):
 
 
 def test_tag_articles_on_records_and_rows():
-    from flows.script import to_simplified
+    from flows.extract.script import to_simplified
     rows = [{"id": "x", "source": "gxzf", "title": "中國—東盟碳市場論壇", "text": "碳排放權交易合作。"}]
     tags = tag_articles(rows, province_of=province_map(), keywords=False)
     assert all(isinstance(t, Tag) for t in tags)
@@ -129,3 +129,16 @@ def test_an_id_twice_in_a_batch_is_tagged_from_its_latest_fetch():
                               fetched_at=t0 + dt.timedelta(days=1))
     topics = {t.tag for t in tag_articles([new, old], keywords=False) if t.kind == "topic"}
     assert topics == {"biodiversity"}
+
+
+def test_taxonomy_words_never_reach_search_segmentation():
+    """Keywords use a private jieba tokenizer: the words retag adds (taxonomy terms, place
+    names) must not change how the search index segments text, whatever ran first."""
+    from flows.search.segment import tokens
+    from flows.tags import keyword_tags
+    text = "今年将建设绿洲湾区示范区，绿洲湾区的规划已经公布。"
+    before = tokens(text)
+    assert "绿洲湾区" not in before          # jieba's own dictionary splits the made-up name
+    kws = keyword_tags("a1", text, vocabulary=frozenset({"绿洲湾区"}))
+    assert "绿洲湾区" in [k.tag for k in kws]   # the tagger's tokenizer keeps it whole
+    assert tokens(text) == before

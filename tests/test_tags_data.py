@@ -1,4 +1,4 @@
-"""The tag data files (flows/data/*.toml): what ships, and validation errors that name the file
+"""The tag data files (flows/tags/data/*.toml): what ships, and validation errors that name the file
 and the entry. Each case copies the shipped files to a temp folder and breaks one thing."""
 import shutil
 

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 import warehouse
-from flows.normalise import content_hash
-from flows.script import detect_script, to_simplified
+from flows.extract.normalise import content_hash
+from flows.extract.script import detect_script, to_simplified
 from flows.tags import DATA_DIR, load_taxonomy, province_map, retag, tag_articles
 from schemas import Article
 from warehouse import tags as wt

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.normalise import article_id
-from flows.normalise import canonical_url as normalise_canonical_url
+from flows.extract.normalise import article_id
+from flows.extract.normalise import canonical_url as normalise_canonical_url
 from crawlers.urls import canonical_url, desktop_host, is_tracking_param, source_rules
 
 ROOT = Path(__file__).resolve().parents[1]

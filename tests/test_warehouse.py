@@ -5,7 +5,7 @@ import duckdb
 import pytest
 
 import warehouse
-from flows.dates import SHANGHAI
+from flows.extract.dates import SHANGHAI
 from schemas import Article, CrawlStats, Rejected
 from schemas.ddl import MIGRATIONS
 

@@ -1,7 +1,7 @@
 """DuckDB statements of the dedupe step: signatures, LSH bands, clusters, syndication edges.
 
 The tables and views are migration 4 (schemas/ddl.py). Nothing here decides anything: the
-decisions are in flows/dedupe.py, which calls these inside one transaction per batch (the
+decisions are in flows/dedupe/, which calls these inside one transaction per batch (the
 caller's). Batches go in and out as Arrow tables registered under `_dd_*` names and joined
 in SQL, never row by row. Nothing here deletes an article; derived rows are updated in place
 (`superseded_at` on edges, `merged_into` on clusters). The only deletions are of LSH band
@@ -19,8 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-UTC = dt.timezone.utc
-TS = pa.timestamp("us", tz="UTC")
+from warehouse.times import TS, ts_array, utc  # noqa: F401  (ts_array: flows.dedupe uses it as W.ts_array)
 
 DOC_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("seq", pa.int64()), ("cluster_id", pa.string()),
@@ -55,15 +54,6 @@ def _ids(ids: Sequence[str]) -> pa.Table:
     return pa.table({"id": pa.array(list(ids), pa.string())})
 
 
-def _utc(v: dt.datetime | None) -> dt.datetime | None:
-    return None if v is None else v.astimezone(UTC)
-
-
-def ts_array(values: Sequence[dt.datetime | None]) -> pa.Array:
-    ints = [None if v is None else int(v.timestamp() * 1_000_000) for v in values]
-    return pa.array(ints, pa.int64()).cast(TS)
-
-
 def signature_array(sigs: Sequence[np.ndarray | None]) -> pa.Array:
     return pa.array([None if s is None else s.astype("<u4", copy=False).tobytes() for s in sigs], pa.binary())
 
@@ -85,7 +75,7 @@ def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def write_meta(con: duckdb.DuckDBPyConnection, items: dict[str, str], now: dt.datetime) -> None:
     for k, v in items.items():
         con.execute("INSERT INTO dedupe_meta VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE "
-                    "SET value = excluded.value, updated_at = excluded.updated_at", [k, v, _utc(now)])
+                    "SET value = excluded.value, updated_at = excluded.updated_at", [k, v, utc(now)])
 
 
 # --- what needs dedupe ----------------------------------------------------------------------
@@ -275,7 +265,7 @@ def insert_docs(con: duckdb.DuckDBPyConnection, docs: pa.Table, now: dt.datetime
     with registered(con, "_dd_docs", docs):     # new ids only: the batch checked, same transaction
         return con.execute(f"INSERT INTO dedupe_docs ({_DOC_COLS}, signed_at, updated_at) "
                            f"SELECT {_DOC_COLS}, $now, $now FROM _dd_docs",
-                           {"now": _utc(now)}).fetchone()[0]
+                           {"now": utc(now)}).fetchone()[0]
 
 
 def update_docs(con: duckdb.DuckDBPyConnection, docs: pa.Table, now: dt.datetime) -> int:
@@ -287,7 +277,7 @@ def update_docs(con: duckdb.DuckDBPyConnection, docs: pa.Table, now: dt.datetime
     with registered(con, "_dd_docs", docs):
         return con.execute(f"UPDATE dedupe_docs SET {sets}, signed_at = $now, updated_at = $now "
                            "FROM _dd_docs n WHERE dedupe_docs.article_id = n.article_id",
-                           {"now": _utc(now)}).fetchone()[0]
+                           {"now": utc(now)}).fetchone()[0]
 
 
 def write_bands(con: duckdb.DuckDBPyConnection, seqs: np.ndarray, keys: np.ndarray,
@@ -315,7 +305,7 @@ def apply_merges(con: duckdb.DuckDBPyConnection, merges: Sequence[tuple[str, str
         return
     tab = pa.table({"loser": [m[0] for m in merges], "survivor": [m[1] for m in merges],
                     "via": pa.array([m[2] for m in merges], pa.string())})
-    now = _utc(now)
+    now = utc(now)
     with registered(con, "_dd_m", tab):
         con.execute("UPDATE dedupe_docs SET cluster_id = m.survivor, updated_at = $now FROM _dd_m m "
                     "WHERE dedupe_docs.cluster_id = m.loser", {"now": now})
@@ -355,7 +345,7 @@ def upsert_clusters(con: duckdb.DuckDBPyConnection, clusters: pa.Table, fresh: s
     old, new = clusters.filter(pa.compute.invert(is_new)), clusters.filter(is_new)
     cols = [c for c in CLUSTER_SCHEMA.names if c not in ("cluster_id", "founder_seq")]
     sets = ", ".join(f"{c} = n.{c}" for c in cols)
-    now_p = {"now": _utc(now)}
+    now_p = {"now": utc(now)}
     if old.num_rows:
         with registered(con, "_dd_cl", old):
             con.execute(f"UPDATE dedupe_clusters SET {sets}, updated_at = $now FROM _dd_cl n "
@@ -372,7 +362,7 @@ def write_edges(con: duckdb.DuckDBPyConnection, touched: Sequence[str], edges: p
                 now: dt.datetime) -> int:
     """Make the current edges of the touched clusters exactly `edges`: edges that no longer
     hold get `superseded_at`, returning ones are revived, new ones inserted (returned count)."""
-    now_p = {"now": _utc(now)}
+    now_p = {"now": utc(now)}
     with registered(con, "_dd_e", edges), registered(con, "_dd_tc", _ids(touched)):
         con.execute("UPDATE syndication_edges SET superseded_at = $now "
                     "WHERE superseded_at IS NULL AND cluster_id IN (SELECT id FROM _dd_tc) "
@@ -393,7 +383,7 @@ def write_edges(con: duckdb.DuckDBPyConnection, touched: Sequence[str], edges: p
 def reset(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> None:
     """Forget signatures, bands and clusters (articles untouched; edges kept, superseded) so the
     next dedupe re-signs everything, e.g. with a new shingle size. An operator action."""
-    con.execute("UPDATE syndication_edges SET superseded_at = ? WHERE superseded_at IS NULL", [_utc(now)])
+    con.execute("UPDATE syndication_edges SET superseded_at = ? WHERE superseded_at IS NULL", [utc(now)])
     for table in ("dedupe_bands", "dedupe_docs", "dedupe_clusters", "dedupe_meta"):
         con.execute(f"DELETE FROM {table}")
 

@@ -1,15 +1,18 @@
-"""Named exceptions; only the CLI turns them into one-line messages and exit codes."""
+"""The warehouse's named exceptions, each a branch of the one error table (schemas/errors.py);
+only the CLI turns them into one-line messages and exit codes."""
+from schemas.errors import BadInput, Busy, Failed
 
 
-class WarehouseError(Exception):
+
+class WarehouseError(Failed):
     """Something is wrong with the warehouse file itself."""
 
 
-class WarehouseBusy(WarehouseError):
+class WarehouseBusy(WarehouseError, Busy):
     """Another process holds the DuckDB file and did not let go in time."""
 
 
-class QueryError(WarehouseError):
+class QueryError(WarehouseError, BadInput):
     """An ad-hoc query failed (bad SQL, missing table, ...)."""
 
 
@@ -18,6 +21,6 @@ class OutputError(WarehouseError):
     written: read-only, full disk, a parent that is a file ... The warehouse is not at fault."""
 
 
-class OutputRefused(OutputError):
+class OutputRefused(OutputError, BadInput):
     """Writing there would replace something newsflow must keep or did not write: the
     warehouse or its archive, a folder that is not an earlier export, a file without --overwrite."""

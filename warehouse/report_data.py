@@ -159,33 +159,19 @@ def stories(con, order: str, limit: int = 15, outlets_per_story: int = 12) -> li
 
 
 def source_health(con) -> list[dict]:
-    """Per source: last run and last success, runs, new articles per run (crawl_runs),
-    error rate, field completeness and the newest article's arrival (articles)."""
-    runs = ("""SELECT source, count(*) AS runs,
-                   max(finished_at) FILTER (WHERE status = 'ok') AS last_ok,
-                   max(finished_at) AS last_run,
-                   sum(coalesce(pages_fetched, 0)) AS pages, sum(coalesce(errors, 0)) AS errors,
-                   avg(coalesce(articles_new, 0)) AS new_per_run,
-                   arg_max(articles_new, finished_at) AS new_last_run,
-                   arg_max(status, finished_at) AS last_status
-            FROM crawl_runs GROUP BY source""" if _has(con, "crawl_runs") else
-            "SELECT NULL::VARCHAR AS source, NULL::BIGINT AS runs, NULL::TIMESTAMPTZ AS last_ok, "
-            "NULL::TIMESTAMPTZ AS last_run, 0 AS pages, 0 AS errors, NULL::DOUBLE AS new_per_run, "
-            "NULL::INTEGER AS new_last_run, NULL::VARCHAR AS last_status WHERE false")
+    """Per source, from the `source_health` view (schemas/ddl.py): last run and last success,
+    runs, new articles in the last run and per processed run, error rate, field completeness
+    and the newest article's arrival. A warehouse from before migration 10 (read-only commands
+    do not migrate) has no new_last_run."""
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'source_health'").fetchall()}
+    if not have:
+        return []
+    last_run_new = "new_last_run" if "new_last_run" in have else "NULL::INTEGER"
     rows = con.execute(f"""
-        WITH runs AS ({runs}),
-        arts AS (
-            SELECT source, count(*) AS articles, max(first_seen) AS last_new,
-                   avg((published_at IS NOT NULL)::INT) AS with_date,
-                   avg((original_source IS NOT NULL)::INT) AS with_source,
-                   avg((author IS NOT NULL)::INT) AS with_author,
-                   avg(quality) AS quality
-            FROM articles GROUP BY source)
-        SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_ok, r.last_run, r.runs,
-               a.articles, a.last_new, r.new_last_run, r.new_per_run,
-               CASE WHEN r.pages > 0 THEN r.errors / r.pages END AS error_rate,
-               a.with_date, a.with_source, a.with_author, a.quality
-        FROM runs r FULL OUTER JOIN arts a ON a.source = r.source ORDER BY 1""").fetchall()
+        SELECT source, last_status, last_success, last_run, runs, articles, last_new_article,
+               {last_run_new}, yield_per_run, error_rate, with_date, with_source, with_author, quality
+        FROM source_health ORDER BY 1""").fetchall()
     keys = ("source", "last_status", "last_ok", "last_run", "runs", "articles", "last_new", "new_last_run",
             "new_per_run", "error_rate", "with_date", "with_source", "with_author", "quality")
     return [dict(zip(keys, r)) for r in rows]

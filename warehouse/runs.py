@@ -23,8 +23,10 @@ from typing import Iterable
 import duckdb
 import pyarrow as pa
 
-UTC = dt.timezone.utc
-TS = pa.timestamp("us", tz="UTC")
+from warehouse.errors import QueryError
+from warehouse.times import TS, UTC
+from warehouse.transactions import transaction as in_transaction
+
 
 
 def _ts(value: str | None):
@@ -64,8 +66,7 @@ def record_crawl_state(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
         "page_count": pa.array([d.get("count") for _, d in items], pa.int32()),
         "run_id": pa.array([run_id] * len(items), pa.string()),
     })
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with in_transaction(con):
         con.execute("DELETE FROM crawl_urls WHERE run_id = ? AND source = ?", [run_id, source])
         if fetched:
             con.register("_urls", urls)
@@ -77,10 +78,6 @@ def record_crawl_state(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
             con.execute("INSERT INTO list_pages SELECT source, url, etag, last_modified, status, links, next_pages, "
                         "page_count, run_id, now() FROM _lists")
             con.unregister("_lists")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def crawl_state(con: duckdb.DuckDBPyConnection, sources: Iterable[str]) -> dict:
@@ -128,6 +125,8 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20, source: str | N
     # a warehouse not migrated yet (read-only commands do not migrate) has no processed_at
     have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
                                       "WHERE table_name = 'crawl_runs'").fetchall()}
+    if not have:        # a warehouse from before migration 3
+        raise QueryError("this warehouse has no crawl runs table yet (run any crawl to migrate it)")
     cols = [c if c in have or c not in LATER_COLUMNS else f"{LATER_COLUMNS[c]} AS {c}" for c in RUN_COLUMNS]
     sql = (f"SELECT {', '.join(cols)} FROM crawl_runs "
            + (f"WHERE {' AND '.join(where)} " if where else "")

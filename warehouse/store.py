@@ -21,10 +21,10 @@ import pyarrow as pa
 from schemas import Article, CrawlStats, Rejected
 from schemas.ddl import MIGRATIONS
 from warehouse.errors import WarehouseBusy, WarehouseError
+from warehouse.times import TS, UTC, ts_array, utc
+from warehouse.transactions import transaction as in_transaction
 
-UTC = dt.timezone.utc
 T = TypeVar("T")
-TS = pa.timestamp("us", tz="UTC")
 
 ARTICLE_SCHEMA = pa.schema([
     ("id", pa.string()), ("url", pa.string()), ("url_original", pa.string()), ("source", pa.string()),
@@ -112,30 +112,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for version, name, sql in sorted(MIGRATIONS):
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with in_transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(version)
     return applied
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: records carry aware times")
-    return value.astimezone(UTC)
-
-
-def _micros(values: list[dt.datetime | None]) -> pa.Array:
-    # python datetime -> arrow is slow per object; epoch microseconds as ints is ~10x faster
-    ints = [None if v is None else int(_utc(v).timestamp() * 1_000_000) for v in values]
-    return pa.array(ints, pa.int64()).cast(TS)
 
 
 def articles_to_arrow(articles: Sequence[Article]) -> pa.Table:
@@ -143,7 +124,7 @@ def articles_to_arrow(articles: Sequence[Article]) -> pa.Table:
     for f in ARTICLE_SCHEMA:
         values = [getattr(a, f.name) for a in articles]
         if f.name in ("published_at", "fetched_at"):
-            arrays.append(_micros(values))
+            arrays.append(ts_array(values))
         elif f.name == "quality_flags":
             arrays.append(pa.array([list(v) for v in values], f.type))
         elif f.name in ("images", "attachments"):
@@ -172,21 +153,19 @@ class LoadSession:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None):
         self.con = con
-        self.now = _utc(now or dt.datetime.now(UTC))
+        self.now = utc(now or dt.datetime.now(UTC))
         self.new = self.updated = self.unchanged = self.rejected_new = 0
         # (run_id, source) -> rejections this load recorded for that run for the first time
         # (a page already rejected for the same run, loaded again after a kill, is not one)
         self.rejected_by_run: dict[tuple[str, str], int] = {}
 
     def __enter__(self) -> "LoadSession":
-        self.con.execute("BEGIN TRANSACTION")
+        self._tx = in_transaction(self.con)
+        self._tx.__enter__()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.con.execute("COMMIT")
-        else:
-            self.con.execute("ROLLBACK")
+        self._tx.__exit__(exc_type, exc, tb)
 
     def articles(self, articles: Iterable[Article], replace: bool = False) -> LoadResult:
         """Insert new ids, update rows whose content hash changed, touch last_seen of the rest.
@@ -278,8 +257,7 @@ def load_rejected(con: duckdb.DuckDBPyConnection, rejected: Iterable[Rejected],
 def record_crawl_runs(con: duckdb.DuckDBPyConnection, stats: Iterable[CrawlStats]) -> None:
     """Insert or replace the crawl_runs rows (and per-status counts) of these (run_id, source)."""
     rows = list(stats)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with in_transaction(con):
         for s in rows:
             # recording a run again (its stats file read once more) keeps what processing wrote
             kept = con.execute("SELECT articles_new, articles_updated, articles_rejected, processed_at "
@@ -292,7 +270,7 @@ def record_crawl_runs(con: duckdb.DuckDBPyConnection, stats: Iterable[CrawlStats
                 "errors_by_kind, warc_path, message, retries, robots_disallowed, links_found, known_skipped, "
                 "duration_s, blocked_by_reason, skipped_by_kind, flags, mode, resumed) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [s.run_id, s.source, _utc(s.started_at), _utc(s.finished_at), s.status, s.pages_fetched,
+                [s.run_id, s.source, utc(s.started_at), utc(s.finished_at), s.status, s.pages_fetched,
                  s.list_pages, s.article_requests, s.articles_archived, s.not_modified, s.errors,
                  s.blocked, s.bytes, json.dumps(dict(s.errors_by_kind)), s.warc_path, s.message,
                  s.retries, s.robots_disallowed, s.links_found, s.known_skipped, s.duration_s,
@@ -303,10 +281,6 @@ def record_crawl_runs(con: duckdb.DuckDBPyConnection, stats: Iterable[CrawlStats
                             "processed_at = ? WHERE run_id = ? AND source = ?", [*kept, s.run_id, s.source])
             for code, n in s.status_counts:
                 con.execute("INSERT INTO crawl_run_status VALUES (?, ?, ?, ?)", [s.run_id, s.source, int(code), int(n)])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def add_run_counts(con: duckdb.DuckDBPyConnection, counts: dict[tuple[str, str], tuple[int, int, int]]) -> None:

@@ -7,10 +7,11 @@ whose version or content changed gets all its tags replaced (old rows deleted, n
 in the same transaction.
 
 Tags arrive as any objects with `article_id, kind, tag, score, evidence` attributes
-(flows.tags.Tag); this module does not import flows.
+(schemas.Tag); this module does not import flows.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -18,7 +19,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import duckdb
 import pyarrow as pa
 
-KINDS = ("language", "script", "topic", "place", "partner", "keyword")
+from schemas.records import TAG_KINDS as KINDS
+from warehouse.transactions import transaction as in_transaction
+
 TAG_SCHEMA = pa.schema([("article_id", pa.string()), ("kind", pa.string()), ("tag", pa.string()),
                         ("score", pa.float64()), ("evidence", pa.string())])
 TAGGING_FIELDS = ("id", "source", "title", "title_simplified", "text", "text_simplified", "script",
@@ -72,9 +75,7 @@ def load_tags(con: duckdb.DuckDBPyConnection, tags: Iterable[Any], taxonomy_vers
     result = TagLoadResult()
     if not ids:
         return result
-    if transaction:
-        con.execute("BEGIN TRANSACTION")
-    try:
+    with (in_transaction(con) if transaction else contextlib.nullcontext()):
         ensure_version(con, taxonomy_version, version_info)
         con.register("_tag_ids", pa.table({"article_id": pa.array(ids, pa.string())}))
         con.register("_tags", table)
@@ -110,12 +111,6 @@ def load_tags(con: duckdb.DuckDBPyConnection, tags: Iterable[Any], taxonomy_vers
         finally:
             con.unregister("_tags")
             con.unregister("_tag_ids")
-        if transaction:
-            con.execute("COMMIT")
-    except Exception:
-        if transaction:
-            con.execute("ROLLBACK")
-        raise
     return result
 
 
@@ -171,14 +166,9 @@ def stored_keywords(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[
 
 def prune_orphans(con: duckdb.DuckDBPyConnection) -> int:
     """Delete tags (and tag state) of articles that no longer exist; returns tag rows deleted."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with in_transaction(con):
         n = con.execute("DELETE FROM article_tags WHERE article_id NOT IN (SELECT id FROM articles)").fetchone()[0]
         con.execute("DELETE FROM article_tag_state WHERE article_id NOT IN (SELECT id FROM articles)")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return n
 
 

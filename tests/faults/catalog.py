@@ -78,10 +78,21 @@ FAULTS: tuple[Fault, ...] = (
     Fault("Bad pages", "Missing charset (GBK, declared nowhere)", "a valid article", "the exact title",
           (f"{PB}[gbk-no-charset]",)),
     Fault("Bad pages", "Mixed GBK/UTF-8 bytes (a GBK name pasted into a UTF-8 page)",
-          "patched character by character (`utf-8+gbk`), the name read; when the HTTP header vouches for UTF-8 the "
-          "claim wins and the lost bytes are flagged `lost_bytes`",
-          "encoding, the name in the text, the quality flag",
+          "patched character by character (`utf-8+gbk`), the name read, also when the HTTP header vouches for "
+          "UTF-8 (of all readings, the one with the fewest errors)",
+          "encoding, the name in the text",
           (f"{PB}[mixed-gbk-utf8]", f"{PB}[mixed-said-utf8]")),
+    Fault("Bad pages", "A UTF-8 page with a few broken bytes (a truncated character, one stray byte, cut off) "
+          "that declares gb2312",
+          "read as UTF-8 with the broken bytes replaced; never a GBK/GB18030 reading the quality check calls mojibake",
+          "encoding utf-8[:replace], the text readable, no `mojibake` flag",
+          ("tests/test_decode.py::test_a_utf8_page_with_a_stray_byte_and_a_gb2312_claim_is_not_mojibake",),
+          fixed="decoded as GBK/GB18030 with replacement: the whole page mojibake, flagged `mojibake` and kept, "
+                "title and body lost (flows/decode.py: decode_html)"),
+    Fault("Bad pages", "Big5 bytes with no charset declared (Hong Kong / Taiwan pages)",
+          "read as Big5 (GBK reads those bytes without an error, as mojibake)", "encoding big5, the text readable",
+          ("tests/test_decode.py::test_big5_pages_are_read_as_big5",),
+          fixed="decoded as GBK: every character wrong (flows/decode.py: decode_html)"),
     Fault("Bad pages", "Empty 200, or a 200 of whitespace", "rejected `empty`", "reason",
           (f"{PB}[empty]", f"{PB}[blank]")),
     Fault("Bad pages", "Soft 404s (a small \"page does not exist\"; the same inside the site's full navigation, "
@@ -143,8 +154,10 @@ FAULTS: tuple[Fault, ...] = (
           "with one line naming file, source and field", "message; no file written, no Prefect, no crawl",
           (f"{CB}[typo'd key]",)),
     Fault("Bad config", "A bad regex (`article_pattern`)", "`newsflow crawl` exits 1 with one line naming file, "
-          "source and field; the crawl process itself exits 2 the same way",
-          "message; no file written", (f"{CB}[bad regex]", f"{C}test_the_crawl_process_refuses_a_bad_registry_too")),
+          "source and field; the crawl process itself exits 1 the same way (the error table's code)",
+          "message; no file written", (f"{CB}[bad regex]", f"{C}test_the_crawl_process_refuses_a_bad_registry_too"),
+          fixed="the crawl process exited 2 for a registry error (and for a full disk) where the CLI exits 1 "
+                "(crawlers/run.py: main)"),
     Fault("Bad config", "A missing URL (`start_urls`), or a bad one (`base_url` without http://)",
           "`newsflow process` / `newsflow sources` exit 1 naming file, source and field", "message; no file written",
           (f"{CB}[missing URL]", f"{CB}[bad URL]",

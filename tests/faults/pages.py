@@ -116,9 +116,9 @@ def bad_pages() -> dict[str, dict]:
         "mixed-gbk-utf8": dict(body=mixed, ctype=HTML, what="UTF-8 page with a GBK-encoded name pasted in",
                                expect=("article", {"title": TITLE, "encoding_in": ("utf-8+gbk",), "text_has": "黄海"})),
         "mixed-said-utf8": dict(body=mixed, ctype=UTF8,
-                                what="the same, the header vouching for UTF-8 (the claim wins; the lost bytes are flagged)",
-                                expect=("article", {"title": TITLE, "encoding_in": ("utf-8:replace",),
-                                                    "flag": "lost_bytes"})),
+                                what="the same, the header vouching for UTF-8 (UTF-8 is read, the GBK name patched in: "
+                                     "the reading with the fewest errors)",
+                                expect=("article", {"title": TITLE, "encoding_in": ("utf-8+gbk",), "text_has": "黄海"})),
         "empty": dict(body=b"", ctype=UTF8, what="an empty 200", expect=("rejected", "empty", "empty")),
         "blank": dict(body=b"  \r\n\t \n", ctype=UTF8, what="a 200 of whitespace", expect=("rejected", "empty", "empty")),
         "soft-404": dict(body="<html><head><title>页面不存在</title></head><body>您访问的页面不存在</body></html>".encode(),

@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 from opencc import OpenCC  # noqa: E402
 
 from crawlers.registry import load_registry  # noqa: E402
-from flows.normalise import article_id, clean_body, clean_inline, strip_pinyin  # noqa: E402
+from flows.extract.normalise import article_id, clean_body, clean_inline, strip_pinyin  # noqa: E402
 from flows.process import to_record  # noqa: E402
-from flows.script import detect_script, to_simplified  # noqa: E402
+from flows.extract.script import detect_script, to_simplified  # noqa: E402
 from mirror.build import annotate  # noqa: E402
 from schemas import Article, RawPage  # noqa: E402
 

@@ -18,7 +18,7 @@ ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
 from crawlers.registry import load_registry  # noqa: E402
-from flows.script import to_simplified  # noqa: E402
+from flows.extract.script import to_simplified  # noqa: E402
 
 CODES = {"cl": "climate", "ca": "carbon", "bi": "biodiversity", "po": "pollution",
          "gf": "green_finance", "gi": "green_industry", "ec": "eco_civilisation",

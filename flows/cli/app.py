@@ -1,0 +1,49 @@
+"""The `newsflow` group: global options and the one translation of errors into exit codes."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_DB = "data/newsflow.duckdb"
+
+
+class NewsflowGroup(click.Group):
+    """The one place errors become messages: a NewsflowError is one line on stderr and its
+    exit code (schemas/errors.py has the table); anything else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx):
+        from schemas.errors import NewsflowError
+        try:
+            return super().invoke(ctx)
+        except NewsflowError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=NewsflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db", envvar="NEWSFLOW_DB", default=DEFAULT_DB, show_default=True,
+              help="DuckDB warehouse file (env NEWSFLOW_DB).")
+@click.option("--archive", "archive", envvar="NEWSFLOW_ARCHIVE", default=None,
+              help="WARC archive folder (env NEWSFLOW_ARCHIVE; default: 'archive' next to the db).")
+@click.option("--registry", envvar="NEWSFLOW_REGISTRY", default=None,
+              help="Source registry TOML (default: the bundled crawlers/sources.toml).")
+@click.option("--wait", "wait", envvar="NEWSFLOW_WAIT", type=float, default=None, metavar="SECONDS",
+              help="How long a writing command waits for a run in progress or a process holding the "
+                   "warehouse before it gives up with exit 4 (env NEWSFLOW_WAIT; default: 6 h for a run, "
+                   "30 s for the warehouse file).")
+@click.pass_context
+def main(ctx, db, archive, registry, wait):
+    """newsflow: follow what Chinese provincial governments and media publish.
+
+    \b
+    Example:
+      newsflow ingest --mirror        # crawl the bundled mirror, load data/newsflow.duckdb
+      newsflow sql "select source, count(*) from articles group by 1"
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+    ctx.obj["archive"] = archive or str(Path(db).parent / "archive")
+    ctx.obj["registry"] = registry
+    ctx.obj["wait"] = wait
