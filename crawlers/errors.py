@@ -15,5 +15,5 @@ class CrawlFailed(Failed):
     """The crawl process failed or fetched nothing."""
 
 
-class CrawlBusy(CrawlFailed, Busy):
+class CrawlBusy(Busy, CrawlFailed):
     """Another crawl of the same source is running (its lock file is held)."""

@@ -5,6 +5,57 @@ Times: `published_at` is TIMESTAMPTZ (the page's publish time, read as Asia/Shan
 warehouse connections set TimeZone to Asia/Shanghai so it displays as local time.
 """
 
+# source_health as migration 8 defined it; migration 10 adds the last run's new articles
+_SOURCE_HEALTH_8 = """CREATE OR REPLACE VIEW source_health AS
+WITH runs AS (
+    SELECT source, count(*) AS runs,
+           max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
+           max(finished_at) AS last_run,
+           arg_max(status, finished_at) AS last_status,
+           sum(coalesce(pages_fetched, 0)) AS pages,
+           sum(coalesce(errors, 0)) AS errors,
+           avg(articles_new) FILTER (WHERE processed_at IS NOT NULL) AS new_per_run,
+           count(*) FILTER (WHERE processed_at IS NULL) AS runs_unprocessed
+    FROM crawl_runs GROUP BY source),
+arts AS (
+    SELECT source, count(*) AS articles, max(first_seen) AS last_new_article,
+           avg((published_at IS NOT NULL)::INT) AS with_date,
+           avg((original_source IS NOT NULL)::INT) AS with_source,
+           avg((author IS NOT NULL)::INT) AS with_author,
+           avg(quality) AS quality
+    FROM articles GROUP BY source),
+-- articles loaded but not yet grouped into stories (a process killed between its load and its
+-- dedupe): the next process/ingest picks them up
+pending AS (
+    SELECT a.source, count(*) AS dedupe_pending
+    FROM articles a LEFT JOIN dedupe_docs d ON d.article_id = a.id
+    WHERE d.article_id IS NULL OR d.content_hash IS DISTINCT FROM a.content_hash
+    GROUP BY a.source)
+SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_success, r.last_run, r.runs,
+       a.articles, a.last_new_article, r.new_per_run AS yield_per_run,
+       CASE WHEN r.pages > 0 THEN r.errors / r.pages END AS error_rate,
+       a.with_date, a.with_source, a.with_author, a.quality,
+       coalesce(p.dedupe_pending, 0) AS dedupe_pending, coalesce(r.runs_unprocessed, 0) AS runs_unprocessed
+FROM runs r FULL OUTER JOIN arts a ON a.source = r.source
+LEFT JOIN pending p ON p.source = coalesce(r.source, a.source);
+"""
+
+
+def _with_last_run_new(view: str) -> str:
+    return (view.replace("           arg_max(status, finished_at) AS last_status,\n",
+                         "           arg_max(status, finished_at) AS last_status,\n"
+                         "           arg_max(articles_new, finished_at) AS new_last_run,\n")
+                .replace("       a.articles, a.last_new_article, r.new_per_run AS yield_per_run,\n",
+                         "       a.articles, a.last_new_article, r.new_per_run AS yield_per_run, r.new_last_run,\n"))
+
+
+def _archive_relative(table: str) -> str:
+    """Migration 9: a stored WARC path in the archive's layout becomes `<source>/<file>`."""
+    return (f"UPDATE {table} SET warc_path = source || '/' || regexp_extract(warc_path, '[^/]+$')\n"
+            "WHERE regexp_extract(warc_path, '([^/]+)/[^/]+[.]warc[.]gz$', 1) = source\n"
+            "  AND warc_path <> source || '/' || regexp_extract(warc_path, '[^/]+$');\n")
+
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial tables", """
 CREATE TABLE articles (
@@ -309,91 +360,14 @@ GROUP BY a.id, a.url, a.source, a.title, a.published_at, a.original_source, a.au
 ALTER TABLE crawl_runs ADD COLUMN processed_at TIMESTAMPTZ;
 UPDATE crawl_runs SET processed_at = coalesce(finished_at, now()) WHERE articles_new IS NOT NULL;
 
-CREATE OR REPLACE VIEW source_health AS
-WITH runs AS (
-    SELECT source, count(*) AS runs,
-           max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
-           max(finished_at) AS last_run,
-           arg_max(status, finished_at) AS last_status,
-           sum(coalesce(pages_fetched, 0)) AS pages,
-           sum(coalesce(errors, 0)) AS errors,
-           avg(articles_new) FILTER (WHERE processed_at IS NOT NULL) AS new_per_run,
-           count(*) FILTER (WHERE processed_at IS NULL) AS runs_unprocessed
-    FROM crawl_runs GROUP BY source),
-arts AS (
-    SELECT source, count(*) AS articles, max(first_seen) AS last_new_article,
-           avg((published_at IS NOT NULL)::INT) AS with_date,
-           avg((original_source IS NOT NULL)::INT) AS with_source,
-           avg((author IS NOT NULL)::INT) AS with_author,
-           avg(quality) AS quality
-    FROM articles GROUP BY source),
--- articles loaded but not yet grouped into stories (a process killed between its load and its
--- dedupe): the next process/ingest picks them up
-pending AS (
-    SELECT a.source, count(*) AS dedupe_pending
-    FROM articles a LEFT JOIN dedupe_docs d ON d.article_id = a.id
-    WHERE d.article_id IS NULL OR d.content_hash IS DISTINCT FROM a.content_hash
-    GROUP BY a.source)
-SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_success, r.last_run, r.runs,
-       a.articles, a.last_new_article, r.new_per_run AS yield_per_run,
-       CASE WHEN r.pages > 0 THEN r.errors / r.pages END AS error_rate,
-       a.with_date, a.with_source, a.with_author, a.quality,
-       coalesce(p.dedupe_pending, 0) AS dedupe_pending, coalesce(r.runs_unprocessed, 0) AS runs_unprocessed
-FROM runs r FULL OUTER JOIN arts a ON a.source = r.source
-LEFT JOIN pending p ON p.source = coalesce(r.source, a.source);
-"""),
+""" + _SOURCE_HEALTH_8),
     (9, "WARC locations relative to the archive root", """
 -- warc_path (articles, rejected, crawl_runs, crawl_urls) names the raw page's WARC file relative
 -- to the archive root, `<source>/<run_id>.warc.gz`, resolved against the archive in use when it
 -- is read (crawlers/archive.py: location, resolve): a moved or copied archive still finds its
 -- pages. Stored paths in the archive's layout (.../<source>/<file>.warc.gz, absolute or relative
 -- to where the load ran) become archive-relative; others (files processed from elsewhere) stay.
-UPDATE articles SET warc_path = source || '/' || regexp_extract(warc_path, '[^/]+$')
-WHERE regexp_extract(warc_path, '([^/]+)/[^/]+[.]warc[.]gz$', 1) = source
-  AND warc_path <> source || '/' || regexp_extract(warc_path, '[^/]+$');
-UPDATE rejected SET warc_path = source || '/' || regexp_extract(warc_path, '[^/]+$')
-WHERE regexp_extract(warc_path, '([^/]+)/[^/]+[.]warc[.]gz$', 1) = source
-  AND warc_path <> source || '/' || regexp_extract(warc_path, '[^/]+$');
-UPDATE crawl_runs SET warc_path = source || '/' || regexp_extract(warc_path, '[^/]+$')
-WHERE regexp_extract(warc_path, '([^/]+)/[^/]+[.]warc[.]gz$', 1) = source
-  AND warc_path <> source || '/' || regexp_extract(warc_path, '[^/]+$');
-UPDATE crawl_urls SET warc_path = source || '/' || regexp_extract(warc_path, '[^/]+$')
-WHERE regexp_extract(warc_path, '([^/]+)/[^/]+[.]warc[.]gz$', 1) = source
-  AND warc_path <> source || '/' || regexp_extract(warc_path, '[^/]+$');
-"""),
-    (10, "source_health: new articles in the last run (the report read its own copy of the view)", """
-CREATE OR REPLACE VIEW source_health AS
-WITH runs AS (
-    SELECT source, count(*) AS runs,
-           max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
-           max(finished_at) AS last_run,
-           arg_max(status, finished_at) AS last_status,
-           arg_max(articles_new, finished_at) AS new_last_run,
-           sum(coalesce(pages_fetched, 0)) AS pages,
-           sum(coalesce(errors, 0)) AS errors,
-           avg(articles_new) FILTER (WHERE processed_at IS NOT NULL) AS new_per_run,
-           count(*) FILTER (WHERE processed_at IS NULL) AS runs_unprocessed
-    FROM crawl_runs GROUP BY source),
-arts AS (
-    SELECT source, count(*) AS articles, max(first_seen) AS last_new_article,
-           avg((published_at IS NOT NULL)::INT) AS with_date,
-           avg((original_source IS NOT NULL)::INT) AS with_source,
-           avg((author IS NOT NULL)::INT) AS with_author,
-           avg(quality) AS quality
-    FROM articles GROUP BY source),
--- articles loaded but not yet grouped into stories (a process killed between its load and its
--- dedupe): the next process/ingest picks them up
-pending AS (
-    SELECT a.source, count(*) AS dedupe_pending
-    FROM articles a LEFT JOIN dedupe_docs d ON d.article_id = a.id
-    WHERE d.article_id IS NULL OR d.content_hash IS DISTINCT FROM a.content_hash
-    GROUP BY a.source)
-SELECT coalesce(r.source, a.source) AS source, r.last_status, r.last_success, r.last_run, r.runs,
-       a.articles, a.last_new_article, r.new_per_run AS yield_per_run, r.new_last_run,
-       CASE WHEN r.pages > 0 THEN r.errors / r.pages END AS error_rate,
-       a.with_date, a.with_source, a.with_author, a.quality,
-       coalesce(p.dedupe_pending, 0) AS dedupe_pending, coalesce(r.runs_unprocessed, 0) AS runs_unprocessed
-FROM runs r FULL OUTER JOIN arts a ON a.source = r.source
-LEFT JOIN pending p ON p.source = coalesce(r.source, a.source);
-"""),
+"""
+        + "".join(_archive_relative(t) for t in ("articles", "rejected", "crawl_runs", "crawl_urls"))),
+    (10, "source_health: new articles in the last run (the report read its own copy of the view)", _with_last_run_new(_SOURCE_HEALTH_8)),
 ]

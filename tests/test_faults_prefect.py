@@ -25,7 +25,7 @@ import yaml
 
 import warehouse
 from faults.helpers import NEWSFLOW, ROOT, consistent, record, wait_for
-from faults.procs import STOP_LIMIT, alive, descendants, kinds, listening, port_of
+from faults.procs import STOP_LIMIT, alive, descendants, kinds, listening, port_of, serve_config
 
 ORPHAN_LIMIT = 15.0   # seconds a child may outlive its killed parent (lifeline: SIGTERM, SIGKILL 5 s later)
 
@@ -50,20 +50,6 @@ def kill_tree(proc, tree: dict[int, str]) -> None:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         pass
-
-
-def serve_config(tmp_path: Path) -> Path:
-    """A test-only deployment: ingest the mirror's hainan every 5 seconds."""
-    config = tmp_path / "prefect.yaml"
-    config.write_text(
-        "deployments:\n"
-        "  - name: ingest-test\n"
-        "    entrypoint: flows/ingest.py:ingest_flow\n"
-        "    parameters: {sources: [hainan], mirror: true}\n"
-        "    schedules:\n"
-        "      - interval: 5\n"
-        "        timezone: Asia/Shanghai\n", encoding="utf-8")
-    return config
 
 
 def serve_env(tmp_path: Path) -> dict:
@@ -193,6 +179,16 @@ def test_a_second_ctrl_c_or_a_stop_past_its_grace_kills_what_is_left(tmp_path, h
 
 
 # ----------------------------------------------------------------------------- kill -9
+def kill_parent_alone(proc, tree: dict, what: str) -> float:
+    """SIGKILL the parent alone (as the OOM killer would); seconds until its children are gone."""
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    killed = time.monotonic()
+    wait_for(lambda: not any(alive(p) for p in tree), ORPHAN_LIMIT, f"children of the killed {what} "
+             f"gone: {[(p, c[:80]) for p, c in tree.items() if alive(p)]}", poll=0.1)
+    return time.monotonic() - killed
+
+
 def test_a_killed_ingest_leaves_no_prefect_server_or_crawl(tmp_path, request):
     """Issue 18.8: `newsflow ingest` SIGKILLed while its ephemeral Prefect server (uvicorn) is up
     and its crawl is running. Before: the server kept listening for over an hour."""
@@ -204,12 +200,7 @@ def test_a_killed_ingest_leaves_no_prefect_server_or_crawl(tmp_path, request):
         tree = mid_run(proc, "server", "crawl")
         port = port_of(tree[kinds(tree)["server"][0]])
         assert listening(port)
-        os.kill(proc.pid, signal.SIGKILL)          # the parent alone, as the OOM killer would
-        proc.wait(10)
-        killed = time.monotonic()
-        wait_for(lambda: not any(alive(p) for p in tree), ORPHAN_LIMIT, f"children of the killed ingest "
-                 f"gone: {[(p, c[:80]) for p, c in tree.items() if alive(p)]}", poll=0.1)
-        gone = time.monotonic() - killed
+        gone = kill_parent_alone(proc, tree, "ingest")
     finally:
         kill_tree(proc, tree)
     record(request, orphan_seconds=round(gone, 1))
@@ -227,12 +218,7 @@ def test_a_killed_serve_leaves_no_server_flow_run_or_crawl(tmp_path, request):
     try:
         tree = mid_run(proc, "server", "flow run", "crawl")
         port = port_of(tree[kinds(tree)["server"][0]])
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        killed = time.monotonic()
-        wait_for(lambda: not any(alive(p) for p in tree), ORPHAN_LIMIT, f"children of the killed serve "
-                 f"gone: {[(p, c[:80]) for p, c in tree.items() if alive(p)]}", poll=0.1)
-        gone = time.monotonic() - killed
+        gone = kill_parent_alone(proc, tree, "serve")
     finally:
         kill_tree(proc, tree)
     record(request, orphan_seconds=round(gone, 1))

@@ -54,16 +54,8 @@ def test_serve_runs_a_schedule_against_the_mirror_and_stops_cleanly_on_sigterm(t
     """A scheduled run loads the mirror; then SIGTERM to serve alone (what `kill PID` sends)
     stops it within seconds, without a traceback, and leaves none of its processes running
     (Ctrl-C in a terminal: tests/test_faults_prefect.py)."""
-    from faults.procs import STOP_LIMIT, alive, descendants, kinds
-    config = tmp_path / "prefect.yaml"
-    config.write_text(
-        "deployments:\n"
-        "  - name: ingest-test\n"
-        "    entrypoint: flows/ingest.py:ingest_flow\n"
-        "    parameters: {sources: [hainan], mirror: true}\n"
-        "    schedules:\n"
-        "      - interval: 5\n"
-        "        timezone: Asia/Shanghai\n", encoding="utf-8")
+    from faults.procs import STOP_LIMIT, alive, descendants, kinds, serve_config
+    config = serve_config(tmp_path)
     db = tmp_path / "nf.duckdb"
     proc = subprocess.Popen([newsflow_exe, "--db", str(db), "serve", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

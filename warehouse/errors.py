@@ -8,11 +8,11 @@ class WarehouseError(Failed):
     """Something is wrong with the warehouse file itself."""
 
 
-class WarehouseBusy(WarehouseError, Busy):
+class WarehouseBusy(Busy, WarehouseError):
     """Another process holds the DuckDB file and did not let go in time."""
 
 
-class QueryError(WarehouseError, BadInput):
+class QueryError(BadInput, WarehouseError):
     """An ad-hoc query failed (bad SQL, missing table, ...)."""
 
 
@@ -21,6 +21,6 @@ class OutputError(WarehouseError):
     written: read-only, full disk, a parent that is a file ... The warehouse is not at fault."""
 
 
-class OutputRefused(OutputError, BadInput):
+class OutputRefused(BadInput, OutputError):
     """Writing there would replace something newsflow must keep or did not write: the
     warehouse or its archive, a folder that is not an earlier export, a file without --overwrite."""

@@ -73,3 +73,17 @@ def kinds(tree: dict[int, str]) -> dict[str, list[int]]:
         if kind(cmd):
             out.setdefault(kind(cmd), []).append(pid)
     return out
+
+
+def serve_config(tmp_path: Path) -> Path:
+    """A test-only prefect.yaml: one deployment that ingests the mirror's hainan every 5 seconds."""
+    config = tmp_path / "prefect.yaml"
+    config.write_text(
+        "deployments:\n"
+        "  - name: ingest-test\n"
+        "    entrypoint: flows/ingest.py:ingest_flow\n"
+        "    parameters: {sources: [hainan], mirror: true}\n"
+        "    schedules:\n"
+        "      - interval: 5\n"
+        "        timezone: Asia/Shanghai\n", encoding="utf-8")
+    return config
