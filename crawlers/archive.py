@@ -211,3 +211,31 @@ def resolve(stored: str, root: str | Path | None) -> Path:
         if c.exists():
             return c
     return candidates[0]
+
+
+def read_record(path: str | Path, offset: int) -> RawPage:
+    """The one response record at `offset` of an archive file (where the warehouse says an
+    article's raw page is: `warc_path`, `warc_offset`). ValueError when no complete response
+    record starts there."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        try:
+            for rec in ArchiveIterator(fh):
+                if rec.rec_type != "response":
+                    break
+                body = rec.content_stream().read()
+                h = rec.rec_headers
+                status = int(rec.http_headers.get_statuscode() or 0) if rec.http_headers else 0
+                fetched = dt.datetime.strptime(h.get_header("WARC-Date")[:19], "%Y-%m-%dT%H:%M:%S")
+                return RawPage(
+                    url=h.get_header("NF-Request-URI") or h.get_header("WARC-Target-URI"),
+                    final_url=h.get_header("WARC-Target-URI"), status=status,
+                    headers=tuple(rec.http_headers.headers) if rec.http_headers else (),
+                    body=body, fetched_at=fetched.replace(tzinfo=dt.timezone.utc),
+                    source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
+                    list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
+                    block_reason=h.get_header("NF-Block-Reason"), warc_path=str(path), warc_offset=offset)
+        except (ArchiveLoadFailed, EOFError, zlib.error, OSError, AttributeError, TypeError, IndexError) as exc:
+            raise ValueError(f"no readable record at offset {offset} of {path}: {exc}") from exc
+    raise ValueError(f"no response record at offset {offset} of {path}")

@@ -116,11 +116,13 @@ def _arrow_schema(con: duckdb.DuckDBPyConnection, select: str, drop: Iterable[st
 def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None = None,
            source: str | None = None, topic: str | None = None, partition: bool | None = None,
            overwrite: bool = False, archive: str | Path | None = None,
-           protect: Iterable[tuple[str | Path | None, str]] = (), say=None) -> int:
+           protect: Iterable[tuple[str | Path | None, str]] = (), say=None,
+           ids: pa.Table | None = None) -> int:
     """Write the selected articles; returns the row count. `partition=None` partitions Parquet
     by month (year=YYYY/month=M/*.parquet under `output`) when the export is large.
     `archive` (default: `archive` next to `db`) and `protect` ((path, what) pairs) are refused
-    as outputs along with the warehouse's own files; see warehouse/paths.py."""
+    as outputs along with the warehouse's own files; see warehouse/paths.py. `ids` (a table
+    with an `id` column: the explorer's current result) keeps only those articles."""
     if fmt not in FORMATS:
         raise WarehouseError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     target = paths.refuse_protected(output, paths.protected_paths(db, archive, protect))
@@ -132,6 +134,9 @@ def export(db: str | Path, fmt: str, output: str | Path, since: dt.date | None =
         where.append(f"a.source = {_lit(source)}")
     with reader(db, say=say) as wh:     # the snapshot while a load holds the warehouse
         con = wh.con
+        if ids is not None:
+            con.register("_export_ids", ids.select(["id"]))
+            where.append("a.id IN (SELECT id FROM _export_ids)")
         if topic:
             if not _has(con, "article_tags"):
                 raise WarehouseError("no topic tags in this warehouse yet (run an ingest or `newsflow retag`)")

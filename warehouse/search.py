@@ -66,8 +66,9 @@ def unindexed(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[
     return con.execute(sql).fetchall()
 
 
-SEARCH_SQL = """
-WITH q AS (SELECT DISTINCT unnest($terms::VARCHAR[]) AS term),
+# The matching articles with their BM25 score and how many of the query's terms each has
+# ($terms, $k1, $b, $need): shared by `search` and the explorer (warehouse/explore.py).
+SCORED_CTES = """q AS (SELECT DISTINCT unnest($terms::VARCHAR[]) AS term),
 p AS (SELECT p.term, p.article_id, p.tf FROM search_postings p WHERE p.term IN (SELECT term FROM q)),
 df AS (SELECT term, count(*) AS df FROM p GROUP BY term),
 st AS (SELECT count(*) AS n, avg(len) AS avgdl FROM search_docs),
@@ -79,7 +80,9 @@ scored AS (
     FROM p JOIN df USING (term) JOIN search_docs d USING (article_id) CROSS JOIN st
     GROUP BY p.article_id
     HAVING count(DISTINCT p.term) >= $need
-),
+)"""
+
+SEARCH_SQL = "WITH " + SCORED_CTES + """,
 -- every match, counted for the total; the text is read for the shown ones only (on 10,000
 -- generated articles and bench_search's queries: a window count over the full rows took ~20%
 -- longer than the query without a total, this takes 35-45% less)

@@ -1,0 +1,64 @@
+"""`newsflow web`: the explorer (flows/web/) served on this machine."""
+from __future__ import annotations
+
+import ipaddress
+
+import click
+
+from flows.cli.app import main
+from flows.cli.common import say, source_registry
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but a loopback address lets other machines read the warehouse.")
+@click.pass_context
+def web(ctx, port, host):
+    """Serve the explorer: search, facets, attention over time, stories, articles (with the
+    archived page replayed offline), source health and downloads, read-only, in a browser.
+
+    It reads the warehouse (or its snapshot while a load holds it) through short read-only
+    connections, with no external access: nothing a page sends becomes SQL. Ctrl-C stops it.
+
+    \b
+    Example:
+      newsflow web                         # then open http://127.0.0.1:8765/
+      newsflow --db data/newsflow.duckdb web --port 9000
+      newsflow web --host 0.0.0.0          # reachable from other machines (warns)
+    """
+    from pathlib import Path
+
+    from flows.web import Explorer
+    from flows.web.app import WebError
+    from flows.web.server import make_server
+    from warehouse.errors import WarehouseError
+    db = Path(ctx.obj["db"])
+    if not db.exists():
+        raise WarehouseError(f"no warehouse at {db} (run an ingest first)")
+    if not _loopback(host):
+        say(f"warning: binding {host}: anyone who can reach this machine can read the warehouse "
+            "(the explorer has no login)")
+    app = Explorer(db, ctx.obj["archive"], registry=source_registry(ctx), say=say)
+    try:
+        httpd = make_server(app, host, port)
+    except OSError as exc:
+        raise WebError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"newsflow web: http://{shown}:{httpd.server_address[1]}/ (read-only over {db}; Ctrl-C stops)")
+    try:
+        httpd.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    finally:
+        httpd.server_close()
