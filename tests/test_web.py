@@ -1,0 +1,309 @@
+"""`newsflow web` over HTTP (the stdlib client against the explorer on 127.0.0.1, port 0), on a
+real small warehouse (tests/webfixture.py: the mirror's pages extracted, tagged, indexed and
+deduplicated): search and its facets against the warehouse's own numbers, the URL as the whole
+state, stories and articles, the archived page under its sandbox policy, downloads through the
+export code, escaping, errors, and that it never writes nor holds the warehouse."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from html import unescape
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+import pyarrow.parquet as pq
+import pytest
+
+import warehouse
+import webfixture
+from flows.search.index import search as cli_search
+from flows.web.state import PAGE_SIZE, State
+
+Q = "生态"
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory):
+    fx = webfixture.build(tmp_path_factory.mktemp("web"))
+    server = webfixture.start(fx)
+    try:
+        yield fx
+    finally:
+        server.close()
+
+
+def get(fx, path: str, method: str = "GET"):
+    req = urllib.request.Request(fx.url + path, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def page(fx, path: str) -> str:
+    status, headers, body = get(fx, path)
+    assert status == 200, (path, body[:500])
+    return body.decode("utf-8")
+
+
+def sql(fx, query: str, params=None):
+    return warehouse.query(fx.db, query, params)[1]
+
+
+def hits(html: str) -> list[str]:
+    return re.findall(r'<li class="hit">\s*<a class="title" href="([^"]+)"', html)
+
+
+def facet(html: str, name: str) -> dict[str, int]:
+    block = html[html.index(f'id="facet-{name}"'):]
+    block = block[:block.index("</section>")]
+    return {unescape(v): int(n.replace(",", "")) for v, n in
+            re.findall(r'data-value="([^"]*)">[^<]*</a> <span class="n">([\d,]+)</span>', block)}
+
+
+def test_search_counts_what_newsflow_search_counts(fx):
+    html = page(fx, "/?" + urlencode({"q": Q}))
+    want = cli_search(fx.db, Q, limit=1).total
+    assert want > PAGE_SIZE
+    assert f'<b id="n-articles">{want}</b>' in html
+    stories = sql(fx, "select count(distinct coalesce(d.cluster_id, a.id)) from articles a left join dedupe_docs d "
+                      "on d.article_id = a.id where a.id in (select article_id from search_postings where term = ?)", [Q])
+    assert f'<b id="n-stories">{stories[0][0]}</b>' in html
+    assert len(hits(html)) == PAGE_SIZE and all(h.startswith("/story/") for h in hits(html))
+    assert "<mark>生态</mark>" in html
+    # traditional script finds the same articles
+    assert f'<b id="n-articles">{want}</b>' in page(fx, "/?" + urlencode({"q": "生態"}))
+
+
+def test_facets_count_and_filter(fx):
+    html = page(fx, "/?" + urlencode({"q": Q}))
+    sources = facet(html, "source")
+    want = dict(sql(fx, "select source, count(*) from articles where id in "
+                        "(select article_id from search_postings where term = ?) group by 1", [Q]))
+    assert sources == want
+    topics = facet(html, "topic")
+    assert topics and all(n > 0 for n in topics.values())
+    # a province is the sum of its sources
+    provinces = facet(html, "province")
+    assert provinces["广西"] == sum(n for s, n in want.items() if s in ("gxzf", "gx-sthjt"))
+    # choosing a facet value: the URL holds it, every row is from that source, the count is the facet's
+    source, n = max(want.items(), key=lambda kv: kv[1])
+    link = re.search(rf'<a href="([^"]+)" class="fv" aria-pressed="false" data-value="{source}">', html).group(1)
+    link = unescape(link)
+    assert dict(parse_qsl(urlsplit(link).query)) == {"q": Q, "source": source}
+    filtered = page(fx, link + "&view=article")
+    assert f'<b id="n-articles">{n}</b>' in filtered
+    for href in hits(filtered):
+        aid = href.split("/")[-1]
+        assert sql(fx, "select source from articles where id = ?", [aid]) == [(source,)]
+    assert 'aria-pressed="true"' in filtered and "✕" in filtered          # shown as selected, removable
+    topic, tn = next(iter(topics.items()))
+    both = page(fx, "/?" + urlencode({"q": Q, "topic": topic}))
+    want_t = sql(fx, "select count(*) from article_tags where kind = 'topic' and tag = ? and article_id in "
+                     "(select article_id from search_postings where term = ?)", [topic, Q])[0][0]
+    assert f'<b id="n-articles">{want_t}</b>' in both and want_t == tn
+
+
+def test_url_is_the_whole_state(fx):
+    st = State.parse(urlencode([("q", Q), ("source", "gxzf"), ("source", "hainan"), ("from", "2024-01-01"),
+                                ("view", "article"), ("sort", "newest"), ("page", "2"), ("by", "topic")]))
+    again = State.parse(urlsplit(st.url()).query)
+    assert again == st
+    assert st.url(view="story").count("page=") == 0                    # any other change: back to page 1
+    one, two = page(fx, st.url()), page(fx, st.url(page=1))
+    assert set(hits(one)).isdisjoint(hits(two))                         # paging, not the same rows
+
+
+def test_date_range_and_script(fx):
+    html = page(fx, "/?" + urlencode({"q": Q, "from": "2025-01-01", "to": "2025-12-31", "view": "article"}))
+    want = sql(fx, "select count(*) from articles where id in (select article_id from search_postings where term = ?) "
+                   "and published_at >= timestamptz '2025-01-01 00:00:00+08' "
+                   "and published_at < timestamptz '2026-01-01 00:00:00+08'", [Q])[0][0]
+    assert f'<b id="n-articles">{want}</b>' in html
+    scripts = facet(page(fx, "/"), "script")
+    assert scripts == dict(sql(fx, "select script, count(*) from articles group by 1"))
+
+
+def test_broad_query_is_paged(fx):
+    html = page(fx, "/")                                                 # no query: every article
+    assert f'<b id="n-articles">{sql(fx, "select count(*) from articles")[0][0]}</b>' in html
+    assert len(hits(html)) == PAGE_SIZE and 'rel="next"' in html
+    assert get(fx, "/?page=501")[0] == 400                              # deeper than anyone reads: download
+
+
+def test_attention_chart_table_and_csv(fx):
+    q = urlencode({"q": Q, "unit": "month"})
+    html = page(fx, "/?" + q)
+    assert 'id="attention-chart"' in html and "<svg" in html
+    status, headers, body = get(fx, "/attention.csv?" + q)
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(body.decode())))
+    assert rows[0] == ["month", "source", "articles"]
+    dated = sql(fx, "select count(*) from articles where published_at is not null and id in "
+                    "(select article_id from search_postings where term = ?)", [Q])[0][0]
+    assert sum(int(r[2]) for r in rows[1:]) == dated
+    assert all(r[0].endswith("-01") for r in rows[1:])
+    by_topic = list(csv.reader(io.StringIO(get(fx, "/attention.csv?" + q + "&by=topic")[2].decode())))
+    assert by_topic[0] == ["month", "topic", "articles"] and len(by_topic) > 1
+    # top words and partners of the query
+    assert 'id="top-words"' in html and "<h3>Keywords</h3>" in html
+
+
+def test_story_page_lists_every_copy(fx):
+    cluster, n = sql(fx, "select cluster_id, articles from stories where articles > 1 order by cluster_id limit 1")[0]
+    html = page(fx, f"/story/{quote(cluster)}")
+    copies = sql(fx, "select article_id, is_canonical from article_clusters where cluster_id = ?", [cluster])
+    assert len(copies) == n
+    for aid, canonical in copies:
+        assert f'href="/article/{aid}"' in html
+    assert html.count('class="badge"') == 1                              # the canonical one marked
+    canonical = next(a for a, c in copies if c)
+    row = html[html.index('<tr class="canonical">'):]
+    assert f'/article/{canonical}' in row[:row.index("</tr>")]
+    assert re.search(r"<td>(exact|near|founder|excerpt)</td>", html)
+    assert get(fx, "/story/nope")[0] == 404
+
+
+def test_article_page_fields_provenance_tags(fx):
+    aid, title, prov = sql(fx, "select id, title, provenance from articles where url <> ? order by id limit 1",
+                           [webfixture.HOSTILE_URL])[0]
+    html = page(fx, f"/article/{aid}")
+    assert f"<h1>{title}</h1>" in html
+    for rule in json.loads(prov).values():
+        assert str(rule).replace("'", "&#39;").replace('"', "&#34;") in html or str(rule) in unescape(html)
+    tags = sql(fx, "select count(*) from article_tags where article_id = ?", [aid])[0][0]
+    assert html[html.index('id="tags"'):].count("<tr>") - 1 == tags
+    assert 'id="versions"' not in html                                  # no article_versions table here
+    assert f'src="/raw/{aid}"' in html and 'sandbox=""' in html
+
+
+def test_versions_section_only_when_the_table_exists(fx, tmp_path):
+    db = tmp_path / "v.duckdb"
+    shutil.copy(fx.db, db)
+    aid = sql(fx, "select id from articles order by id limit 1")[0][0]
+    with warehouse.connect(db) as con:
+        con.execute("CREATE TABLE article_versions (article_id VARCHAR, version INTEGER, title VARCHAR)")
+        con.execute("INSERT INTO article_versions VALUES (?, 1, '旧的标题<i>')", [aid])
+    from flows.web import Explorer, serve
+    server = serve(Explorer(db, fx.archive))
+    try:
+        with urllib.request.urlopen(f"{server.url}/article/{aid}") as r:
+            html = r.read().decode()
+    finally:
+        server.close()
+    assert 'id="versions"' in html and "旧的标题&lt;i&gt;" in html and 'id="events"' not in html
+
+
+def test_archived_page_replayed_under_a_sandbox(fx):
+    aid = sql(fx, "select id from articles where url = ?", [webfixture.HOSTILE_URL])[0][0]
+    status, headers, body = get(fx, f"/raw/{aid}")
+    assert status == 200 and body == webfixture.HOSTILE_PAGE               # the bytes as fetched
+    csp = headers["Content-Security-Policy"]
+    assert csp.startswith("sandbox;") and "default-src 'none'" in csp and "script-src" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    other = sql(fx, "select id, url from articles where source = 'hainan' order by id limit 1")[0]
+    assert get(fx, f"/raw/{other[0]}")[2] == fx.bodies[other[1]]
+
+
+def test_everything_is_escaped(fx):
+    html = page(fx, "/?" + urlencode({"q": "生态环境 保护", "view": "article"}))
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    aid = sql(fx, "select id from articles where url = ?", [webfixture.HOSTILE_URL])[0][0]
+    art = page(fx, f"/article/{aid}")
+    assert "<script>alert" not in art and "&lt;script&gt;" in art
+    evil = page_or_error(fx, "/?" + urlencode({"q": '"><script>x</script>', "source": "<img src=x>"}))
+    assert "<script>x" not in evil and "<img src=x>" not in evil
+    assert all(re.match(r"(/|#|https?://)", h) for h in re.findall(r'href="([^"]*)"', art)), "only safe links"
+
+
+def page_or_error(fx, path):
+    return get(fx, path)[2].decode()
+
+
+def test_downloads_carry_the_current_result(fx):
+    q = {"q": Q, "source": "gxzf"}
+    want = {r[0] for r in sql(fx, "select id from articles where source = 'gxzf' and id in "
+                                  "(select article_id from search_postings where term = ?)", [Q])}
+    status, headers, body = get(fx, "/download.csv?" + urlencode(q))
+    assert status == 200 and "attachment" in headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    assert {r["id"] for r in rows} == want and rows[0]["published_at"].endswith("+08:00")
+    status, headers, body = get(fx, "/download.parquet?" + urlencode(q))
+    table = pq.read_table(io.BytesIO(body))
+    assert set(table.column("id").to_pylist()) == want and "topics" in table.column_names
+    status, headers, body = get(fx, "/download.jsonl?" + urlencode(q))
+    assert {json.loads(line)["id"] for line in body.decode().splitlines()} == want
+
+
+def test_sources_page(fx):
+    html = page(fx, "/sources")
+    for s in sql(fx, "select distinct source from articles"):
+        assert f">{s[0]}</a></th>" in html
+    assert '<tr class="status-failed">' in html and 'id="yield"' in html
+
+
+def test_errors_and_methods(fx):
+    assert get(fx, "/?page=0")[0] == 400
+    assert get(fx, "/?view=everything")[0] == 400
+    assert get(fx, "/?from=yesterday")[0] == 400
+    assert get(fx, "/?q=%20%2C%2C")[0] in (200, 400)
+    assert get(fx, "/nothing-here")[0] == 404
+    assert get(fx, "/static/..%2Fapp.py")[0] == 404
+    assert get(fx, "/article/nope")[0] == 404
+    assert get(fx, "/", method="POST")[0] == 405
+    status, headers, _ = get(fx, "/static/app.css")
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+
+
+def test_page_headers_forbid_outside_resources(fx):
+    status, headers, body = get(fx, "/")
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert float(headers["Server-Timing"].split("dur=")[1]) > 0
+    html = body.decode()
+    assert not re.search(r'(src|href)="(https?:)?//', html)                # nothing from a CDN
+
+
+def test_read_only_and_never_holds_the_warehouse(fx):
+    before = hashlib.sha256(fx.db.read_bytes()).hexdigest()
+    page(fx, "/?" + urlencode({"q": Q}))
+    assert hashlib.sha256(fx.db.read_bytes()).hexdigest() == before
+    # between requests a writer opens the file at once (the explorer's connections are per request)
+    with warehouse.connect(fx.db, wait=0.5) as con:
+        con.execute("select 1")
+    from warehouse.explore import explorer
+    with explorer(fx.db) as rd:
+        with pytest.raises(Exception, match="(?i)permission|disabled|external"):
+            rd.con.execute("select * from read_text('/etc/hostname')").fetchall()
+
+
+def test_cli_help_and_host_warning(fx, newsflow_exe, tmp_path):
+    out = subprocess.run([newsflow_exe, "web", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "Example:" in out.stdout and "--port" in out.stdout
+    missing = subprocess.run([newsflow_exe, "--db", str(tmp_path / "none.duckdb"), "web", "--port", "0"],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "no warehouse" in missing.stderr
+    proc = subprocess.Popen([newsflow_exe, "--db", str(fx.db), "--archive", str(fx.archive), "web", "--port", "0",
+                             "--host", "0.0.0.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = re.search(r":(\d+)/", line).group(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/sources", timeout=30) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert "warning: binding 0.0.0.0" in proc.stderr.read()
+    taken = subprocess.run([newsflow_exe, "--db", str(fx.db), "web", "--port", urlsplit(fx.url).port.__str__()],
+                           capture_output=True, text=True, timeout=60)
+    assert taken.returncode == 1 and "cannot listen" in taken.stderr, taken.stderr
+    assert sys.executable
