@@ -26,7 +26,7 @@ from pathlib import Path
 import warehouse
 from bench.bench_load import make
 from crawlers.registry import load_registry
-from flows import report
+from flows.cli import report      # (moved there by the redesign)
 from flows.cli.report import choose_bins
 from flows.extract.dates import SHANGHAI
 from flows.tags import load_taxonomy

@@ -135,10 +135,18 @@ def totals(con) -> dict:
 def facets(con, limit: int = 12) -> dict[str, list[tuple[str, int]]]:
     """Counts of the matching set per facet value, most first: source (all), 来源, script and
     the tag kinds (topic, partner, place, keyword: the top `limit` each)."""
-    out = {"source": con.execute("SELECT source, count(*) AS n FROM _m GROUP BY 1 ORDER BY n DESC, 1").fetchall()}
-    for name, col in (("outlet", "original_source"), ("script", "script")):
-        out[name] = con.execute(f"SELECT {col}, count(*) AS n FROM _m WHERE {col} IS NOT NULL "
-                                "GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?", [limit]).fetchall()
+    out: dict[str, list] = {"source": [], "outlet": [], "script": []}
+    # one pass over _m for the three columns (sources all; 来源 and script: the top `limit`)
+    for facet, value, n in con.execute("""
+            SELECT facet, value, n FROM (
+                SELECT CASE WHEN GROUPING(source) = 0 THEN 'source' WHEN GROUPING(original_source) = 0
+                            THEN 'outlet' ELSE 'script' END AS facet,
+                       coalesce(source, original_source, script) AS value, count(*) AS n
+                FROM _m GROUP BY GROUPING SETS ((source), (original_source), (script)))
+            WHERE value IS NOT NULL
+            QUALIFY facet = 'source' OR row_number() OVER (PARTITION BY facet ORDER BY n DESC, value) <= ?
+            ORDER BY facet, n DESC, value""", [limit]).fetchall():
+        out[facet].append((value, n))
     for kind in TAG_FACETS:
         out[kind] = []
     if has_table(con, "article_tags"):
@@ -207,18 +215,21 @@ def attention(con, by: str, unit: str, series: int = 8) -> tuple[list[str], list
                 "AND t.kind = 'topic' WHERE _m.published_at IS NOT NULL")
     else:
         base = "SELECT published_at, source AS key FROM _m WHERE published_at IS NOT NULL"
-    rows = con.execute(f"""
-        WITH b AS (SELECT date_trunc('{unit}', CAST(timezone('Asia/Shanghai', published_at) AS DATE)) AS bin,
-                          key FROM ({base})),
-        k AS (SELECT key, count(*) AS n FROM b GROUP BY key),
-        top AS (SELECT key FROM k ORDER BY n DESC, key LIMIT ?)
-        SELECT CAST(bin AS DATE), CASE WHEN key IN (SELECT key FROM top) THEN key ELSE 'other' END AS k2,
-               count(*) FROM b GROUP BY ALL ORDER BY 1, 2""", [series]).fetchall()
-    keys = [r[0] for r in con.execute(f"""
-        SELECT key FROM ({base}) GROUP BY key ORDER BY count(*) DESC, key LIMIT ?""", [series]).fetchall()]
-    if any(k == "other" for _, k, _ in rows) and "other" not in keys:
+    per = con.execute(f"""
+        SELECT CAST(date_trunc('{unit}', CAST(timezone('Asia/Shanghai', published_at) AS DATE)) AS DATE) AS bin,
+               key, count(*) FROM ({base}) GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    totals: dict[str, int] = {}
+    for _, k, n in per:
+        totals[k] = totals.get(k, 0) + n
+    keys = sorted(totals, key=lambda k: (-totals[k], k))[:series]
+    kept = set(keys)
+    rows: dict[tuple, int] = {}
+    for b, k, n in per:
+        key = (b, k if k in kept else "other")
+        rows[key] = rows.get(key, 0) + n
+    if len(totals) > len(keys):
         keys.append("other")
-    return keys, rows
+    return keys, [(b, k, n) for (b, k), n in sorted(rows.items())]
 
 
 def matching_ids(con, order: str = "relevance", limit: int = DOWNLOAD_MAX) -> pa.Table:

@@ -76,10 +76,10 @@ scored AS (
     SELECT p.article_id,
            sum(ln((st.n - df.df + 0.5) / (df.df + 0.5) + 1) * p.tf * ($k1 + 1)
                / (p.tf + $k1 * (1 - $b + $b * d.len / st.avgdl))) AS score,
-           count(DISTINCT p.term) AS matched
+           count(*) AS matched      -- one posting per (term, article): index_documents replaces them whole
     FROM p JOIN df USING (term) JOIN search_docs d USING (article_id) CROSS JOIN st
     GROUP BY p.article_id
-    HAVING count(DISTINCT p.term) >= $need
+    HAVING count(*) >= $need
 )"""
 
 SEARCH_SQL = "WITH " + SCORED_CTES + """,
