@@ -30,9 +30,17 @@ Q = "生态"
 
 
 @pytest.fixture(scope="module")
-def fx(tmp_path_factory):
-    fx = webfixture.build(tmp_path_factory.mktemp("web"))
-    server = webfixture.start(fx)
+def built(tmp_path_factory):
+    return webfixture.build(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="module", params=["auto", "duckdb"], ids=["tantivy", "duckdb"])
+def fx(built, request):
+    """Every test twice: answered through the Tantivy derivative, and by DuckDB alone."""
+    import dataclasses
+    fx = dataclasses.replace(built)
+    server = webfixture.start(fx, request.param)
+    fx.engine = request.param
     try:
         yield fx
     finally:

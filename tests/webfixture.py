@@ -78,7 +78,11 @@ def build(folder: Path, per_source: int = 10) -> Fixture:
     return Fixture(db, archive, warc, bodies)
 
 
-def start(fx: Fixture):
-    server = serve(Explorer(fx.db, fx.archive))
+def start(fx: Fixture, engine: str = "auto"):
+    """Serve the fixture; with engine "auto", through its Tantivy derivative (built here)."""
+    if engine == "auto":
+        from flows.search.derived import build as build_derived
+        build_derived(fx.db)
+    server = serve(Explorer(fx.db, fx.archive, engine=engine))
     fx.url = server.url
     return server

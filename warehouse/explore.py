@@ -356,3 +356,65 @@ def sources_present(con) -> list[str]:
 __all__: Sequence[str] = ("Filters", "explorer", "match", "totals", "facets", "articles_page", "stories_page",
                           "attention", "matching_ids", "story", "article", "raw_location", "health", "Health",
                           "DOWNLOAD_MAX", "PAGE_MAX")
+
+
+# ----------------------------------------------------------------------------- the search derivative
+
+def search_stamp(con) -> dict:
+    """What the search derivative (flows/search/derived.py) was built from: it is current while
+    these are unchanged (articles, their index entries, tags, stories)."""
+    def one(sql: str, table: str):
+        return con.execute(sql).fetchone()[0] if has_table(con, table) else None
+    return {"articles": one("SELECT count(*) FROM articles", "articles"),
+            "indexed": one("SELECT count(*) FROM search_docs", "search_docs"),
+            "indexed_at": str(one("SELECT max(indexed_at) FROM search_docs", "search_docs")),
+            "tagged_at": str(one("SELECT max(tagged_at) FROM article_tag_state", "article_tag_state")),
+            "tags": one("SELECT count(*) FROM article_tags", "article_tags"),
+            "stories_at": str(one("SELECT max(updated_at) FROM dedupe_docs", "dedupe_docs")),
+            "deduped": one("SELECT count(*) FROM dedupe_docs", "dedupe_docs")}
+
+
+def derivative_rows(con, batch: int = 2000) -> Iterator[list[tuple]]:
+    """Every indexed article as the search derivative stores it, in batches: id, source, 来源,
+    script, publish time (epoch seconds), Shanghai day (days since 1970-01-01), story, topics,
+    partners, places, keywords, and its index terms with their frequencies (the same tokens
+    the postings hold)."""
+    tags = ("SELECT article_id, " + ", ".join(
+        f"list(tag ORDER BY tag) FILTER (WHERE kind = '{k}') AS {k}s" for k in ("topic", "partner", "place", "keyword"))
+        + " FROM article_tags GROUP BY article_id") if has_table(con, "article_tags") else \
+        "SELECT NULL::VARCHAR AS article_id, " + ", ".join(f"NULL::VARCHAR[] AS {k}s" for k in
+                                                          ("topic", "partner", "place", "keyword")) + " WHERE false"
+    story, join = ("coalesce(dd.cluster_id, a.id)", "LEFT JOIN dedupe_docs dd ON dd.article_id = a.id") \
+        if has_table(con, "dedupe_docs") else ("a.id", "")
+    script = "a.script" if "script" in _columns(con, "articles") else "NULL::VARCHAR"
+    cur = con.execute(f"""
+        WITH p AS (SELECT article_id, list(term) AS terms, list(tf) AS tfs FROM search_postings GROUP BY article_id),
+        t AS ({tags})
+        SELECT a.id, a.source, a.original_source, {script}, epoch(a.published_at)::BIGINT,
+               datediff('day', DATE '1970-01-01', CAST(timezone('Asia/Shanghai', a.published_at) AS DATE)),
+               {story}, t.topics, t.partners, t.places, t.keywords, p.terms, p.tfs
+        FROM articles a JOIN p ON p.article_id = a.id LEFT JOIN t ON t.article_id = a.id {join}""")
+    while True:
+        rows = cur.fetchmany(batch)
+        if not rows:
+            return
+        yield rows
+
+
+def rows_for(con, ids: Sequence[str]) -> dict[str, dict]:
+    """Display fields of these articles (a results page's), by id."""
+    if not ids:
+        return {}
+    cur = con.execute("SELECT id, source, title, url, published_at, original_source, text FROM articles "
+                      "WHERE id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": list(ids)})
+    keys = ("id", "source", "title", "url", "published_at", "original_source", "text")
+    return {r[0]: dict(zip(keys, r)) for r in cur.fetchall()}
+
+
+def story_outlets(con, stories: Sequence[str]) -> dict[str, list[str]]:
+    """Every outlet that carries each story (all its copies)."""
+    if not stories or not has_table(con, "dedupe_docs"):
+        return {}
+    return {s: list(o) for s, o in con.execute(
+        "SELECT cluster_id, list(DISTINCT source ORDER BY source) FROM dedupe_docs "
+        "WHERE cluster_id IN (SELECT unnest($s::VARCHAR[])) GROUP BY 1", {"s": list(stories)}).fetchall()}

@@ -23,8 +23,11 @@ def _loopback(host: str) -> bool:
               help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind. Anything but a loopback address lets other machines read the warehouse.")
+@click.option("--engine", type=click.Choice(["auto", "duckdb"]), default="auto", show_default=True,
+              help="auto: search through a Tantivy index derived from the warehouse (built or refreshed "
+                   "at start, next to the warehouse as NAME.search/), while it is current; duckdb: never.")
 @click.pass_context
-def web(ctx, port, host):
+def web(ctx, port, host, engine):
     """Serve the explorer: search, facets, attention over time, stories, articles (with the
     archived page replayed offline), source health and downloads, read-only, in a browser.
 
@@ -49,7 +52,9 @@ def web(ctx, port, host):
     if not _loopback(host):
         say(f"warning: binding {host}: anyone who can reach this machine can read the warehouse "
             "(the explorer has no login)")
-    app = Explorer(db, ctx.obj["archive"], registry=source_registry(ctx), say=say)
+    if engine == "auto":
+        _refresh_derivative(db)
+    app = Explorer(db, ctx.obj["archive"], registry=source_registry(ctx), say=say, engine=engine)
     try:
         httpd = make_server(app, host, port)
     except OSError as exc:
@@ -62,3 +67,16 @@ def web(ctx, port, host):
         click.echo("stopped", err=True)
     finally:
         httpd.server_close()
+
+
+def _refresh_derivative(db) -> None:
+    """Build the search derivative unless it is current (read from the snapshot when there is one)."""
+    from flows.search.derived import Derived, build, folder_for
+    from warehouse import explore
+    from warehouse.store import snapshot_path
+    source = snapshot_path(db) if snapshot_path(db).exists() else db
+    d = Derived.open(folder_for(db))
+    with explore.explorer(source, wait=30) as rd:
+        stamp = explore.search_stamp(rd.con)
+    if d is None or not d.current(stamp):
+        build(db, say=say)

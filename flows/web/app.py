@@ -48,11 +48,11 @@ class Explorer:
     """`Explorer(db, archive)` is a WSGI callable; see flows/web/pages.py for what it shows."""
 
     def __init__(self, db: str | Path, archive: str | Path | None = None, registry=None,
-                 say: Callable[[str], None] | None = None):
+                 say: Callable[[str], None] | None = None, engine: str = "auto"):
         from flows.web.pages import Pages
         self.db = Path(db)
         self.archive = Path(archive) if archive else self.db.parent / "archive"
-        self.pages = Pages(self.db, self.archive, registry=registry, templates=TEMPLATES, say=say)
+        self.pages = Pages(self.db, self.archive, registry=registry, templates=TEMPLATES, say=say, engine=engine)
         self.routes: dict[str, Callable] = {
             "": self.pages.search, "attention.csv": self.pages.attention_csv, "sources": self.pages.sources,
             "story": self.pages.story, "article": self.pages.article, "raw": self.pages.raw,

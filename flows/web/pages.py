@@ -68,13 +68,16 @@ def window(first: dt.date | None, last: dt.date | None, unit: str) -> dict:
 
 class Pages:
     def __init__(self, db: Path, archive: Path, registry=None, templates: Path | None = None,
-                 say: Callable[[str], None] | None = None):
+                 say: Callable[[str], None] | None = None, engine: str = "auto"):
         import jinja2
         if registry is None:
             from crawlers.registry import load_registry
             registry = load_registry()
         from flows.cli.report import _names
         self.db, self.archive, self.say = db, archive, say
+        self.engine = engine            # auto: the Tantivy derivative while it is current; duckdb: never
+        self._derived = self._derived_key = self._derived_mtime = None
+        self._derived_ok = False
         self.meta, self.topic_labels, self.partner_labels = _names(registry)
         self.province_of = {k: v["province"] for k, v in self.meta.items()}
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
@@ -146,21 +149,56 @@ class Pages:
 
     # ------------------------------------------------------------------ search
 
+    def derived(self, rd):
+        """The search derivative, when there is one and it was built from what `rd` reads."""
+        if self.engine != "auto":
+            return None
+        from flows.search.derived import Derived, folder_for
+        from warehouse import explore
+        st = rd.path.stat()
+        key = (str(rd.path), st.st_mtime_ns, st.st_size)
+        if self._derived_key != key:
+            if self._derived is None or not (folder_for(self.db) / "meta.json").exists() \
+                    or (folder_for(self.db) / "meta.json").stat().st_mtime_ns != self._derived_mtime:
+                self._derived = Derived.open(folder_for(self.db))
+                meta = folder_for(self.db) / "meta.json"
+                self._derived_mtime = meta.stat().st_mtime_ns if meta.exists() else None
+            self._derived_ok = self._derived is not None and self._derived.current(explore.search_stamp(rd.con))
+            self._derived_key = key
+        return self._derived if self._derived_ok else None
+
+    def _answer(self, rd, f, state: State):
+        """(totals, facets, rows, window, attention keys, attention rows) from the derivative when
+        it is current, else from the warehouse."""
+        from warehouse import explore
+        offset = (state.page - 1) * PAGE_SIZE
+        d = self.derived(rd)
+        if d is not None:
+            from flows.search.derived import Match
+            m = Match(d, f)
+            totals, facets = m.totals_and_facets()
+            rows = (m.stories if state.view == "story" else m.articles)(state.order, PAGE_SIZE, offset)
+            found = explore.rows_for(rd.con, [r["id"] for r in rows])
+            rows = [{**found[r["id"]], **r} for r in rows if r["id"] in found]
+            win = window(totals["first"], totals["last"], state.unit)
+            keys, att = m.attention(state.by, win["unit"]) if win["unit"] else ([], [])
+            return totals, facets, rows, win, keys, att
+        explore.match(rd.con, f)
+        totals = explore.totals(rd.con)
+        facets = explore.facets(rd.con)
+        page_of = explore.stories_page if state.view == "story" else explore.articles_page
+        rows = page_of(rd.con, state.order, PAGE_SIZE, offset)
+        win = window(totals["first"], totals["last"], state.unit)
+        keys, att = explore.attention(rd.con, state.by, win["unit"]) if win["unit"] else ([], [])
+        return totals, facets, rows, win, keys, att
+
     def search(self, query: str) -> Response:
         from flows.search.index import snippet
-        from warehouse import explore
         state = State.parse(query)
         notes: list[str] = []
         f = self.filters(state)
-        offset = (state.page - 1) * PAGE_SIZE
         with self._open(notes) as rd:
-            explore.match(rd.con, f)
-            totals = explore.totals(rd.con)
-            facets = explore.facets(rd.con)
-            page_of = explore.stories_page if state.view == "story" else explore.articles_page
-            rows = page_of(rd.con, state.order, PAGE_SIZE, offset)
-            win = window(totals["first"], totals["last"], state.unit)
-            keys, att = explore.attention(rd.con, state.by, win["unit"]) if win["unit"] else ([], [])
+            totals, facets, rows, win, keys, att = self._answer(rd, f, state)
         terms = list(f.terms)
         for r in rows:
             text = r.pop("text") or ""
@@ -197,10 +235,19 @@ class Pages:
         state = State.parse(query)
         notes: list[str] = []
         with self._open(notes) as rd:
-            explore.match(rd.con, self.filters(state))
-            totals = explore.totals(rd.con)
-            win = window(totals["first"], totals["last"], state.unit)
-            _, rows = explore.attention(rd.con, state.by, win["unit"]) if win["unit"] else ([], [])
+            f = self.filters(state)
+            d = self.derived(rd)
+            if d is not None:
+                from flows.search.derived import Match
+                m = Match(d, f)
+                totals, _ = m.totals_and_facets()
+                win = window(totals["first"], totals["last"], state.unit)
+                _, rows = m.attention(state.by, win["unit"]) if win["unit"] else ([], [])
+            else:
+                explore.match(rd.con, f)
+                totals = explore.totals(rd.con)
+                win = window(totals["first"], totals["last"], state.unit)
+                _, rows = explore.attention(rd.con, state.by, win["unit"]) if win["unit"] else ([], [])
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
         w.writerow([win["unit"] or "day", state.by, "articles"])

@@ -1,0 +1,241 @@
+"""A Tantivy index derived from the warehouse, for the explorer's search page: the same jieba
+tokens as our postings (each article's terms with their frequencies, read back from
+`search_postings`, title occurrences counted 3 times as there), BM25, and the facet values as
+fast fields, so one query gives the top hits, the total, the facet counts and attention over
+time without touching the warehouse (bench/bench_web.py measures both side by side).
+
+It is a derivative: built from the warehouse (its snapshot when there is one, so a build never
+holds up a load) into `<warehouse>.search/`, stamped with what it was built from
+(warehouse.explore.search_stamp), and used only while that stamp still matches the warehouse;
+otherwise the explorer answers from DuckDB. `build` rebuilds it whole; delete the folder at
+any time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from itertools import chain, repeat
+from pathlib import Path
+from typing import Callable
+
+EPOCH = dt.date(1970, 1, 1)
+TAGS = ("topic", "partner", "place", "keyword")
+FACET_FIELDS = {"source": "source", "outlet": "outlet", "script": "script", **{k: k for k in TAGS}}
+STAMP = "newsflow-stamp.json"
+
+
+def folder_for(db: str | Path) -> Path:
+    db = Path(db)
+    return db.with_name(db.stem + ".search")
+
+
+def _schema():
+    import tantivy
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
+    sb.add_text_field("story", stored=True, tokenizer_name="raw", fast=True)
+    sb.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="freq")
+    for name in ("source", "outlet", "script", *TAGS):
+        sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
+    for name in ("ts", "day", "week", "month"):
+        sb.add_integer_field(name, stored=False, indexed=True, fast=True)
+    return sb.build()
+
+
+def _week(day: int) -> int:
+    return (day - 4) // 7            # 1970-01-05 was a Monday: weeks run Monday to Sunday
+
+
+def _month(day: int) -> int:
+    d = EPOCH + dt.timedelta(days=day)
+    return d.year * 12 + d.month - 1
+
+
+def bin_date(unit: str, key: int) -> dt.date:
+    if unit == "day":
+        return EPOCH + dt.timedelta(days=key)
+    if unit == "week":
+        return EPOCH + dt.timedelta(days=key * 7 + 4)
+    return dt.date(key // 12, key % 12 + 1, 1)
+
+
+def _document(row):
+    import tantivy
+    aid, source, outlet, script, ts, day, story, topics, partners, places, keywords, terms, tfs = row
+    doc = tantivy.Document(id=aid, story=story or aid, source=source,
+                           body=" ".join(chain.from_iterable(repeat(t, n) for t, n in zip(terms, tfs))))
+    if outlet:
+        doc.add_text("outlet", outlet)
+    if script:
+        doc.add_text("script", script)
+    if ts is not None:
+        doc.add_integer("ts", ts)
+        doc.add_integer("day", day)
+        doc.add_integer("week", _week(day))
+        doc.add_integer("month", _month(day))
+    for name, values in zip(TAGS, (topics, partners, places, keywords)):
+        for v in values or ():
+            doc.add_text(name, v)
+    return doc
+
+
+def build(db: str | Path, folder: Path | None = None, say: Callable[[str], None] | None = None) -> Path:
+    """(Re)build the derivative of `db` (read from its snapshot when it has one) into `folder`."""
+    import tantivy
+
+    from warehouse import explore
+    from warehouse.store import snapshot_path
+    folder = folder or folder_for(db)
+    source = snapshot_path(db) if snapshot_path(db).exists() else Path(db)
+    tmp = folder.with_name(folder.name + ".building")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    started = time.monotonic()
+    index = tantivy.Index(_schema(), path=str(tmp))
+    writer = index.writer(heap_size=200_000_000, num_threads=1)
+    n = 0
+    with explore.explorer(source, wait=30) as rd:
+        stamp = explore.search_stamp(rd.con)
+        for rows in explore.derivative_rows(rd.con):
+            for row in rows:
+                writer.add_document(_document(row))
+            n += len(rows)
+            if say and n % 20_000 < len(rows):
+                say(f"search index (tantivy): {n:,} articles")
+    writer.commit()
+    writer.wait_merging_threads()
+    (tmp / STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    if say:
+        say(f"search index (tantivy): {n:,} articles in {time.monotonic() - started:.0f}s at {folder}")
+    return folder
+
+
+@dataclass
+class Derived:
+    """An open derivative: `current(stamp)`, then `Match(derived, filters)` per request."""
+    index: object
+    schema: object
+    stamp: dict
+    folder: Path
+
+    @classmethod
+    def open(cls, folder: Path) -> "Derived | None":
+        import tantivy
+        try:
+            stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+            index = tantivy.Index.open(str(folder))
+        except (OSError, ValueError):
+            return None
+        return cls(index, index.schema, stamp, folder)
+
+    def current(self, stamp: dict) -> bool:
+        return stamp == self.stamp
+
+    def searcher(self):
+        return self.index.searcher()
+
+
+class Match:
+    """One query's answers from the derivative, in the shapes warehouse/explore.py returns."""
+
+    def __init__(self, derived: Derived, f):
+        self.d, self.f = derived, f
+        self.s = derived.searcher()
+        self.q = self._query(f)
+
+    def _query(self, f):
+        import tantivy
+        Q, O, schema = tantivy.Query, tantivy.Occur, self.d.schema
+        must = []
+        terms = [t for t in dict.fromkeys(f.terms) if t.strip()]
+        if terms:
+            clauses = [(O.Should if f.any_term else O.Must, Q.term_query(schema, "body", t)) for t in terms]
+            must.append(Q.boolean_query(clauses))
+        for name, values in (("source", f.sources), ("outlet", f.outlets), ("script", f.scripts),
+                             ("topic", f.topics), ("partner", f.partners), ("place", f.places)):
+            if values:
+                must.append(Q.term_set_query(schema, name, list(values)))
+        if f.date_from or f.date_to:
+            lo = (f.date_from - EPOCH).days if f.date_from else None
+            hi = (f.date_to - EPOCH).days if f.date_to else None
+            must.append(Q.range_query(schema, "day", tantivy.FieldType.Integer, lo, hi))
+        if not must:
+            return Q.all_query()
+        return Q.boolean_query([(O.Must, q) for q in must])
+
+    def totals_and_facets(self, limit: int = 12) -> tuple[dict, dict]:
+        aggs = {k: {"terms": {"field": v, "size": 1000 if k == "source" else limit}} for k, v in FACET_FIELDS.items()}
+        aggs.update(first={"min": {"field": "day"}}, last={"max": {"field": "day"}},
+                    dated={"value_count": {"field": "day"}}, stories={"cardinality": {"field": "story"}})
+        r = self.s.aggregate(self.q, aggs)
+        n = self.s.search(self.q, limit=1, count=True).count
+        day = (lambda v: EPOCH + dt.timedelta(days=int(v)) if v is not None else None)
+        totals = {"articles": n, "stories": min(n, int(round(r["stories"]["value"] or 0))),
+                  "dated": int(r["dated"]["value"] or 0), "first": day(r["first"]["value"]),
+                  "last": day(r["last"]["value"]), "approximate_stories": True}
+        facets = {k: [(b["key"], b["doc_count"]) for b in r[k]["buckets"]] for k in FACET_FIELDS}
+        for k in facets:
+            facets[k].sort(key=lambda kv: (-kv[1], kv[0]))
+        return totals, facets
+
+    def _hits(self, order: str, limit: int, offset: int):
+        import tantivy
+        if order == "relevance" and (self.f.terms):
+            return self.s.search(self.q, limit=limit, offset=offset).hits
+        return self.s.search(self.q, limit=limit, offset=offset, order_by_field="ts",
+                             order=tantivy.Order.Asc if order == "oldest" else tantivy.Order.Desc).hits
+
+    def articles(self, order: str, limit: int, offset: int) -> list[dict]:
+        out = []
+        for score, addr in self._hits(order, limit, offset):
+            doc = self.s.doc(addr)
+            out.append({"id": doc["id"][0], "story": doc["story"][0],
+                        "score": score if order == "relevance" else None})
+        return out
+
+    def stories(self, order: str, limit: int, offset: int, depth: int = 10) -> list[dict]:
+        """A page of stories: the top hits grouped by story in rank order (each story's best copy
+        first), then each page story's copies and outlets among the matches counted exactly."""
+        import tantivy
+        want = offset + limit
+        seen: dict[str, dict] = {}
+        for row in self.articles(order, min(want * depth, 5000), 0):
+            if row["story"] not in seen:
+                seen[row["story"]] = row
+            if len(seen) >= want:
+                break
+        page = list(seen.values())[offset:want]
+        if page:
+            q = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, self.q),
+                (tantivy.Occur.Must, tantivy.Query.term_set_query(self.d.schema, "story", [r["story"] for r in page]))])
+            r = self.s.aggregate(q, {"s": {"terms": {"field": "story", "size": len(page)},
+                                           "aggs": {"o": {"terms": {"field": "source", "size": 100}}}}})
+            counts = {b["key"]: (b["doc_count"], sorted(x["key"] for x in b["o"]["buckets"])) for b in r["s"]["buckets"]}
+            for row in page:
+                row["copies"], row["outlets"] = counts.get(row["story"], (1, []))
+        return page
+
+    def attention(self, by: str, unit: str, series: int = 8) -> tuple[list[str], list[tuple[dt.date, str, int]]]:
+        field = "source" if by == "source" else "topic"
+        r = self.s.aggregate(self.q, {"k": {"terms": {"field": field, "size": 1000},
+                                            "aggs": {"h": {"histogram": {"field": unit, "interval": 1,
+                                                                         "min_doc_count": 1}}}}})
+        per = [(bin_date(unit, int(h["key"])), b["key"], h["doc_count"])
+               for b in r["k"]["buckets"] for h in b["h"]["buckets"] if h["doc_count"]]
+        totals: dict[str, int] = {}
+        for _, k, n in per:
+            totals[k] = totals.get(k, 0) + n
+        keys = sorted(totals, key=lambda k: (-totals[k], k))[:series]
+        kept, rows = set(keys), {}
+        for b, k, n in per:
+            key = (b, k if k in kept else "other")
+            rows[key] = rows.get(key, 0) + n
+        if len(totals) > len(keys):
+            keys.append("other")
+        return keys, [(b, k, n) for (b, k), n in sorted(rows.items())]
