@@ -66,7 +66,7 @@ def _document(row):
     import tantivy
     aid, source, outlet, script, ts, day, story, topics, partners, places, keywords, terms, tfs = row
     doc = tantivy.Document(id=aid, story=story or aid, source=source,
-                           body=" ".join(chain.from_iterable(repeat(t, n) for t, n in zip(terms, tfs))))
+                           body=" ".join(chain.from_iterable(repeat(t, n) for t, n in zip(terms or (), tfs or ()))))
     if outlet:
         doc.add_text("outlet", outlet)
     if script:
