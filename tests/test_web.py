@@ -315,3 +315,37 @@ def test_cli_help_and_host_warning(fx, newsflow_exe, tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert taken.returncode == 1 and "cannot listen" in taken.stderr, taken.stderr
     assert sys.executable
+
+
+def test_a_stale_search_index_is_not_used_and_is_rebuilt(built, tmp_path):
+    """After a change the derivative no longer matches: DuckDB answers (the new article is
+    found at once), the derivative is rebuilt in the background, then used again."""
+    import time
+    from dataclasses import replace as dc_replace
+
+    from flows.search import index_new
+    from flows.search.derived import Derived, build, folder_for
+    from test_warehouse import art
+    db = tmp_path / "s.duckdb"
+    shutil.copy(built.db, db)
+    build(db)
+    from flows.web import Explorer, serve
+    app = Explorer(db, built.archive)
+    server = serve(app)
+    try:
+        def count(q):
+            with urllib.request.urlopen(f"{server.url}/?" + urlencode({"q": q})) as r:
+                return int(re.search(r'<b id="n-articles">([\d,]+)</b>', r.read().decode()).group(1))
+        before = count("独一无二")
+        assert before == 0 and app.pages._derived_ok
+        with warehouse.connect(db) as con:
+            warehouse.load_articles(con, [dc_replace(art(424242), title="独一无二的标题", text="独一无二")])
+        index_new(db)
+        assert count("独一无二") == 1                                       # DuckDB, at once
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (app.pages._building or not Derived.open(folder_for(db))
+                                               or Derived.open(folder_for(db)).stamp["articles"] == 85 - 1):
+            time.sleep(0.2)
+        assert count("独一无二") == 1 and app.pages._derived_ok              # the rebuilt derivative
+    finally:
+        server.close()

@@ -70,13 +70,14 @@ def web(ctx, port, host, engine):
 
 
 def _refresh_derivative(db) -> None:
-    """Build the search derivative unless it is current (read from the snapshot when there is one)."""
+    """Build the search derivative unless it matches the warehouse."""
     from flows.search.derived import Derived, build, folder_for
     from warehouse import explore
-    from warehouse.store import snapshot_path
-    source = snapshot_path(db) if snapshot_path(db).exists() else db
     d = Derived.open(folder_for(db))
-    with explore.explorer(source, wait=30) as rd:
+    with explore.explorer(db, wait=30) as rd:
         stamp = explore.search_stamp(rd.con)
     if d is None or not d.current(stamp):
-        build(db, say=say)
+        try:
+            build(db, say=say)
+        except OSError as exc:
+            say(f"note: cannot write the search index next to {db} ({exc.strerror or exc}): DuckDB answers searches")

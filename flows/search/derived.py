@@ -4,8 +4,8 @@ tokens as our postings (each article's terms with their frequencies, read back f
 fast fields, so one query gives the top hits, the total, the facet counts and attention over
 time without touching the warehouse (bench/bench_web.py measures both side by side).
 
-It is a derivative: built from the warehouse (its snapshot when there is one, so a build never
-holds up a load) into `<warehouse>.search/`, stamped with what it was built from
+It is a derivative: built from the warehouse (its snapshot when that is current, so a build
+never holds up a load) into `<warehouse>.search/`, stamped with what it was built from
 (warehouse.explore.search_stamp), and used only while that stamp still matches the warehouse;
 otherwise the explorer answers from DuckDB. `build` rebuilds it whole; delete the folder at
 any time.
@@ -89,7 +89,7 @@ def build(db: str | Path, folder: Path | None = None, say: Callable[[str], None]
     from warehouse import explore
     from warehouse.store import snapshot_path
     folder = folder or folder_for(db)
-    source = snapshot_path(db) if snapshot_path(db).exists() else Path(db)
+    source = _source(Path(db), snapshot_path(Path(db)))
     tmp = folder.with_name(folder.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -113,6 +113,19 @@ def build(db: str | Path, folder: Path | None = None, say: Callable[[str], None]
     if say:
         say(f"search index (tantivy): {n:,} articles in {time.monotonic() - started:.0f}s at {folder}")
     return folder
+
+
+def _source(db: Path, snapshot: Path) -> Path:
+    """The snapshot when it holds what the warehouse holds (reading it never holds up a load),
+    else the warehouse itself (written since its last snapshot, e.g. by hand)."""
+    from warehouse import explore
+    if not snapshot.exists():
+        return db
+    with explore.explorer(snapshot) as rd:
+        snap = explore.search_stamp(rd.con)
+    with explore.explorer(db, wait=30) as rd:
+        live = explore.search_stamp(rd.con)
+    return snapshot if snap == live else db
 
 
 @dataclass

@@ -28,6 +28,7 @@ MARK = ("\x02", "\x03")
 FACET_TITLES = (("source", "Source"), ("province", "Province"), ("topic", "Topic"), ("partner", "Partner"),
                 ("place", "Place"), ("outlet", "来源 (credited outlet)"), ("script", "Script"))
 MAX_BINS = 400
+REBUILD_EVERY = 60.0        # seconds between background rebuilds of a stale search derivative
 FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",
            "jsonl": "application/x-ndjson; charset=utf-8"}
 
@@ -77,7 +78,8 @@ class Pages:
         self.db, self.archive, self.say = db, archive, say
         self.engine = engine            # auto: the Tantivy derivative while it is current; duckdb: never
         self._derived = self._derived_key = self._derived_mtime = None
-        self._derived_ok = False
+        self._derived_ok = self._building = False
+        self._built_at = float("-inf")
         self.meta, self.topic_labels, self.partner_labels = _names(registry)
         self.province_of = {k: v["province"] for k, v in self.meta.items()}
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
@@ -165,7 +167,29 @@ class Pages:
                 self._derived_mtime = meta.stat().st_mtime_ns if meta.exists() else None
             self._derived_ok = self._derived is not None and self._derived.current(explore.search_stamp(rd.con))
             self._derived_key = key
+            if not self._derived_ok:
+                self._rebuild()
         return self._derived if self._derived_ok else None
+
+    def _rebuild(self) -> None:
+        """Rebuild the derivative in the background (at most once a minute); DuckDB answers meanwhile."""
+        import threading
+        import time
+        if self._building or time.monotonic() - self._built_at < REBUILD_EVERY:
+            return
+        self._building, self._built_at = True, time.monotonic()
+
+        def run():
+            from flows.search.derived import build
+            try:
+                build(self.db)
+                self._derived_key = None            # look again at the next request
+            except Exception as exc:                # an unwritable folder, a warehouse busy for long
+                if self.say:
+                    self.say(f"note: the search index could not be rebuilt ({exc}); DuckDB answers searches")
+            finally:
+                self._building = False
+        threading.Thread(target=run, name="newsflow-search-index", daemon=True).start()
 
     def _answer(self, rd, f, state: State):
         """(totals, facets, rows, window, attention keys, attention rows) from the derivative when
