@@ -196,6 +196,12 @@ class Match:
             facets[k].sort(key=lambda kv: (-kv[1], kv[0]))
         return totals, facets
 
+    def span(self) -> dict:
+        """The totals without the facets: what a chart needs (its first and last day)."""
+        r = self.s.aggregate(self.q, {"first": {"min": {"field": "day"}}, "last": {"max": {"field": "day"}}})
+        day = (lambda v: EPOCH + dt.timedelta(days=int(v)) if v is not None else None)
+        return {"first": day(r["first"]["value"]), "last": day(r["last"]["value"])}
+
     def _hits(self, order: str, limit: int, offset: int):
         import tantivy
         if order == "relevance" and (self.f.terms):

@@ -264,7 +264,7 @@ class Pages:
             if d is not None:
                 from flows.search.derived import Match
                 m = Match(d, f)
-                totals, _ = m.totals_and_facets()
+                totals = m.span()
                 win = window(totals["first"], totals["last"], state.unit)
                 _, rows = m.attention(state.by, win["unit"]) if win["unit"] else ([], [])
             else:
