@@ -349,3 +349,18 @@ def test_a_stale_search_index_is_not_used_and_is_rebuilt(built, tmp_path):
         assert count("独一无二") == 1 and app.pages._derived_ok              # the rebuilt derivative
     finally:
         server.close()
+
+
+def test_any_word_ranks_articles_with_more_of_the_words_first(fx):
+    words = ["红树林", "东盟"]
+    html = page(fx, "/?" + urlencode({"q": " ".join(words), "any": "1", "view": "article"}))
+    n_any = int(re.search(r'<b id="n-articles">([\d,]+)</b>', html).group(1))
+    n_all = int(re.search(r'<b id="n-articles">([\d,]+)</b>',
+                          page(fx, "/?" + urlencode({"q": " ".join(words)}))).group(1))
+    want_any = sql(fx, "select count(distinct article_id) from search_postings where term in (?, ?)", words)[0][0]
+    assert n_any == want_any > n_all > 0
+    shown = [h.split("/")[-1] for h in hits(html)]
+    both = {r[0] for r in sql(fx, "select article_id from search_postings where term in (?, ?) "
+                                  "group by 1 having count(*) = 2", words)}
+    k = min(len(both), len(shown))
+    assert set(shown[:k]) <= both                                       # every-word matches first

@@ -196,7 +196,8 @@ class Pages:
         it is current, else from the warehouse."""
         from warehouse import explore
         offset = (state.page - 1) * PAGE_SIZE
-        d = self.derived(rd)
+        # "any word" ranks articles with more of the words first, then by BM25: DuckDB's order
+        d = self.derived(rd) if not f.any_term else None
         if d is not None:
             from flows.search.derived import Match
             m = Match(d, f)
