@@ -9,13 +9,15 @@ from flows.lock import LockUnavailable, RunInProgress
 from flows.preflight import PathProblem
 from flows.serve import ServeError
 from flows.tags import TaxonomyError
+from flows.web.app import NotFound, WebError
+from flows.web.state import BadRequest
 from schemas.errors import NewsflowError
 from warehouse.errors import OutputError, OutputRefused, QueryError, WarehouseBusy, WarehouseError
 
 TABLE = [(RegistryError, 1), (UnknownSource, 1), (CrawlFailed, 1), (CrawlBusy, 4), (DedupeParamsChanged, 1),
          (ExtractError, 1), (LockUnavailable, 1), (RunInProgress, 4), (PathProblem, 1), (ServeError, 1),
          (TaxonomyError, 1), (WarehouseError, 1), (WarehouseBusy, 4), (QueryError, 1), (OutputError, 1),
-         (OutputRefused, 1)]
+         (OutputRefused, 1), (WebError, 1), (BadRequest, 1), (NotFound, 1)]
 
 
 @pytest.mark.parametrize("cls,code", TABLE, ids=[c.__name__ for c, _ in TABLE])
