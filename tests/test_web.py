@@ -198,16 +198,25 @@ def test_versions_section_only_when_the_table_exists(fx, tmp_path):
     shutil.copy(fx.db, db)
     aid = sql(fx, "select id from articles order by id limit 1")[0][0]
     with warehouse.connect(db) as con:
-        con.execute("CREATE TABLE article_versions (article_id VARCHAR, version INTEGER, title VARCHAR)")
-        con.execute("INSERT INTO article_versions VALUES (?, 1, '旧的标题<i>')", [aid])
+        # the shape the revisions issue gives it (a zlib text, where the version's raw page is)
+        loc = con.execute("select warc_path, warc_offset from articles where id = ?", [aid]).fetchone()
+        con.execute("CREATE TABLE article_versions (article_id VARCHAR, version INTEGER, title VARCHAR, "
+                    "text_z BLOB, warc_path VARCHAR, warc_offset BIGINT)")
+        con.execute("INSERT INTO article_versions VALUES (?, 1, '旧的标题<i>', ?, ?, ?)", [aid, b"x\x9c", *loc])
     from flows.web import Explorer, serve
     server = serve(Explorer(db, fx.archive))
     try:
         with urllib.request.urlopen(f"{server.url}/article/{aid}") as r:
             html = r.read().decode()
+        with urllib.request.urlopen(f"{server.url}/raw/{aid}?version=1") as r:
+            raw = r.read()
+            assert r.headers["Content-Security-Policy"].startswith("sandbox;")
     finally:
         server.close()
     assert 'id="versions"' in html and "旧的标题&lt;i&gt;" in html and 'id="events"' not in html
+    assert "text_z (bytes)" in html and f'href="/raw/{aid}?version=1"' in html
+    url = sql(fx, "select url from articles where id = ?", [aid])[0][0]
+    assert raw == fx.bodies[url]
 
 
 def test_archived_page_replayed_under_a_sandbox(fx):

@@ -312,16 +312,32 @@ def article(con, article_id: str) -> dict | None:
 
 
 def _rows_of(con, table: str, article_id: str, limit: int = 200) -> dict:
-    """Rows of a table keyed by article_id (a later migration's: its columns are not known here)."""
-    if "article_id" not in _columns(con, table):
-        return {"columns": [], "rows": []}
-    cur = con.execute(f'SELECT * FROM "{table}" WHERE article_id = ? LIMIT ?', [article_id, limit])
-    return {"columns": [d[0] for d in cur.description], "rows": cur.fetchall()}
+    """Rows of a table keyed by article_id (a later migration's: its columns are not known
+    here), oldest first; a BLOB column is shown as its size."""
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall())
+    if "article_id" not in types:
+        return {"columns": [], "rows": [], "has_raw": False}
+    cols = [f'octet_length("{c}") AS "{c} (bytes)"' if t == "BLOB" else f'"{c}"' for c, t in types.items()
+            if c != "article_id"]
+    order = next((c for c in ("version", "happened_at", "fetched_at") if c in types), "1")
+    cur = con.execute(f'SELECT {", ".join(cols)} FROM "{table}" WHERE article_id = ? ORDER BY "{order}" LIMIT ?'
+                      if order != "1" else f'SELECT {", ".join(cols)} FROM "{table}" WHERE article_id = ? LIMIT ?',
+                      [article_id, limit])
+    return {"columns": [d[0] for d in cur.description], "rows": cur.fetchall(),
+            "has_raw": {"version", "warc_path", "warc_offset"} <= set(types)}
 
 
-def raw_location(con, article_id: str) -> tuple[str, int] | None:
-    """Where the article's raw page is: (warc_path as stored, offset)."""
-    row = con.execute("SELECT warc_path, warc_offset FROM articles WHERE id = ?", [article_id]).fetchone()
+def raw_location(con, article_id: str, version: int | None = None) -> tuple[str, int] | None:
+    """Where the article's raw page is: (warc_path as stored, offset); of one of its versions
+    when `version` is given (article_versions, where the warehouse has it)."""
+    if version is None:
+        row = con.execute("SELECT warc_path, warc_offset FROM articles WHERE id = ?", [article_id]).fetchone()
+    elif has_table(con, "article_versions") and {"warc_path", "warc_offset", "version"} <= _columns(con, "article_versions"):
+        row = con.execute("SELECT warc_path, warc_offset FROM article_versions WHERE article_id = ? AND version = ?",
+                          [article_id, version]).fetchone()
+    else:
+        row = None
     return (row[0], int(row[1])) if row and row[0] is not None and row[1] is not None else None
 
 

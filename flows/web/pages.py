@@ -332,8 +332,12 @@ class Pages:
         from flows.web.replay import REPLAY_CSP, NotArchived, replay
         from warehouse import explore
         notes: list[str] = []
+        from urllib.parse import parse_qs
+        version = parse_qs(query).get("version", [None])[0]
+        if version is not None and not version.isdigit():
+            raise BadRequest(f"version={version!r}: a version number")
         with self._open(notes) as rd:
-            where = explore.raw_location(rd.con, article_id)
+            where = explore.raw_location(rd.con, article_id, int(version) if version else None)
         if where is None:
             raise NotFound(f"no archived page for {article_id}")
         try:
