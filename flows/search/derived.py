@@ -209,13 +209,13 @@ class Match:
         return self.s.search(self.q, limit=limit, offset=offset, order_by_field="ts",
                              order=tantivy.Order.Asc if order == "oldest" else tantivy.Order.Desc).hits
 
-    def articles(self, order: str, limit: int, offset: int) -> list[dict]:
-        out = []
+    def _rows(self, order: str, limit: int, offset: int):
         for score, addr in self._hits(order, limit, offset):
-            doc = self.s.doc(addr)
-            out.append({"id": doc["id"][0], "story": doc["story"][0],
-                        "score": score if order == "relevance" else None})
-        return out
+            doc = self.s.doc(addr)          # read lazily: a story page stops once it has enough
+            yield {"id": doc["id"][0], "story": doc["story"][0], "score": score if order == "relevance" else None}
+
+    def articles(self, order: str, limit: int, offset: int) -> list[dict]:
+        return list(self._rows(order, limit, offset))
 
     def stories(self, order: str, limit: int, offset: int, depth: int = 10) -> list[dict]:
         """A page of stories: the top hits grouped by story in rank order (each story's best copy
@@ -223,7 +223,7 @@ class Match:
         import tantivy
         want = offset + limit
         seen: dict[str, dict] = {}
-        for row in self.articles(order, min(want * depth, 5000), 0):
+        for row in self._rows(order, min(want * depth, 5000), 0):
             if row["story"] not in seen:
                 seen[row["story"]] = row
             if len(seen) >= want:

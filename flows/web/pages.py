@@ -367,6 +367,8 @@ class Pages:
             binned = sorted((b, k, n) for (b, k), n in acc.items())
         for s in h.sources:
             s["province"] = self.province_of.get(s["source"], "")
+        for r in h.runs:                    # recent_runs gives ISO text in UTC: shown in Asia/Shanghai
+            r["started"] = dt.datetime.fromisoformat(r["started_at"]) if r.get("started_at") else None
         return self.render("sources.html", title="Sources", health=h, notes=notes,
                            chart=self._chart(keys, binned, win, "source"), window=win)
 
