@@ -393,8 +393,9 @@ def search_stamp(con) -> dict:
 def derivative_rows(con, batch: int = 2000) -> Iterator[list[tuple]]:
     """Every article as the search derivative stores it, in batches: id, source, 来源,
     script, publish time (epoch seconds), Shanghai day (days since 1970-01-01), story, topics,
-    partners, places, keywords, and its index terms with their frequencies (the same tokens
-    the postings hold; none for an article with no words)."""
+    partners, places, keywords, its index terms with their frequencies (the same tokens
+    the postings hold; none for an article with no words), then what a results page shows
+    (title, url, publish time, text)."""
     tags = ("SELECT article_id, " + ", ".join(
         f"list(tag ORDER BY tag) FILTER (WHERE kind = '{k}') AS {k}s" for k in ("topic", "partner", "place", "keyword"))
         + " FROM article_tags GROUP BY article_id") if has_table(con, "article_tags") else \
@@ -408,7 +409,8 @@ def derivative_rows(con, batch: int = 2000) -> Iterator[list[tuple]]:
         t AS ({tags})
         SELECT a.id, a.source, a.original_source, {script}, epoch(a.published_at)::BIGINT,
                datediff('day', DATE '1970-01-01', CAST(timezone('Asia/Shanghai', a.published_at) AS DATE)),
-               {story}, t.topics, t.partners, t.places, t.keywords, p.terms, p.tfs
+               {story}, t.topics, t.partners, t.places, t.keywords, p.terms, p.tfs,
+               a.title, a.url, a.published_at, a.text
         FROM articles a LEFT JOIN p ON p.article_id = a.id LEFT JOIN t ON t.article_id = a.id {join}""")
     while True:
         rows = cur.fetchmany(batch)

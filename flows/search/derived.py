@@ -42,6 +42,7 @@ def _schema():
         sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
     for name in ("ts", "day", "week", "month"):
         sb.add_integer_field(name, stored=False, indexed=True, fast=True)
+    sb.add_bytes_field("shown", stored=True)     # what a results page shows (JSON), read for its hits only
     return sb.build()
 
 
@@ -64,9 +65,13 @@ def bin_date(unit: str, key: int) -> dt.date:
 
 def _document(row):
     import tantivy
-    aid, source, outlet, script, ts, day, story, topics, partners, places, keywords, terms, tfs = row
+    (aid, source, outlet, script, ts, day, story, topics, partners, places, keywords, terms, tfs,
+     title, url, published, text) = row
     doc = tantivy.Document(id=aid, story=story or aid, source=source,
                            body=" ".join(chain.from_iterable(repeat(t, n) for t, n in zip(terms or (), tfs or ()))))
+    doc.add_bytes("shown", json.dumps({"source": source, "title": title, "url": url, "original_source": outlet,
+                                       "published_at": published.isoformat() if published else None,
+                                       "text": text}, ensure_ascii=False).encode("utf-8"))
     if outlet:
         doc.add_text("outlet", outlet)
     if script:
@@ -212,10 +217,19 @@ class Match:
     def _rows(self, order: str, limit: int, offset: int):
         for score, addr in self._hits(order, limit, offset):
             doc = self.s.doc(addr)          # read lazily: a story page stops once it has enough
-            yield {"id": doc["id"][0], "story": doc["story"][0], "score": score if order == "relevance" else None}
+            yield {"id": doc["id"][0], "story": doc["story"][0], "score": score if order == "relevance" else None,
+                   "_shown": doc["shown"][0]}
 
     def articles(self, order: str, limit: int, offset: int) -> list[dict]:
         return list(self._rows(order, limit, offset))
+
+    @staticmethod
+    def shown(row: dict) -> dict:
+        """A hit with what its results row shows (title, url, 来源, publish time, text)."""
+        d = json.loads(bytes(row.pop("_shown")).decode("utf-8"))
+        if d["published_at"]:
+            d["published_at"] = dt.datetime.fromisoformat(d["published_at"])
+        return {**d, **row}
 
     def stories(self, order: str, limit: int, offset: int, depth: int = 10) -> list[dict]:
         """A page of stories: the top hits grouped by story in rank order (each story's best copy

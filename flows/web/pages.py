@@ -151,14 +151,32 @@ class Pages:
 
     # ------------------------------------------------------------------ search
 
+    def _files_key(self):
+        """What the warehouse files look like now: unchanged files, unchanged answer to `derived`."""
+        from warehouse.store import snapshot_path
+        out = []
+        for p in (self.db, snapshot_path(self.db), self.db.with_name(self.db.name + ".wal")):
+            try:
+                st = p.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def current_derived(self):
+        """The derivative, when the files have not changed since it was last found current
+        (no warehouse connection needed); None when that must be checked again."""
+        if self.engine == "auto" and self._derived_ok and self._derived_key == ("files", self._files_key()):
+            return self._derived
+        return None
+
     def derived(self, rd):
         """The search derivative, when there is one and it was built from what `rd` reads."""
         if self.engine != "auto":
             return None
         from flows.search.derived import Derived, folder_for
         from warehouse import explore
-        st = rd.path.stat()
-        key = (str(rd.path), st.st_mtime_ns, st.st_size)
+        key = ("files", self._files_key())
         if self._derived_key != key:
             if self._derived is None or not (folder_for(self.db) / "meta.json").exists() \
                     or (folder_for(self.db) / "meta.json").stat().st_mtime_ns != self._derived_mtime:
@@ -191,20 +209,20 @@ class Pages:
                 self._building = False
         threading.Thread(target=run, name="newsflow-search-index", daemon=True).start()
 
-    def _answer(self, rd, f, state: State):
+    def _answer(self, rd, f, state: State, d=None):
         """(totals, facets, rows, window, attention keys, attention rows) from the derivative when
         it is current, else from the warehouse."""
         from warehouse import explore
         offset = (state.page - 1) * PAGE_SIZE
         # "any word" ranks articles with more of the words first, then by BM25: DuckDB's order
-        d = self.derived(rd) if not f.any_term else None
+        if d is None and rd is not None and not f.any_term:
+            d = self.derived(rd)
         if d is not None:
             from flows.search.derived import Match
             m = Match(d, f)
             totals, facets = m.totals_and_facets()
-            rows = (m.stories if state.view == "story" else m.articles)(state.order, PAGE_SIZE, offset)
-            found = explore.rows_for(rd.con, [r["id"] for r in rows])
-            rows = [{**found[r["id"]], **r} for r in rows if r["id"] in found]
+            rows = [m.shown(r) for r in (m.stories if state.view == "story" else m.articles)(
+                state.order, PAGE_SIZE, offset)]
             win = window(totals["first"], totals["last"], state.unit)
             keys, att = m.attention(state.by, win["unit"]) if win["unit"] else ([], [])
             return totals, facets, rows, win, keys, att
@@ -222,8 +240,12 @@ class Pages:
         state = State.parse(query)
         notes: list[str] = []
         f = self.filters(state)
-        with self._open(notes) as rd:
-            totals, facets, rows, win, keys, att = self._answer(rd, f, state)
+        d = self.current_derived() if not f.any_term else None
+        if d is not None:                   # nothing changed since it was found current: no warehouse needed
+            totals, facets, rows, win, keys, att = self._answer(None, f, state, d)
+        else:
+            with self._open(notes) as rd:
+                totals, facets, rows, win, keys, att = self._answer(rd, f, state)
         terms = list(f.terms)
         for r in rows:
             text = r.pop("text") or ""
