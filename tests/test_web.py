@@ -373,3 +373,16 @@ def test_any_word_ranks_articles_with_more_of_the_words_first(fx):
                                   "group by 1 having count(*) = 2", words)}
     k = min(len(both), len(shown))
     assert set(shown[:k]) <= both                                       # every-word matches first
+
+
+def test_year_facet_counts_and_sets_the_date_range(fx):
+    html = page(fx, "/?" + urlencode({"q": Q}))
+    years = facet(html, "year")
+    want = dict(sql(fx, "select year(timezone('Asia/Shanghai', published_at))::VARCHAR, count(*) from articles "
+                        "where published_at is not null and id in (select article_id from search_postings where term = ?) "
+                        "group by 1", [Q]))
+    assert years == {k: v for k, v in want.items()} and len(years) > 1
+    y, n = max(years.items())
+    link = unescape(re.search(rf'<a href="([^"]+)" class="fv" aria-pressed="false" data-value="{y}">', html).group(1))
+    assert dict(parse_qsl(urlsplit(link).query)) == {"q": Q, "from": f"{y}-01-01", "to": f"{y}-12-31"}
+    assert f'<b id="n-articles">{n}</b>' in page(fx, link)

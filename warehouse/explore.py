@@ -147,6 +147,8 @@ def facets(con, limit: int = 12) -> dict[str, list[tuple[str, int]]]:
             QUALIFY facet = 'source' OR row_number() OVER (PARTITION BY facet ORDER BY n DESC, value) <= ?
             ORDER BY facet, n DESC, value""", [limit]).fetchall():
         out[facet].append((value, n))
+    out["year"] = con.execute("SELECT year(timezone('Asia/Shanghai', published_at)) AS y, count(*) FROM _m "
+                              "WHERE published_at IS NOT NULL GROUP BY y ORDER BY y DESC").fetchall()
     for kind in TAG_FACETS:
         out[kind] = []
     if has_table(con, "article_tags"):

@@ -25,6 +25,7 @@ EPOCH = dt.date(1970, 1, 1)
 TAGS = ("topic", "partner", "place", "keyword")
 FACET_FIELDS = {"source": "source", "outlet": "outlet", "script": "script", **{k: k for k in TAGS}}
 STAMP = "newsflow-stamp.json"
+FORMAT = 2                  # of the documents: a derivative of another format is rebuilt
 
 
 def folder_for(db: str | Path) -> Path:
@@ -112,7 +113,7 @@ def build(db: str | Path, folder: Path | None = None, say: Callable[[str], None]
                 say(f"search index (tantivy): {n:,} articles")
     writer.commit()
     writer.wait_merging_threads()
-    (tmp / STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+    (tmp / STAMP).write_text(json.dumps({**stamp, "format": FORMAT}), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     if say:
@@ -152,7 +153,8 @@ class Derived:
         return cls(index, index.schema, stamp, folder)
 
     def current(self, stamp: dict) -> bool:
-        return stamp == self.stamp
+        """Built from what the warehouse holds now, by this code's document format."""
+        return {**stamp, "format": FORMAT} == self.stamp
 
     def searcher(self):
         return self.index.searcher()
@@ -189,7 +191,8 @@ class Match:
     def totals_and_facets(self, limit: int = 12) -> tuple[dict, dict]:
         aggs = {k: {"terms": {"field": v, "size": 1000 if k == "source" else limit}} for k, v in FACET_FIELDS.items()}
         aggs.update(first={"min": {"field": "day"}}, last={"max": {"field": "day"}},
-                    dated={"value_count": {"field": "day"}}, stories={"cardinality": {"field": "story"}})
+                    dated={"value_count": {"field": "day"}}, stories={"cardinality": {"field": "story"}},
+                    year={"histogram": {"field": "month", "interval": 12, "min_doc_count": 1}})
         r = self.s.aggregate(self.q, aggs)
         n = self.s.search(self.q, limit=1, count=True).count
         day = (lambda v: EPOCH + dt.timedelta(days=int(v)) if v is not None else None)
@@ -199,6 +202,8 @@ class Match:
         facets = {k: [(b["key"], b["doc_count"]) for b in r[k]["buckets"]] for k in FACET_FIELDS}
         for k in facets:
             facets[k].sort(key=lambda kv: (-kv[1], kv[0]))
+        facets["year"] = sorted(((int(b["key"]) // 12, b["doc_count"]) for b in r["year"]["buckets"]
+                                 if b["doc_count"]), reverse=True)
         return totals, facets
 
     def span(self) -> dict:

@@ -139,6 +139,13 @@ class Pages:
             if p:
                 by_province[p] = by_province.get(p, 0) + n
         raw = dict(raw, province=sorted(by_province.items(), key=lambda kv: (-kv[1], kv[0])))
+        years = []
+        for y, n in raw.get("year", []):
+            start, end = dt.date(y, 1, 1), dt.date(y, 12, 31)
+            on = state.date_from == start and state.date_to == end
+            years.append({"value": str(y), "count": n, "label": str(y), "selected": on,
+                          "href": state.url("/", date_from=None, date_to=None) if on
+                          else state.url("/", date_from=start, date_to=end)})
         groups = []
         for facet, title in FACET_TITLES:
             values = [(v, n) for v, n in raw.get(facet, [])]
@@ -147,6 +154,7 @@ class Pages:
             groups.append({"facet": facet, "title": title, "values": [
                 {"value": v, "count": n, "label": self.label(facet, v), "selected": v in getattr(state, facet),
                  "href": state.toggle(facet, v)} for v, n in values]})
+        groups.append({"facet": "year", "title": "Year published", "values": years})
         return groups
 
     # ------------------------------------------------------------------ search
