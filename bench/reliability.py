@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from faults.catalog import FAULTS  # noqa: E402
 
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+# As `make test` runs the suite: a file per worker, so a fixture shared by a file is built once.
+PARALLEL = ["-n", "auto", "--maxprocesses", "4", "--dist", "loadfile"]
 
 
 def _files() -> list[str]:
@@ -70,7 +72,7 @@ def run(ids: list[str]) -> tuple[dict[str, str], dict[str, list[dict]], float, s
     with tempfile.TemporaryDirectory() as tmp:
         xml, ledger = Path(tmp) / "junit.xml", Path(tmp) / "ledger.jsonl"
         t = time.monotonic()
-        proc = subprocess.run([*PYTEST, "-q", "-rfEs", f"--junitxml={xml}", *named], cwd=ROOT, text=True,
+        proc = subprocess.run([*PYTEST, "-q", "-rfEs", *PARALLEL, f"--junitxml={xml}", *named], cwd=ROOT, text=True,
                               capture_output=True, env={**os.environ, "NEWSFLOW_FAULT_LEDGER": str(ledger)})
         took = time.monotonic() - t
         if proc.returncode != 0:

@@ -48,10 +48,26 @@ def one_off():
         return
     from prefect.server.api import server as api_server
     lifeline.guard_subprocess(api_server)
+    _start_ephemeral_api(api_server, Path(current.home))
     quiet = current.model_copy(deep=True)
     quiet.flows.heartbeat_frequency = None
     with SettingsContext(profile=SettingsContext.get().profile, settings=quiet):
         yield
+
+
+def _start_ephemeral_api(api_server, home: Path) -> None:
+    """Start this process's temporary Prefect API one process at a time per PREFECT_HOME: each
+    migrates the one SQLite database there on start-up, and two ingests started together
+    (cron, or an analyst beside a schedule) raced those migrations. Start-up is bounded by
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, so the wait is too."""
+    import fcntl
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".newsflow-ephemeral-start.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            api_server.SubprocessASGIServer().start()
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @task(name="crawl-sources")

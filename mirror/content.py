@@ -17,6 +17,9 @@ INVENTED_TOPICS = [
     "开展六五环境日宣传活动", "召开碳达峰碳中和工作会议",
 ]
 
+# Bylines name people: "本网记者" alone credits no one, and the extractor rightly keeps no author for it.
+INVENTED_AUTHORS = ["王晓明", "李婧", "陈立新", "赵雪", "刘洋"]
+
 
 def invented(site_title: str, column: str) -> list[dict]:
     """Ten variations for a source without an entry in ARTICLES: newest first, two days apart."""
@@ -25,7 +28,7 @@ def invented(site_title: str, column: str) -> list[dict]:
         day = 28 - 2 * n
         when = "2025-06-%02d %02d:%02d" % (day, 9 + n % 8, 5 * n)
         out.append(dict(
-            date=when, title="%s%s" % (site_title, topic), source=site_title, author=None if n % 2 else "本网记者",
+            date=when, title="%s%s" % (site_title, topic), source=site_title, author=None if n % 2 else INVENTED_AUTHORS[n // 2 % len(INVENTED_AUTHORS)],
             lead="6月%d日,%s%s。这是%s栏目第%d篇由镜像生成的稿件,用于检验抓取、抽取和入库的每一个环节。"
                  % (day, site_title, topic, column, n + 1)))
     return out

@@ -38,7 +38,7 @@ def both(tmp_path_factory):
 
 def test_a_second_crawl_of_a_source_refuses_while_the_first_runs(both, request):
     second = both["second"]
-    assert second.returncode == 1, (second.stdout, second.stderr)
+    assert second.returncode == 4, (second.stdout, second.stderr)
     assert "another crawl of gxzf is running" in second.stderr and "error: error" not in second.stderr
     assert both["first"].returncode == 0, both["out1"][1][-2000:]
     (warc,) = (both["archive"] / "gxzf").glob("*.warc.gz")          # one run, one file

@@ -225,7 +225,7 @@ FAULTS: tuple[Fault, ...] = (
           "(\"waiting for the run in progress\") and then finds nothing new", "each article once",
           ("tests/test_flows.py::test_overlapping_ingests_queue_and_duplicate_nothing",)),
     Fault("Two at once", "Two crawls of one source (`newsflow crawl` twice)",
-          "the second refuses: \"another crawl of gxzf is running (lock file …)\", exit 1; the first finishes alone",
+          "the second refuses: \"another crawl of gxzf is running (lock file …)\", exit 4 (Busy); the first finishes alone",
           "one WARC file, each article archived and fetched once",
           (f"{Q}test_a_second_crawl_of_a_source_refuses_while_the_first_runs",),
           fixed="the second took the first's unfinished WARC file for a killed run and resumed it: two processes "
