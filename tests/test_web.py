@@ -350,6 +350,7 @@ def test_a_stale_search_index_is_not_used_and_is_rebuilt(built, tmp_path):
         with warehouse.connect(db) as con:
             warehouse.load_articles(con, [dc_replace(art(424242), title="独一无二的标题", text="独一无二")])
         index_new(db)
+        warehouse.publish_snapshot(db)                                     # as every load does
         assert count("独一无二") == 1                                       # DuckDB, at once
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (app.pages._building or not Derived.open(folder_for(db))

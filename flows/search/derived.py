@@ -4,8 +4,8 @@ tokens as our postings (each article's terms with their frequencies, read back f
 fast fields, so one query gives the top hits, the total, the facet counts and attention over
 time without touching the warehouse (bench/bench_web.py measures both side by side).
 
-It is a derivative: built from the warehouse (its snapshot when that is current, so a build
-never holds up a load) into `<warehouse>.search/`, stamped with what it was built from
+It is a derivative: built from the warehouse's snapshot (so a build never holds up a load;
+every load publishes one), or the warehouse when it has none, into `<warehouse>.search/`, stamped with what it was built from
 (warehouse.explore.search_stamp), and used only while that stamp still matches the warehouse;
 otherwise the explorer answers from DuckDB. `build` rebuilds it whole; delete the folder at
 any time.
@@ -88,14 +88,23 @@ def _document(row):
     return doc
 
 
-def build(db: str | Path, folder: Path | None = None, say: Callable[[str], None] | None = None) -> Path:
-    """(Re)build the derivative of `db` (read from its snapshot when it has one) into `folder`."""
+def build(db: str | Path, folder: Path | None = None, say: Callable[[str], None] | None = None,
+          force: bool = False) -> Path:
+    """(Re)build the derivative of `db` into `folder`: from its snapshot when it has one (a long
+    read of the snapshot never holds up a load; every load publishes a new one), else from the
+    warehouse. Nothing is done when the derivative already holds what it would read (`force`:
+    rebuild all the same)."""
     import tantivy
 
     from warehouse import explore
     from warehouse.store import snapshot_path
     folder = folder or folder_for(db)
-    source = _source(Path(db), snapshot_path(Path(db)))
+    source = snapshot_path(Path(db)) if snapshot_path(Path(db)).exists() else Path(db)
+    old = Derived.open(folder)
+    if old is not None and not force:
+        with explore.explorer(source, wait=30) as rd:
+            if old.current(explore.search_stamp(rd.con)):
+                return folder
     tmp = folder.with_name(folder.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -119,19 +128,6 @@ def build(db: str | Path, folder: Path | None = None, say: Callable[[str], None]
     if say:
         say(f"search index (tantivy): {n:,} articles in {time.monotonic() - started:.0f}s at {folder}")
     return folder
-
-
-def _source(db: Path, snapshot: Path) -> Path:
-    """The snapshot when it holds what the warehouse holds (reading it never holds up a load),
-    else the warehouse itself (written since its last snapshot, e.g. by hand)."""
-    from warehouse import explore
-    if not snapshot.exists():
-        return db
-    with explore.explorer(snapshot) as rd:
-        snap = explore.search_stamp(rd.con)
-    with explore.explorer(db, wait=30) as rd:
-        live = explore.search_stamp(rd.con)
-    return snapshot if snap == live else db
 
 
 @dataclass
