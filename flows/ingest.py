@@ -70,12 +70,22 @@ def record_task(db: str, stats: list, archive_dir: str | None = None) -> None:
     steps.record_crawl(db, stats, archive_dir)
 
 
+@task(name="upload-archive")
+def publish_task(archive_url: str, archive_dir: str) -> list[str]:
+    """Upload the finished WARC files in the spool to the S3 archive (crawlers/storage.py)."""
+    from crawlers.storage import open_store
+    return open_store(archive_url, archive_dir).publish_pending(get_run_logger().info)
+
+
 @task(name="extract-and-load")
 def process_task(db: str, paths: list[str], registry: str | None,
-                 runs_done: list[tuple[str, str]] | None = None, archive_dir: str | None = None) -> dict:
+                 runs_done: list[tuple[str, str]] | None = None, archive_dir: str | None = None,
+                 archive_url: str | None = None) -> dict:
+    from crawlers.storage import open_store
     logger = get_run_logger()
+    store = open_store(archive_url, archive_dir) if archive_url else None
     counts = steps.process_archives(db, paths, load_registry(registry), progress=logger.info,
-                                    runs_done=runs_done or [], archive=archive_dir)
+                                    runs_done=runs_done or [], archive=archive_dir, store=store)
     return counts
 
 
@@ -119,8 +129,12 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
                 db: str = "data/newsflow.duckdb", archive_dir: str = "data/archive",
                 since: str | None = None, max_pages: int | None = None,
                 registry: str | None = None, refresh: bool = False,
-                lock_wait: float = 6 * 3600) -> dict:
+                lock_wait: float = 6 * 3600, archive_url: str | None = None) -> dict:
     """Crawl every (or the named) source, then extract and load what was fetched.
+
+    With `archive_url` (s3://bucket/prefix) the crawl writes into `archive_dir` (the spool),
+    its finished WARC files are uploaded once the run is recorded, and the load reads them
+    back from object storage (crawlers/storage.py).
 
     With mirror=True the bundled local mirror is served on 127.0.0.1 for the run and every
     source is pointed at it; the URLs recorded stay the real sites'. One ingest runs at a
@@ -133,7 +147,8 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
     logger = get_run_logger()
     from flows.lock import run_lock
     with run_lock(db, wait=lock_wait, on_wait=logger.warning):
-        summary = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh)
+        summary = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
+                          archive_url)
     _publish_summary(summary)
     for p in summary["per_source"]:
         if p["status"] != "ok":
@@ -183,7 +198,8 @@ def _publish_summary(summary: dict) -> None:
         get_run_logger().warning("could not publish the summary artifact: %s", exc)
 
 
-def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh) -> dict:
+def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
+            archive_url=None) -> dict:
     started = dt.datetime.now(dt.timezone.utc)
     names = sources or load_registry(registry).names()
     run_id = run_id_now()
@@ -208,8 +224,11 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
     if unprocessed:
         logger.info("also loading %d recorded run(s) a killed run never finished loading", len(unprocessed))
     done = stats + recovered + unprocessed
-    paths = steps.archive_paths_for(done)
-    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir)
+    if archive_url:
+        # recorded first: a failed upload (ArchiveUploadFailed) keeps the file in the spool
+        publish_task(archive_url, archive_dir)
+    paths = steps.archive_paths_for(done, archive_dir if archive_url else None)
+    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir, archive_url)
     summary = steps.summarise(stats, counts, db, started)
     summary["run_id"] = run_id
     summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered + unprocessed]

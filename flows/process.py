@@ -83,6 +83,28 @@ def to_record(page: RawPage, source: Source | None, presets: Mapping[str, Mappin
         column_name=e.column_name, images=e.images, attachments=e.attachments, **fields)
 
 
+def extract_file(spec: tuple[str, str], loc: str, registry: Registry
+                 ) -> tuple[list[Article | Rejected], ReadReport]:
+    """The records of one WARC file of a store (crawlers/storage.py: `spec()`), in order, and
+    what reading it found: the unit of work one process or one Dask worker does (the CPU-bound
+    part of a pass; the records go back to the one loader)."""
+    from crawlers.archive import read_store
+    from crawlers.errors import ArchiveMissing
+    from crawlers.storage import from_spec
+    store = from_spec(spec)
+    by_name = {s.name: s for s in registry.sources}
+    report = ReadReport(loc)
+    out = []
+    try:
+        for page in read_store(store, loc, report):
+            rec = to_record(page, by_name.get(page.source), registry.presets)
+            if rec is not None:
+                out.append(rec)
+    except ArchiveMissing as exc:       # (a recorded run whose file is gone: said, not fatal)
+        report.problems.append(str(exc))
+    return out, report
+
+
 def iter_records(paths: Iterable[str | Path | tuple[str | Path, str]], registry: Registry,
                  reports: list[ReadReport] | None = None) -> Iterator[Article | Rejected]:
     """Records of these archive files, in order. A path may come as (path, location): the

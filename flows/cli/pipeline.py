@@ -8,8 +8,8 @@ import sys
 import click
 
 from flows.cli.app import main
-from flows.cli.common import (POSITIVE, check_paths, require_source, holding_run, kinds_text, mirror_server,
-                               parse_date, program_name, source_registry, waits)
+from flows.cli.common import (POSITIVE, archive_store, check_paths, dask_option, require_source, holding_run,
+                               kinds_text, mirror_server, parse_date, program_name, publish, source_registry, waits)
 from schemas.errors import BadInput, SourcesFailed
 
 
@@ -33,6 +33,7 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     Example:
       newsflow crawl gxzf hainan --max-pages 2
       newsflow crawl gxzf --since 2025-01-01      # back-fill
+      newsflow --archive s3://news/warc crawl gxzf   # WARC files uploaded to object storage
     """
     from flows import steps
     from flows.process import run_id_now
@@ -56,6 +57,9 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     stats, recovered = result["stats"], result["recovered"]
     with holding_run(ctx):         # after a process or ingest in progress, never beside it
         steps.record_crawl(ctx.obj["db"], stats + recovered, ctx.obj["archive"])
+    # recorded first: an upload that fails (ArchiveUploadFailed, exit 1) leaves a recorded run
+    # whose WARC file is kept in the spool, and the next crawl, ingest or process uploads it
+    publish(ctx, lambda m: click.echo(m, err=True))
     if recovered:
         click.echo(f"also recorded {len(recovered)} earlier finished run(s): "
                    f"{', '.join(f'{s.source}/{s.run_id}' for s in recovered)}", err=True)
@@ -74,29 +78,44 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
 
 @main.command()
 @click.argument("files", metavar="[WARC...]", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@dask_option
 @click.pass_context
-def process(ctx, files):
+def process(ctx, files, dask):
     """Extract and load archived pages (default: every WARC file in the archive).
 
     Safe to re-run: articles already loaded are not duplicated; changed ones are updated; the
     counts of crawl runs already processed (`newsflow runs`) stay as they were. Waits for an
     ingest or another process in progress on the same warehouse; a crawl still writing its
-    WARC file is left to finish. Articles not yet in a story are deduplicated.
+    WARC file is left to finish. Articles not yet in a story are deduplicated. With an s3://
+    archive, WARC files a failed upload left in the spool are uploaded first, and every file
+    is read from object storage. `--dask` extracts on a Dask cluster, one task per WARC file.
 
     \b
     Example:
       newsflow process data/archive/gxzf/*.warc.gz
+      newsflow --archive s3://news/warc process --dask local:2
     """
     from crawlers.archive import archive_files
     from flows import steps
     reg = source_registry(ctx)
     check_paths(ctx)
-    paths = list(files) or [str(p) for p in archive_files(ctx.obj["archive"])]
-    if not paths:
-        raise BadInput(f"no archive files under {ctx.obj['archive']}")
+    store = archive_store(ctx)
+    say = lambda m: click.echo(m, err=True)  # noqa: E731
     with holding_run(ctx):
-        counts = steps.process_archives(ctx.obj["db"], paths, reg, progress=lambda m: click.echo(m, err=True),
-                                        archive=ctx.obj["archive"])
+        if store.remote:
+            store.publish_pending(say)
+            paths = list(files) or store.locations()
+        else:
+            paths = list(files) or [str(p) for p in archive_files(ctx.obj["archive"])]
+        if not paths:
+            raise BadInput(f"no archive files under {ctx.obj['archive_url'] or ctx.obj['archive']}")
+        if dask:
+            from flows.fanout import process_on_dask
+            counts = process_on_dask(ctx.obj["db"], paths, ctx.obj["registry"], ctx.obj["archive"],
+                                     ctx.obj["archive_url"], dask)
+        else:
+            counts = steps.process_archives(ctx.obj["db"], paths, reg, progress=say,
+                                            archive=ctx.obj["archive"], store=store)
     from flows.cli.table import render
     click.echo(render(["source", "new", "updated", "unchanged", "rejected"],
                       [[k, c.new, c.updated, c.unchanged, c.rejected] for k, c in sorted(counts.items())]))
@@ -135,7 +154,8 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
         try:
             with one_off():
                 summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
-                                      archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
+                                      archive_dir=ctx.obj["archive"], archive_url=ctx.obj["archive_url"],
+                                      since=since, max_pages=max_pages,
                                       registry=ctx.obj["registry"], refresh=refresh,
                                       lock_wait=waits(ctx)[0])
         except SourcesFailing as exc:
@@ -177,15 +197,19 @@ def _print_summary(s: dict) -> None:
 @click.option("--source", "source_name", help="Only this registry source's articles.")
 @click.option("--since", help="Only articles published on or after this day (YYYY-MM-DD).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@dask_option
 @click.pass_context
-def reextract(ctx, source_name, since, dry_run):
+def reextract(ctx, source_name, since, dry_run, dask):
     """Re-run the current extractor over stored raw pages (no refetch).
 
-    Only rows whose fields changed are updated; prints how many changed per field.
+    Only rows whose fields changed are updated; prints how many changed per field. Raw pages
+    are read from the archive (`--archive`, a folder or s3://bucket/prefix: ranged GETs for a
+    few records of a big file). `--dask` re-extracts on a Dask cluster, one task per WARC file.
 
     \b
     Example:
       newsflow reextract --source hainan --since 2025-01-01
+      newsflow --archive s3://news/warc reextract --dask tcp://10.0.0.5:8786
     """
     from flows.reextract import reextract as run
     from flows.cli.table import render
@@ -196,8 +220,14 @@ def reextract(ctx, source_name, since, dry_run):
     if not dry_run:
         check_paths(ctx)
     with (contextlib.nullcontext() if dry_run else holding_run(ctx)):
-        r = run(ctx.obj["db"], reg, source=source_name, since=since_d, dry_run=dry_run,
-                progress=lambda m: click.echo(m, err=True), archive=ctx.obj["archive"])
+        if dask:
+            from flows.fanout import reextract_on_dask
+            r = reextract_on_dask(ctx.obj["db"], ctx.obj["registry"], source_name, since_d, dry_run,
+                                  ctx.obj["archive"], ctx.obj["archive_url"], dask)
+        else:
+            r = run(ctx.obj["db"], reg, source=source_name, since=since_d, dry_run=dry_run,
+                    progress=lambda m: click.echo(m, err=True), archive=ctx.obj["archive"],
+                    store=archive_store(ctx))
     click.echo(f"extractor {r.version}: {r.scanned} pages re-extracted, {r.changed} changed, "
                f"{r.unchanged} unchanged, {r.now_rejected} would now be rejected (kept), "
                f"{r.missing_page} raw pages missing" + (" (dry run: nothing written)" if dry_run else ""))
