@@ -16,14 +16,16 @@ rerun loads the rest with exact counts (the load is idempotent).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from crawlers.registry import load_registry
-from flows import steps
+from flows import lifeline, steps
 from flows.process import extract_file
 from flows.reextract import reextract, reextract_file
 from schemas.errors import Failed
@@ -129,8 +131,28 @@ def reextract_dask_flow(db: str, registry: str | None, source: str | None, since
 
 def _run(the_flow, address: str, **params):
     from flows.ingest import one_off
-    with one_off():
+    with one_off(), _shared_api():
         return the_flow.with_options(task_runner=task_runner(address))(**params)
+
+
+@contextlib.contextmanager
+def _shared_api():
+    """Without a Prefect server configured, start the ephemeral one now and name it in the
+    environment, so the workers of a local cluster (started with the flow) report their task
+    runs to it instead of each starting a temporary server of its own (~10 s each)."""
+    from prefect.settings import get_current_settings
+    if get_current_settings().api.url or os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    from prefect.server.api import server as api_server
+    lifeline.guard_subprocess(api_server)
+    srv = api_server.SubprocessASGIServer()     # the instance Prefect's ephemeral client uses
+    srv.start()
+    os.environ["PREFECT_API_URL"] = srv.api_url
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
 
 
 def process_on_dask(db: str | Path, paths: list[str], registry: str | None, archive: str,

@@ -193,6 +193,8 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     reports: list = []
     for recs, report in (fanout or serial)(extract_file, [(store.spec(), loc, registry) for loc in files]):
         reports.append(report)
+        if progress and fanout is not None:
+            progress(f"{report.path}: {report.records} records read, {len(recs)} to load")
         for rec in recs:
             if loader.add(rec) and progress:
                 progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in loader.counts.values())} articles")
