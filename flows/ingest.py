@@ -107,11 +107,12 @@ def crawl_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb
 @flow(name="process")
 def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
                  registry: str | None = None, runs_done: list | None = None,
-                 archive_dir: str | None = None) -> dict:
+                 archive_dir: str | None = None, archive_url: str | None = None) -> dict:
     """Extract and load these archive files, under the warehouse's run lock."""
     from flows.lock import run_lock
     with run_lock(db, on_wait=get_run_logger().warning):
-        return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"))
+        return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"),
+                            archive_url)
 
 
 class SourcesFailing(SourcesFailed):
@@ -239,11 +240,12 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
 
 @task(name="reextract")
 def reextract_task(db: str, source: str | None, since: str | None, registry: str | None,
-                   archive_dir: str | None = None) -> dict:
+                   archive_dir: str | None = None, archive_url: str | None = None) -> dict:
+    from crawlers.storage import open_store
     from flows.reextract import reextract
     r = reextract(db, load_registry(registry), source=source,
                   since=dt.date.fromisoformat(since) if since else None, progress=get_run_logger().info,
-                  archive=archive_dir)
+                  archive=archive_dir, store=open_store(archive_url, archive_dir) if archive_url else None)
     return {"scanned": r.scanned, "changed": r.changed, "fields": dict(r.fields), "version": r.version,
             "missing_page": r.missing_page}
 
@@ -251,12 +253,14 @@ def reextract_task(db: str, source: str | None, since: str | None, registry: str
 @flow(name="reextract")
 def reextract_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
                    since: str | None = None, registry: str | None = None,
-                   archive_dir: str | None = None) -> dict:
+                   archive_dir: str | None = None, archive_url: str | None = None) -> dict:
     """Re-run the current extractor over stored raw pages (unscheduled; run after an upgrade).
-    Raw pages are read from `archive_dir` (default: 'archive' next to the db)."""
+    Raw pages are read from `archive_dir` (default: 'archive' next to the db), or from the
+    S3 archive `archive_url` (archive_dir is then its spool)."""
     from flows.lock import run_lock
     with run_lock(db, on_wait=get_run_logger().warning):
-        return reextract_task(db, source, since, registry, archive_dir or str(Path(db).parent / "archive"))
+        return reextract_task(db, source, since, registry, archive_dir or str(Path(db).parent / "archive"),
+                              archive_url)
 
 
 @task(name="retag")

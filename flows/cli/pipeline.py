@@ -312,4 +312,4 @@ def serve(ctx, config, only):
     """
     from flows import serve as srv
     srv.serve(ctx.obj["db"], ctx.obj["archive"], config or srv.DEFAULT_YAML, only=list(only) or None,
-              registry=ctx.obj["registry"])
+              registry=ctx.obj["registry"], archive_url=ctx.obj["archive_url"])
