@@ -46,12 +46,6 @@ def archive_store(ctx):
     return open_store(ctx.obj["archive_url"] or ctx.obj["archive"], spool=ctx.obj["archive"])
 
 
-def publish(ctx, progress=None) -> list[str]:
-    """Upload the finished WARC files still in an S3 archive's spool (ArchiveUploadFailed keeps
-    them for the next time); nothing for a local archive."""
-    return archive_store(ctx).publish_pending(progress)
-
-
 def dask_option(f):
     """`--dask tcp://host:8786 | local:N`: extract over a Dask cluster (flows/fanout.py)."""
     def check(ctx, param, value):

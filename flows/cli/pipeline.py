@@ -9,7 +9,7 @@ import click
 
 from flows.cli.app import main
 from flows.cli.common import (POSITIVE, archive_store, check_paths, dask_option, require_source, holding_run,
-                               kinds_text, mirror_server, parse_date, program_name, publish, source_registry, waits)
+                               kinds_text, mirror_server, parse_date, program_name, source_registry, waits)
 from schemas.errors import BadInput, SourcesFailed
 
 
@@ -59,7 +59,8 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
         steps.record_crawl(ctx.obj["db"], stats + recovered, ctx.obj["archive"])
     # recorded first: an upload that fails (ArchiveUploadFailed, exit 1) leaves a recorded run
     # whose WARC file is kept in the spool, and the next crawl, ingest or process uploads it
-    publish(ctx, lambda m: click.echo(m, err=True))
+    store = archive_store(ctx)
+    store.publish_pending(lambda m: click.echo(m, err=True))
     if recovered:
         click.echo(f"also recorded {len(recovered)} earlier finished run(s): "
                    f"{', '.join(f'{s.source}/{s.run_id}' for s in recovered)}", err=True)
@@ -68,12 +69,22 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
                        "errors", "flags", "archive"],
                       [[s.source, s.run_id, s.status, s.pages_fetched, s.list_pages, s.not_modified,
                         s.article_requests, s.articles_archived, s.blocked, kinds_text(s.errors, s.errors_by_kind),
-                        " ".join(s.flags), s.warc_path or "(nothing archived)"] for s in stats], max_width=80))
+                        " ".join(s.flags), _archived(store, s)] for s in stats], max_width=80))
     bad = [s for s in stats if s.status != "ok"]
     for s in bad:
         click.echo(f"{s.source} {s.status}: {steps.crawl_reason(s)}", err=True)
     if bad:
         sys.exit(SourcesFailed.exit_code)
+
+
+def _archived(store, s) -> str:
+    """Where a crawl's WARC file is now: its path, or its object once uploaded."""
+    if not s.warc_path:
+        return "(nothing archived)"
+    if not store.remote:
+        return s.warc_path
+    from crawlers.archive import location
+    return store.describe(location(s.warc_path, store.local))
 
 
 @main.command()
