@@ -43,6 +43,7 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     since_d = parse_date(since)
     names = list(source_names)
     check_paths(ctx, archive=True)
+    store = archive_store(ctx)          # a bad s3:// URL fails now, before the crawl
     server = mirror_server() if mirror else None
     try:
         run_id = run_id_now()
@@ -59,7 +60,6 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
         steps.record_crawl(ctx.obj["db"], stats + recovered, ctx.obj["archive"])
     # recorded first: an upload that fails (ArchiveUploadFailed, exit 1) leaves a recorded run
     # whose WARC file is kept in the spool, and the next crawl, ingest or process uploads it
-    store = archive_store(ctx)
     store.publish_pending(lambda m: click.echo(m, err=True))
     if recovered:
         click.echo(f"also recorded {len(recovered)} earlier finished run(s): "
@@ -158,6 +158,7 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
     # a typo'd --db, a read-only folder, a warehouse another process holds: one line now,
     # before Prefect spends its 10 s starting (the flow takes the same lock again inside)
     check_paths(ctx, archive=True)
+    archive_store(ctx)                  # a bad s3:// URL: one line now, not from inside the flow
     with holding_run(ctx):
         click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
         from flows.ingest import SourcesFailing, ingest_flow, one_off
