@@ -57,25 +57,36 @@ def _stored(row: dict, name: str):
 def reextract_file(spec: tuple[str, str], loc: str, offsets: list[int], registry: Registry
                    ) -> tuple[list[tuple[int, Article | Rejected | None]] | None, ReadReport]:
     """The records again of the pages at these offsets of one WARC file of a store
-    (crawlers/storage.py: `spec()`): the CPU-bound unit of a re-extraction, run here or on a
-    Dask worker. None for the records when the file is in neither the store nor the spool."""
-    from crawlers.archive import read_store
+    (crawlers/storage.py: `spec()`): the CPU-bound unit of a re-extraction on a Dask worker.
+    None for the records when the file is in neither the store nor the spool."""
     from crawlers.errors import ArchiveMissing
     from crawlers.storage import from_spec
     store = from_spec(spec)
-    by_name = {s.name: s for s in registry.sources}
     rr = ReadReport(loc)
-    out = []
     try:
         if not store.exists(loc):
             return None, rr
-        # the pages keep the location they were stored with: re-extraction changes fields,
-        # not where the raw page is
-        for page in read_store(store, loc, rr, offsets=set(offsets)):
-            out.append((page.warc_offset, to_record(page, by_name.get(page.source), registry.presets)))
+        return list(_records(store, loc, offsets, registry, rr)), rr
     except ArchiveMissing:
         return None, rr
-    return out, rr
+
+
+def _streamed(args: list[tuple]):
+    """Without a fan-out: each file's records as they are read (no file held in memory whole)."""
+    from crawlers.storage import from_spec
+    for spec, loc, offsets, registry in args:
+        store = from_spec(spec)
+        rr = ReadReport(loc)
+        yield (_records(store, loc, offsets, registry, rr) if store.exists(loc) else None), rr
+
+
+def _records(store, loc: str, offsets: list[int], registry: Registry, rr: ReadReport):
+    from crawlers.archive import read_store
+    by_name = {s.name: s for s in registry.sources}
+    # the pages keep the location they were stored with: re-extraction changes fields,
+    # not where the raw page is
+    for page in read_store(store, loc, rr, offsets=set(offsets)):
+        yield page.warc_offset, to_record(page, by_name.get(page.source), registry.presets)
 
 
 def reextract(db: str | Path, registry: Registry | None = None, source: str | None = None,
@@ -84,10 +95,10 @@ def reextract(db: str | Path, registry: Registry | None = None, source: str | No
               archive: str | Path | None = None, store=None, fanout=None) -> ReextractReport:
     """`archive`: the archive root stored locations are resolved against (default: 'archive'
     next to the db, as the CLI's); `store` (crawlers/storage.py) where they are read from
-    (default: that folder); `fanout` how the files are re-extracted (flows/steps.py: serial)."""
+    (default: that folder); `fanout` how the files are re-extracted (default: here, each
+    file's records streamed; flows/fanout.py: on a Dask cluster)."""
     import warehouse
     from crawlers.storage import LocalStore
-    from flows.steps import serial
     root = Path(archive) if archive is not None else Path(db).parent / "archive"
     store = store if store is not None else LocalStore(root)
     registry = registry or load_registry()
@@ -100,7 +111,8 @@ def reextract(db: str | Path, registry: Registry | None = None, source: str | No
     fresh: list[Article] = []
     seen: list[str] = []
     args = [(store.spec(), stored, sorted(by_offset), registry) for stored, by_offset in wanted.items()]
-    for (stored, by_offset), (results, rr) in zip(wanted.items(), (fanout or serial)(reextract_file, args)):
+    results_of = fanout(reextract_file, args) if fanout is not None else _streamed(args)
+    for (stored, by_offset), (results, rr) in zip(wanted.items(), results_of):
         if results is None:
             report.missing_page += len(by_offset)
             report.problems.append(f"{stored}: archive file missing under {store.url} ({len(by_offset)} articles)")

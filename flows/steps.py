@@ -158,6 +158,15 @@ def serial(fn: Callable, args: list[tuple]) -> Iterator:
         yield fn(*a)
 
 
+def _streamed(args: list[tuple]) -> Iterator:
+    """Without a fan-out: each file's records as they are read, one file after another."""
+    from crawlers.archive import ReadReport
+    from flows.process import file_records
+    for spec, loc, registry in args:
+        report = ReadReport(loc)
+        yield file_records(spec, loc, registry, report), report
+
+
 def process_archives(db: str | Path, paths: list[str | Path], registry: Registry | None = None,
                      progress: Callable[[str], None] | None = None,
                      runs_done: list[tuple[str, str]] = (), tag: bool = True, index: bool = True,
@@ -179,8 +188,9 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     held no article (files in the archive layout with a stats file are found without it).
     Pages are recorded by their place under `archive` (crawlers/archive.py: location).
     `store` (crawlers/storage.py): where the files are read from (default: the local folder
-    `archive`); `fanout`: how the files are extracted (default: here, one after another; each
-    file is one unit of work, and the records come back here, in order, to the one loader)."""
+    `archive`); `fanout`: how the files are extracted (default: here, one after another, each
+    file's records streamed to the loader; flows/fanout.py: one task per file on a Dask cluster,
+    the records coming back here, in order, to the one loader)."""
     import warehouse
     from crawlers.storage import LocalStore
     from flows.process import extract_file
@@ -191,10 +201,12 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
                                       progress, archive if archive is not None else (store.local if store.remote else None))
     loader = _ChunkLoader(db, registry, tag, index)
     reports: list = []
-    for recs, report in (fanout or serial)(extract_file, [(store.spec(), loc, registry) for loc in files]):
+    args = [(store.spec(), loc, registry) for loc in files]
+    for recs, report in (fanout(extract_file, args) if fanout is not None else _streamed(args)):
         reports.append(report)
         if progress and fanout is not None:
             progress(f"{report.path}: {report.records} records read, {len(recs)} to load")
+        # (streamed: the records are read as the loader takes them, below)
         for rec in recs:
             if loader.add(rec) and progress:
                 progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in loader.counts.values())} articles")
