@@ -1,6 +1,7 @@
 """`reextract` of a large archive on a two-worker Dask cluster vs one process.
 
     .venv/bin/python -m bench.bench_dask [--pages 20000] [--files 40] [--workers 2] [--json FILE]
+    .venv/bin/python -m bench.bench_dask --ceiling --pages 4000 --files 8   # plain processes only
 
 Builds a synthetic archive of N pages in F WARC files by replicating the bundled mirror's
 article pages under new URLs (`build_archive`), loads it once (extraction only: no tags, index
@@ -89,13 +90,48 @@ def newsflow(db: Path, archive: Path, *args: str) -> tuple[float, float, subproc
     return wall, cpu, proc
 
 
+def _extract_all(args):
+    from crawlers.registry import load_registry
+    from crawlers.storage import LocalStore
+    from flows.process import extract_file
+    root, locs = args
+    store, reg = LocalStore(root), load_registry()
+    return sum(len(extract_file(store.spec(), loc, reg)[0]) for loc in locs)
+
+
+def ceiling(pages: int, files: int, workers: int) -> None:
+    """What the machine gives two processes at all, without Dask or Prefect: the same files
+    extracted by one process, then split over `workers` plain processes (multiprocessing),
+    each warmed up first. Its ratio bounds what any fan-out can reach here and now."""
+    import multiprocessing as mp
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dask-ceiling-"))
+    build_archive(tmp / "archive", pages, files)
+    from crawlers.storage import LocalStore
+    locs = LocalStore(tmp / "archive").locations()
+    with mp.get_context("spawn").Pool(workers) as pool:
+        pool.map(_extract_all, [(tmp / "archive", locs[:1])] * workers)          # imports, warm-up
+        t = time.perf_counter()
+        pool.map(_extract_all, [(tmp / "archive", locs)])
+        one = time.perf_counter() - t
+        t = time.perf_counter()
+        pool.map(_extract_all, [(tmp / "archive", locs[i::workers]) for i in range(workers)])
+        many = time.perf_counter() - t
+    print(f"ceiling (plain processes, no Dask/Prefect): {pages} pages in 1 process {one:.1f} s, in {workers} "
+          f"{many:.1f} s: {one / many:.2f}x   load {os.getloadavg()[0]:.2f}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ceiling", action="store_true",
+                    help="only measure what plain processes gain on this machine now (no Dask, no Prefect)")
     ap.add_argument("--pages", type=int, default=20000)
     ap.add_argument("--files", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
+    if args.ceiling:
+        ceiling(args.pages, args.files, args.workers)
+        return 0
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     tmp = Path(tempfile.mkdtemp(prefix="bench-dask-"))
