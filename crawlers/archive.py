@@ -133,36 +133,66 @@ def read_pages(path: str | Path, report: ReadReport | None = None,
     where = location if location is not None else str(path)
     report = report if report is not None else ReadReport(str(path))
     with open(path, "rb") as fh:
-        it = ArchiveIterator(fh)
-        offset = 0
-        try:
-            for rec in it:
-                if rec.rec_type != "response":
-                    continue
-                body = rec.content_stream().read()
-                offset = it.get_record_offset()     # (warcio: only valid after the read)
-                h = rec.rec_headers
-                expected = rec.http_headers.get_header("Content-Length") if rec.http_headers else None
-                if expected is not None and expected.isdigit() and int(expected) != len(body):
-                    raise EOFError(f"record cut short: {len(body)} of {expected} body bytes")
-                status = int(rec.http_headers.get_statuscode() or 0) if rec.http_headers else 0
-                headers = tuple(rec.http_headers.headers) if rec.http_headers else ()
-                fetched = dt.datetime.strptime(h.get_header("WARC-Date")[:19], "%Y-%m-%dT%H:%M:%S")
-                report.records += 1
-                yield RawPage(
-                    url=h.get_header("NF-Request-URI") or h.get_header("WARC-Target-URI"),
-                    final_url=h.get_header("WARC-Target-URI"), status=status, headers=headers,
-                    body=body, fetched_at=fetched.replace(tzinfo=dt.timezone.utc),
-                    source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
-                    list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
-                    block_reason=h.get_header("NF-Block-Reason"),
-                    warc_path=where, warc_offset=offset)
-        # warcio raises assorted errors on a torn gzip member or record (AttributeError on a
-        # header block cut in half, among others): any of them ends the readable part here
-        except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError, AttributeError,
-                TypeError, IndexError) as exc:
-            report.torn_at = offset
-            report.problems.append(f"torn or corrupt record after offset {offset}: {exc}")
+        yield from read_stream(fh, where, report)
+
+
+def read_store(store, loc: str, report: ReadReport | None = None,
+               offsets: set[int] | None = None) -> Iterator[RawPage]:
+    """The pages of one WARC file of a store (crawlers/storage.py), named `loc`; with `offsets`,
+    only the records that start there: one ranged read per record where the store says that
+    pays (a few records of a big object), else one pass over the file."""
+    report = report if report is not None else ReadReport(loc)
+    if offsets is not None and store.ranged(loc, len(offsets)):
+        for off in sorted(offsets):
+            with store.open(loc, off) as fh:
+                for page in read_stream(fh, loc, report, base=off, limit=1):
+                    if page.warc_offset == off:
+                        yield page
+        return
+    with store.open(loc) as fh:
+        for page in read_stream(fh, loc, report):
+            if offsets is None or page.warc_offset in offsets:
+                yield page
+
+
+def read_stream(fh, where: str, report: ReadReport, base: int = 0,
+                limit: int | None = None) -> Iterator[RawPage]:
+    """The complete response records of a WARC stream that starts at offset `base` of its
+    file (at most `limit` of them); a torn or corrupt tail ends it and is reported."""
+    it = ArchiveIterator(fh)
+    offset = base
+    seen = 0
+    try:
+        for rec in it:
+            if rec.rec_type != "response":
+                continue
+            body = rec.content_stream().read()
+            offset = base + it.get_record_offset()     # (warcio: only valid after the read)
+            h = rec.rec_headers
+            expected = rec.http_headers.get_header("Content-Length") if rec.http_headers else None
+            if expected is not None and expected.isdigit() and int(expected) != len(body):
+                raise EOFError(f"record cut short: {len(body)} of {expected} body bytes")
+            status = int(rec.http_headers.get_statuscode() or 0) if rec.http_headers else 0
+            headers = tuple(rec.http_headers.headers) if rec.http_headers else ()
+            fetched = dt.datetime.strptime(h.get_header("WARC-Date")[:19], "%Y-%m-%dT%H:%M:%S")
+            report.records += 1
+            yield RawPage(
+                url=h.get_header("NF-Request-URI") or h.get_header("WARC-Target-URI"),
+                final_url=h.get_header("WARC-Target-URI"), status=status, headers=headers,
+                body=body, fetched_at=fetched.replace(tzinfo=dt.timezone.utc),
+                source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
+                list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
+                block_reason=h.get_header("NF-Block-Reason"),
+                warc_path=where, warc_offset=offset)
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+    # warcio raises assorted errors on a torn gzip member or record (AttributeError on a
+    # header block cut in half, among others): any of them ends the readable part here
+    except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError, AttributeError,
+            TypeError, IndexError) as exc:
+        report.torn_at = offset
+        report.problems.append(f"torn or corrupt record after offset {offset}: {exc}")
 
 
 def archive_files(root: str | Path) -> list[Path]:

@@ -17,3 +17,16 @@ class CrawlFailed(Failed):
 
 class CrawlBusy(Busy, CrawlFailed):
     """Another crawl of the same source is running (its lock file is held)."""
+
+
+class ArchiveUnavailable(Failed):
+    """The archive's store (object storage) could not be listed or read; nothing was changed."""
+
+
+class ArchiveMissing(ArchiveUnavailable):
+    """A WARC file the warehouse names is in neither the store nor the local spool."""
+
+
+class ArchiveUploadFailed(ArchiveUnavailable):
+    """A finished WARC file could not be uploaded to the archive's store; the local copy is
+    kept, and the next crawl, ingest or process uploads it again."""

@@ -86,12 +86,22 @@ def record_task(db: str, stats: list, archive_dir: str | None = None) -> None:
     steps.record_crawl(db, stats, archive_dir)
 
 
+@task(name="upload-archive")
+def publish_task(archive_url: str, archive_dir: str) -> list[str]:
+    """Upload the finished WARC files in the spool to the S3 archive (crawlers/storage.py)."""
+    from crawlers.storage import open_store
+    return open_store(archive_url, archive_dir).publish_pending(get_run_logger().info)
+
+
 @task(name="extract-and-load")
 def process_task(db: str, paths: list[str], registry: str | None,
-                 runs_done: list[tuple[str, str]] | None = None, archive_dir: str | None = None) -> dict:
+                 runs_done: list[tuple[str, str]] | None = None, archive_dir: str | None = None,
+                 archive_url: str | None = None) -> dict:
+    from crawlers.storage import open_store
     logger = get_run_logger()
+    store = open_store(archive_url, archive_dir) if archive_url else None
     counts = steps.process_archives(db, paths, load_registry(registry), progress=logger.info,
-                                    runs_done=runs_done or [], archive=archive_dir)
+                                    runs_done=runs_done or [], archive=archive_dir, store=store)
     return counts
 
 
@@ -113,11 +123,12 @@ def crawl_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb
 @flow(name="process")
 def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
                  registry: str | None = None, runs_done: list | None = None,
-                 archive_dir: str | None = None) -> dict:
+                 archive_dir: str | None = None, archive_url: str | None = None) -> dict:
     """Extract and load these archive files, under the warehouse's run lock."""
     from flows.lock import run_lock
     with run_lock(db, on_wait=get_run_logger().warning):
-        return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"))
+        return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"),
+                            archive_url)
 
 
 class SourcesFailing(SourcesFailed):
@@ -135,8 +146,12 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
                 db: str = "data/newsflow.duckdb", archive_dir: str = "data/archive",
                 since: str | None = None, max_pages: int | None = None,
                 registry: str | None = None, refresh: bool = False,
-                lock_wait: float = 6 * 3600) -> dict:
+                lock_wait: float = 6 * 3600, archive_url: str | None = None) -> dict:
     """Crawl every (or the named) source, then extract and load what was fetched.
+
+    With `archive_url` (s3://bucket/prefix) the crawl writes into `archive_dir` (the spool),
+    its finished WARC files are uploaded once the run is recorded, and the load reads them
+    back from object storage (crawlers/storage.py).
 
     With mirror=True the bundled local mirror is served on 127.0.0.1 for the run and every
     source is pointed at it; the URLs recorded stay the real sites'. One ingest runs at a
@@ -149,7 +164,8 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
     logger = get_run_logger()
     from flows.lock import run_lock
     with run_lock(db, wait=lock_wait, on_wait=logger.warning):
-        summary = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh)
+        summary = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
+                          archive_url)
     _publish_summary(summary)
     for p in summary["per_source"]:
         if p["status"] != "ok":
@@ -199,7 +215,8 @@ def _publish_summary(summary: dict) -> None:
         get_run_logger().warning("could not publish the summary artifact: %s", exc)
 
 
-def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh) -> dict:
+def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
+            archive_url=None) -> dict:
     started = dt.datetime.now(dt.timezone.utc)
     names = sources or load_registry(registry).names()
     run_id = run_id_now()
@@ -224,8 +241,11 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
     if unprocessed:
         logger.info("also loading %d recorded run(s) a killed run never finished loading", len(unprocessed))
     done = stats + recovered + unprocessed
-    paths = steps.archive_paths_for(done)
-    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir)
+    if archive_url:
+        # recorded first: a failed upload (ArchiveUploadFailed) keeps the file in the spool
+        publish_task(archive_url, archive_dir)
+    paths = steps.archive_paths_for(done, archive_dir if archive_url else None)
+    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir, archive_url)
     summary = steps.summarise(stats, counts, db, started)
     summary["run_id"] = run_id
     summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered + unprocessed]
@@ -236,11 +256,12 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
 
 @task(name="reextract")
 def reextract_task(db: str, source: str | None, since: str | None, registry: str | None,
-                   archive_dir: str | None = None) -> dict:
+                   archive_dir: str | None = None, archive_url: str | None = None) -> dict:
+    from crawlers.storage import open_store
     from flows.reextract import reextract
     r = reextract(db, load_registry(registry), source=source,
                   since=dt.date.fromisoformat(since) if since else None, progress=get_run_logger().info,
-                  archive=archive_dir)
+                  archive=archive_dir, store=open_store(archive_url, archive_dir) if archive_url else None)
     return {"scanned": r.scanned, "changed": r.changed, "fields": dict(r.fields), "version": r.version,
             "missing_page": r.missing_page}
 
@@ -248,12 +269,14 @@ def reextract_task(db: str, source: str | None, since: str | None, registry: str
 @flow(name="reextract")
 def reextract_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
                    since: str | None = None, registry: str | None = None,
-                   archive_dir: str | None = None) -> dict:
+                   archive_dir: str | None = None, archive_url: str | None = None) -> dict:
     """Re-run the current extractor over stored raw pages (unscheduled; run after an upgrade).
-    Raw pages are read from `archive_dir` (default: 'archive' next to the db)."""
+    Raw pages are read from `archive_dir` (default: 'archive' next to the db), or from the
+    S3 archive `archive_url` (archive_dir is then its spool)."""
     from flows.lock import run_lock
     with run_lock(db, on_wait=get_run_logger().warning):
-        return reextract_task(db, source, since, registry, archive_dir or str(Path(db).parent / "archive"))
+        return reextract_task(db, source, since, registry, archive_dir or str(Path(db).parent / "archive"),
+                              archive_url)
 
 
 @task(name="retag")

@@ -83,6 +83,33 @@ def to_record(page: RawPage, source: Source | None, presets: Mapping[str, Mappin
         column_name=e.column_name, images=e.images, attachments=e.attachments, **fields)
 
 
+def extract_file(spec: tuple[str, str], loc: str, registry: Registry
+                 ) -> tuple[list[Article | Rejected], ReadReport]:
+    """The records of one WARC file of a store (crawlers/storage.py: `spec()`), in order, and
+    what reading it found: the unit of work one Dask worker does (the CPU-bound part of a
+    pass; the records go back to the one loader)."""
+    report = ReadReport(loc)
+    return list(file_records(spec, loc, registry, report)), report
+
+
+def file_records(spec: tuple[str, str], loc: str, registry: Registry,
+                 report: ReadReport) -> Iterator[Article | Rejected]:
+    """The records of one WARC file of a store as they are read (a pass in one process takes
+    them so: no file is held in memory whole). A file that is gone is a problem in `report`."""
+    from crawlers.archive import read_store
+    from crawlers.errors import ArchiveMissing
+    from crawlers.storage import from_spec
+    store = from_spec(spec)
+    by_name = {s.name: s for s in registry.sources}
+    try:
+        for page in read_store(store, loc, report):
+            rec = to_record(page, by_name.get(page.source), registry.presets)
+            if rec is not None:
+                yield rec
+    except ArchiveMissing as exc:       # (a recorded run whose file is gone: said, not fatal)
+        report.problems.append(str(exc))
+
+
 def iter_records(paths: Iterable[str | Path | tuple[str | Path, str]], registry: Registry,
                  reports: list[ReadReport] | None = None) -> Iterator[Article | Rejected]:
     """Records of these archive files, in order. A path may come as (path, location): the

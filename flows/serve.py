@@ -182,7 +182,7 @@ STOP_GRACE = 20.0      # seconds an orderly stop may take before serve kills wha
 
 def serve(db: str, archive_dir: str, prefect_yaml: str | Path = DEFAULT_YAML,
           only: list[str] | None = None, registry: str | None = None,
-          grace: float = STOP_GRACE) -> None:
+          grace: float = STOP_GRACE, archive_url: str | None = None) -> None:
     """Serve the deployments until SIGINT or SIGTERM, then stop in order (see _Stopper)."""
     specs = load_specs(prefect_yaml)
     if only:
@@ -194,6 +194,8 @@ def serve(db: str, archive_dir: str, prefect_yaml: str | Path = DEFAULT_YAML,
     overrides = {"db": str(Path(db).resolve()), "archive_dir": str(Path(archive_dir).resolve())}
     if registry:
         overrides["registry"] = registry
+    if archive_url:
+        overrides["archive_url"] = archive_url      # an S3 archive: archive_dir is then its spool
     stopper = _Stopper(grace)
     previous = stopper.install()
     try:

@@ -9,10 +9,9 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from crawlers.registry import Registry, load_registry
-from flows.process import iter_records
 from schemas import Article, CrawlStats, Rejected
 
 # articles deduped per transaction: a back-fill of 100,000 pages costs what 20,000 do (~0.4 GB
@@ -91,9 +90,10 @@ def _file_run(path: Path) -> tuple[str, str] | None:
     return path.name[:-len(".warc.gz")], path.parent.name
 
 
-def _prepare_files(db: str | Path, paths: list[str | Path], progress: Callable[[str], None] | None,
-                   archive: str | Path | None) -> tuple[list[Path], set[tuple[str, str]]]:
-    """The files to process and the crawl runs they are.
+def _prepare_files(db: str | Path, items: list[tuple[str, Path]], progress: Callable[[str], None] | None,
+                   archive: str | Path | None) -> tuple[list[str], set[tuple[str, str]]]:
+    """The files to process (their locations) and the crawl runs they are. `items`: (location,
+    where a local copy or the crawl's files would be: the file, or its place in the spool).
 
     A WARC file a crawl is still writing is left out (it grows while we read, and its crawl
     records it when it finishes; the next process or ingest loads it). A finished run the
@@ -104,7 +104,7 @@ def _prepare_files(db: str | Path, paths: list[str | Path], progress: Callable[[
     from crawlers.stats import read_stats
     files, runs, unrecorded = [], set(), []
     live: dict[Path, str | None] = {}
-    for p in map(Path, paths):
+    for loc, p in items:
         key = _file_run(p)
         if key is not None:
             if p.parent not in live:
@@ -117,7 +117,7 @@ def _prepare_files(db: str | Path, paths: list[str | Path], progress: Callable[[
             if stats.exists():
                 runs.add(key)
                 unrecorded.append((key, stats))
-        files.append(p)
+        files.append(loc)
     if unrecorded and Path(db).exists():
         with warehouse.connect(db) as con:
             known = warehouse.recorded_runs(con, [k for k, _ in unrecorded])
@@ -132,11 +132,47 @@ def _prepare_files(db: str | Path, paths: list[str | Path], progress: Callable[[
     return files, runs
 
 
+def _located(paths: list[str | Path], store, archive: str | Path | None) -> list[tuple[str, Path]]:
+    """(location, local path) of each file to process. Local files are named by their place
+    under the archive root (crawlers/archive.py: location); with an object store, anything that
+    is not a local file is a location in it, whose crawl files are in the spool."""
+    from crawlers.archive import location
+    root = Path(archive) if archive is not None else None
+    out = []
+    for item in paths:
+        p = Path(item)
+        if store is not None and store.remote and not p.exists():
+            out.append((str(item), store.local / str(item)))
+        else:
+            out.append((location(p, store.local if store is not None else root), p))
+    return out
+
+
+# A fan-out: map(fn, argument tuples) -> the results, in the order given. The default runs
+# them one after another here; flows/fanout.py gives one that runs them on a Dask cluster.
+Fanout = Callable[[Callable, list[tuple]], Iterable]
+
+
+def serial(fn: Callable, args: list[tuple]) -> Iterator:
+    for a in args:
+        yield fn(*a)
+
+
+def _streamed(args: list[tuple]) -> Iterator:
+    """Without a fan-out: each file's records as they are read, one file after another."""
+    from crawlers.archive import ReadReport
+    from flows.process import file_records
+    for spec, loc, registry in args:
+        report = ReadReport(loc)
+        yield file_records(spec, loc, registry, report), report
+
+
 def process_archives(db: str | Path, paths: list[str | Path], registry: Registry | None = None,
                      progress: Callable[[str], None] | None = None,
                      runs_done: list[tuple[str, str]] = (), tag: bool = True, index: bool = True,
                      dedupe: bool = True, snapshot: bool = True,
-                     archive: str | Path | None = None) -> dict[str, SourceCounts]:
+                     archive: str | Path | None = None, store=None,
+                     fanout: Fanout | None = None) -> dict[str, SourceCounts]:
     """Extract every article in these archive files and load them; per-source counts of
     this pass.
 
@@ -150,17 +186,30 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     snapshot is published for long analyst sessions.
     `runs_done` (run_id, source): crawl runs these files are, marked processed even if they
     held no article (files in the archive layout with a stats file are found without it).
-    Pages are recorded by their place under `archive` (crawlers/archive.py: location)."""
+    Pages are recorded by their place under `archive` (crawlers/archive.py: location).
+    `store` (crawlers/storage.py): where the files are read from (default: the local folder
+    `archive`); `fanout`: how the files are extracted (default: here, one after another, each
+    file's records streamed to the loader; flows/fanout.py: one task per file on a Dask cluster,
+    the records coming back here, in order, to the one loader)."""
     import warehouse
-    from crawlers.archive import location
+    from crawlers.storage import LocalStore
+    from flows.process import extract_file
     registry = registry or load_registry()
-    files, file_runs = _prepare_files(db, paths, progress, archive)
+    if store is None:
+        store = LocalStore(archive if archive is not None else ".")
+    files, file_runs = _prepare_files(db, _located(paths, store if store.remote else None, archive),
+                                      progress, archive if archive is not None else (store.local if store.remote else None))
     loader = _ChunkLoader(db, registry, tag, index)
     reports: list = []
-    root = Path(archive) if archive is not None else None
-    for rec in iter_records([(p, location(p, root)) for p in files], registry, reports):
-        if loader.add(rec) and progress:
-            progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in loader.counts.values())} articles")
+    args = [(store.spec(), loc, registry) for loc in files]
+    for recs, report in (fanout(extract_file, args) if fanout is not None else _streamed(args)):
+        reports.append(report)
+        if progress and fanout is not None:
+            progress(f"{report.path}: {report.records} records read, {len(recs)} to load")
+        # (streamed: the records are read as the loader takes them, below)
+        for rec in recs:
+            if loader.add(rec) and progress:
+                progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in loader.counts.values())} articles")
     loader.flush()
     done = {k for k in loader.runs | file_runs | set(map(tuple, runs_done)) if k[0]}
     if done:
@@ -311,7 +360,12 @@ def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStat
     return out
 
 
-def archive_paths_for(stats: list[CrawlStats]) -> list[str]:
+def archive_paths_for(stats: list[CrawlStats], spool: str | Path | None = None) -> list[str]:
+    """The WARC files of these runs: local files; with an S3 archive's `spool`, their
+    locations (uploaded or not: crawlers/storage.py reads a file still in the spool first)."""
+    if spool is not None:
+        from crawlers.archive import location
+        return [location(s.warc_path, spool) for s in stats if s.warc_path]
     return [s.warc_path for s in stats if s.warc_path and Path(s.warc_path).exists()]
 
 

@@ -108,21 +108,24 @@ def test_a_pass_that_dies_mid_load_keeps_what_it_counted(site, tmp_path, monkeyp
     shutil.copytree(site["archive"], archive)
     steps.record_crawl(db, [read_stats(p) for p in (archive / "gxzf").glob("*.stats.json")], archive)
     paths = sorted(archive.rglob("*.warc.gz"))
-    real = steps.iter_records
+    real = steps.serial
+    seen = [0]
 
-    def dies(*args, **kw):
-        for i, rec in enumerate(real(*args, **kw)):
-            if i == 20:
-                raise Killed()
-            yield rec
+    def dies(fn, args):
+        def cut(recs):
+            for rec in recs:
+                if seen[0] == 20:
+                    raise Killed()
+                seen[0] += 1
+                yield rec
+        for recs, report in real(fn, args):
+            yield cut(recs), report
     monkeypatch.setattr(steps, "CHUNK", 7)
-    monkeypatch.setattr(steps, "iter_records", dies)
     reg = load_registry(site["reg"])
     with pytest.raises(Killed):
-        steps.process_archives(db, paths, reg, archive=archive, snapshot=False)
+        steps.process_archives(db, paths, reg, archive=archive, snapshot=False, fanout=dies)
     mid = warehouse.query(db, "select articles_new, processed_at from crawl_runs")[1]
     assert mid == [(14, None)], mid
-    monkeypatch.setattr(steps, "iter_records", real)
     steps.process_archives(db, paths, reg, archive=archive, snapshot=False)
     (new, done), = warehouse.query(db, "select articles_new, processed_at is not null from crawl_runs")[1]
     assert (new, done) == (N, True)

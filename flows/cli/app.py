@@ -26,7 +26,12 @@ class NewsflowGroup(click.Group):
 @click.option("--db", "db", envvar="NEWSFLOW_DB", default=DEFAULT_DB, show_default=True,
               help="DuckDB warehouse file (env NEWSFLOW_DB).")
 @click.option("--archive", "archive", envvar="NEWSFLOW_ARCHIVE", default=None,
-              help="WARC archive folder (env NEWSFLOW_ARCHIVE; default: 'archive' next to the db).")
+              help="WARC archive: a folder, or s3://bucket/prefix on S3-compatible object storage (endpoint "
+                   "and credentials from the AWS_* environment) (env NEWSFLOW_ARCHIVE; default: 'archive' "
+                   "next to the db).")
+@click.option("--spool", "spool", envvar="NEWSFLOW_SPOOL", default=None,
+              help="With an s3:// archive: the local folder crawls write into before their WARC files are "
+                   "uploaded (env NEWSFLOW_SPOOL; default: 'spool' next to the db).")
 @click.option("--registry", envvar="NEWSFLOW_REGISTRY", default=None,
               help="Source registry TOML (default: the bundled crawlers/sources.toml).")
 @click.option("--wait", "wait", envvar="NEWSFLOW_WAIT", type=float, default=None, metavar="SECONDS",
@@ -34,16 +39,24 @@ class NewsflowGroup(click.Group):
                    "warehouse before it gives up with exit 4 (env NEWSFLOW_WAIT; default: 6 h for a run, "
                    "30 s for the warehouse file).")
 @click.pass_context
-def main(ctx, db, archive, registry, wait):
+def main(ctx, db, archive, spool, registry, wait):
     """newsflow: follow what Chinese provincial governments and media publish.
 
     \b
     Example:
       newsflow ingest --mirror        # crawl the bundled mirror, load data/newsflow.duckdb
       newsflow sql "select source, count(*) from articles group by 1"
+      newsflow --archive s3://news/warc crawl --mirror gxzf   # WARC files on object storage
     """
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
-    ctx.obj["archive"] = archive or str(Path(db).parent / "archive")
+    # the archive the pipeline writes and reads locally: the archive folder, or an S3 archive's
+    # spool (crawls write there; crawlers/storage.py uploads finished WARC files)
+    if archive and archive.startswith("s3://"):
+        ctx.obj["archive_url"] = archive
+        ctx.obj["archive"] = spool or str(Path(db).parent / "spool")
+    else:
+        ctx.obj["archive_url"] = None
+        ctx.obj["archive"] = archive or str(Path(db).parent / "archive")
     ctx.obj["registry"] = registry
     ctx.obj["wait"] = wait

@@ -40,6 +40,27 @@ def holding_run(ctx):
         yield
 
 
+def archive_store(ctx):
+    """The archive's store (crawlers/storage.py): the local folder, or the S3 archive with its spool."""
+    from crawlers.storage import open_store
+    return open_store(ctx.obj["archive_url"] or ctx.obj["archive"], spool=ctx.obj["archive"])
+
+
+def dask_option(f):
+    """`--dask tcp://host:8786 | local:N`: extract over a Dask cluster (flows/fanout.py)."""
+    def check(ctx, param, value):
+        if value is None:
+            return None
+        if value.startswith("local:") and value[6:].isdigit() and int(value[6:]) >= 1:
+            return value
+        if value.startswith("tcp://") and ":" in value[6:]:
+            return value
+        raise click.BadParameter(f"{value!r}: want tcp://HOST:PORT (a Dask scheduler) or local:N (N worker processes)")
+    return click.option("--dask", "dask", callback=check, metavar="tcp://HOST:PORT|local:N",
+                        help="Extract on a Dask cluster, one task per WARC file (a scheduler's address, or local:N "
+                             "for a local cluster of N processes); the results are loaded here, by one loader.")(f)
+
+
 def source_registry(ctx):
     from crawlers.registry import load_registry
     return load_registry(ctx.obj["registry"])

@@ -8,8 +8,8 @@ import sys
 import click
 
 from flows.cli.app import main
-from flows.cli.common import (POSITIVE, check_paths, require_source, holding_run, kinds_text, mirror_server,
-                               parse_date, program_name, source_registry, waits)
+from flows.cli.common import (POSITIVE, archive_store, check_paths, dask_option, require_source, holding_run,
+                               kinds_text, mirror_server, parse_date, program_name, source_registry, waits)
 from schemas.errors import BadInput, SourcesFailed
 
 
@@ -33,6 +33,7 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     Example:
       newsflow crawl gxzf hainan --max-pages 2
       newsflow crawl gxzf --since 2025-01-01      # back-fill
+      newsflow --archive s3://news/warc crawl gxzf   # WARC files uploaded to object storage
     """
     from flows import steps
     from flows.process import run_id_now
@@ -42,6 +43,7 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     since_d = parse_date(since)
     names = list(source_names)
     check_paths(ctx, archive=True)
+    store = archive_store(ctx)          # a bad s3:// URL fails now, before the crawl
     server = mirror_server() if mirror else None
     try:
         run_id = run_id_now()
@@ -56,6 +58,9 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
     stats, recovered = result["stats"], result["recovered"]
     with holding_run(ctx):         # after a process or ingest in progress, never beside it
         steps.record_crawl(ctx.obj["db"], stats + recovered, ctx.obj["archive"])
+    # recorded first: an upload that fails (ArchiveUploadFailed, exit 1) leaves a recorded run
+    # whose WARC file is kept in the spool, and the next crawl, ingest or process uploads it
+    store.publish_pending(lambda m: click.echo(m, err=True))
     if recovered:
         click.echo(f"also recorded {len(recovered)} earlier finished run(s): "
                    f"{', '.join(f'{s.source}/{s.run_id}' for s in recovered)}", err=True)
@@ -64,7 +69,7 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
                        "errors", "flags", "archive"],
                       [[s.source, s.run_id, s.status, s.pages_fetched, s.list_pages, s.not_modified,
                         s.article_requests, s.articles_archived, s.blocked, kinds_text(s.errors, s.errors_by_kind),
-                        " ".join(s.flags), s.warc_path or "(nothing archived)"] for s in stats], max_width=80))
+                        " ".join(s.flags), _archived(store, s)] for s in stats], max_width=80))
     bad = [s for s in stats if s.status != "ok"]
     for s in bad:
         click.echo(f"{s.source} {s.status}: {steps.crawl_reason(s)}", err=True)
@@ -72,31 +77,56 @@ def crawl(ctx, source_names, since, max_pages, refresh, mirror):
         sys.exit(SourcesFailed.exit_code)
 
 
+def _archived(store, s) -> str:
+    """Where a crawl's WARC file is now: its path, or its object once uploaded."""
+    if not s.warc_path:
+        return "(nothing archived)"
+    if not store.remote:
+        return s.warc_path
+    from crawlers.archive import location
+    return store.describe(location(s.warc_path, store.local))
+
+
 @main.command()
 @click.argument("files", metavar="[WARC...]", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@dask_option
 @click.pass_context
-def process(ctx, files):
+def process(ctx, files, dask):
     """Extract and load archived pages (default: every WARC file in the archive).
 
     Safe to re-run: articles already loaded are not duplicated; changed ones are updated; the
     counts of crawl runs already processed (`newsflow runs`) stay as they were. Waits for an
     ingest or another process in progress on the same warehouse; a crawl still writing its
-    WARC file is left to finish. Articles not yet in a story are deduplicated.
+    WARC file is left to finish. Articles not yet in a story are deduplicated. With an s3://
+    archive, WARC files a failed upload left in the spool are uploaded first, and every file
+    is read from object storage. `--dask` extracts on a Dask cluster, one task per WARC file.
 
     \b
     Example:
       newsflow process data/archive/gxzf/*.warc.gz
+      newsflow --archive s3://news/warc process --dask local:2
     """
     from crawlers.archive import archive_files
     from flows import steps
     reg = source_registry(ctx)
     check_paths(ctx)
-    paths = list(files) or [str(p) for p in archive_files(ctx.obj["archive"])]
-    if not paths:
-        raise BadInput(f"no archive files under {ctx.obj['archive']}")
+    store = archive_store(ctx)
+    say = lambda m: click.echo(m, err=True)  # noqa: E731
     with holding_run(ctx):
-        counts = steps.process_archives(ctx.obj["db"], paths, reg, progress=lambda m: click.echo(m, err=True),
-                                        archive=ctx.obj["archive"])
+        if store.remote:
+            store.publish_pending(say)
+            paths = list(files) or store.locations()
+        else:
+            paths = list(files) or [str(p) for p in archive_files(ctx.obj["archive"])]
+        if not paths:
+            raise BadInput(f"no archive files under {ctx.obj['archive_url'] or ctx.obj['archive']}")
+        if dask:
+            from flows.fanout import process_on_dask
+            counts = process_on_dask(ctx.obj["db"], paths, ctx.obj["registry"], ctx.obj["archive"],
+                                     ctx.obj["archive_url"], dask)
+        else:
+            counts = steps.process_archives(ctx.obj["db"], paths, reg, progress=say,
+                                            archive=ctx.obj["archive"], store=store)
     from flows.cli.table import render
     click.echo(render(["source", "new", "updated", "unchanged", "rejected"],
                       [[k, c.new, c.updated, c.unchanged, c.rejected] for k, c in sorted(counts.items())]))
@@ -128,6 +158,7 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
     # a typo'd --db, a read-only folder, a warehouse another process holds: one line now,
     # before Prefect spends its 10 s starting (the flow takes the same lock again inside)
     check_paths(ctx, archive=True)
+    archive_store(ctx)                  # a bad s3:// URL: one line now, not from inside the flow
     with holding_run(ctx):
         click.echo("starting the ingest flow (Prefect, no server) ...", err=True)
         from flows.ingest import SourcesFailing, ingest_flow, one_off
@@ -135,7 +166,8 @@ def ingest(ctx, source_names, mirror, since, max_pages, refresh, as_json):
         try:
             with one_off():
                 summary = ingest_flow(sources=list(source_names) or None, mirror=mirror, db=ctx.obj["db"],
-                                      archive_dir=ctx.obj["archive"], since=since, max_pages=max_pages,
+                                      archive_dir=ctx.obj["archive"], archive_url=ctx.obj["archive_url"],
+                                      since=since, max_pages=max_pages,
                                       registry=ctx.obj["registry"], refresh=refresh,
                                       lock_wait=waits(ctx)[0])
         except SourcesFailing as exc:
@@ -177,15 +209,19 @@ def _print_summary(s: dict) -> None:
 @click.option("--source", "source_name", help="Only this registry source's articles.")
 @click.option("--since", help="Only articles published on or after this day (YYYY-MM-DD).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@dask_option
 @click.pass_context
-def reextract(ctx, source_name, since, dry_run):
+def reextract(ctx, source_name, since, dry_run, dask):
     """Re-run the current extractor over stored raw pages (no refetch).
 
-    Only rows whose fields changed are updated; prints how many changed per field.
+    Only rows whose fields changed are updated; prints how many changed per field. Raw pages
+    are read from the archive (`--archive`, a folder or s3://bucket/prefix: ranged GETs for a
+    few records of a big file). `--dask` re-extracts on a Dask cluster, one task per WARC file.
 
     \b
     Example:
       newsflow reextract --source hainan --since 2025-01-01
+      newsflow --archive s3://news/warc reextract --dask tcp://10.0.0.5:8786
     """
     from flows.reextract import reextract as run
     from flows.cli.table import render
@@ -196,8 +232,14 @@ def reextract(ctx, source_name, since, dry_run):
     if not dry_run:
         check_paths(ctx)
     with (contextlib.nullcontext() if dry_run else holding_run(ctx)):
-        r = run(ctx.obj["db"], reg, source=source_name, since=since_d, dry_run=dry_run,
-                progress=lambda m: click.echo(m, err=True), archive=ctx.obj["archive"])
+        if dask:
+            from flows.fanout import reextract_on_dask
+            r = reextract_on_dask(ctx.obj["db"], ctx.obj["registry"], source_name, since_d, dry_run,
+                                  ctx.obj["archive"], ctx.obj["archive_url"], dask)
+        else:
+            r = run(ctx.obj["db"], reg, source=source_name, since=since_d, dry_run=dry_run,
+                    progress=lambda m: click.echo(m, err=True), archive=ctx.obj["archive"],
+                    store=archive_store(ctx))
     click.echo(f"extractor {r.version}: {r.scanned} pages re-extracted, {r.changed} changed, "
                f"{r.unchanged} unchanged, {r.now_rejected} would now be rejected (kept), "
                f"{r.missing_page} raw pages missing" + (" (dry run: nothing written)" if dry_run else ""))
@@ -282,4 +324,4 @@ def serve(ctx, config, only):
     """
     from flows import serve as srv
     srv.serve(ctx.obj["db"], ctx.obj["archive"], config or srv.DEFAULT_YAML, only=list(only) or None,
-              registry=ctx.obj["registry"])
+              registry=ctx.obj["registry"], archive_url=ctx.obj["archive_url"])

@@ -1,0 +1,173 @@
+"""`reextract` of a large archive on a two-worker Dask cluster vs one process.
+
+    .venv/bin/python -m bench.bench_dask [--pages 20000] [--files 40] [--workers 2] [--json FILE]
+    .venv/bin/python -m bench.bench_dask --ceiling --pages 4000 --files 8   # plain processes only
+
+Builds a synthetic archive of N pages in F WARC files by replicating the bundled mirror's
+article pages under new URLs (`build_archive`), loads it once (extraction only: no tags, index
+or dedupe, to set up the rows), then times `newsflow reextract` as the CLI runs it, in its
+own process: one process, then `--dask local:W` (a LocalCluster of W single-threaded worker
+processes on 127.0.0.1, through prefect-dask's DaskTaskRunner). Before each run the same
+rows (every 10th) get a wrong title, so both runs find and rewrite the same changes; after
+each the articles table's fingerprint is taken: they must be identical (exit 1 otherwise).
+
+Printed: wall seconds of each run (the Dask one includes starting Prefect's temporary server
+and the cluster), the CPU seconds of each run's process tree (the workers included), the
+speed-up in wall time, and the machine's load average before and after (other agents share the
+2 cores: under load the wall-time speed-up understates what two free cores give).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+EXPECTED = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))
+
+
+def build_archive(root: Path, pages: int, files: int, run_prefix: str = "synth") -> list[Path]:
+    """`files` WARC files under root/synth/ holding `pages` article responses in all: the
+    mirror's article pages replicated under new URLs (each its own article id)."""
+    from crawlers.archive import ArchiveWriter
+    bodies = [(e, (ROOT / "mirror" / "sites" / e["path"]).read_bytes()) for e in EXPECTED]
+    out = []
+    per = -(-pages // files)
+    n = 0
+    for f in range(files):
+        path = root / "synth" / f"{run_prefix}{f:04d}.warc.gz"
+        w = ArchiveWriter(path)
+        for _ in range(min(per, pages - n)):
+            e, body = bodies[n % len(bodies)]
+            base, dot, ext = e["url"].rpartition(".")
+            url = f"{base}-r{n}.{ext}"
+            w.write(url=url, final_url=url, fetch_url=url, status=200,
+                    headers=[("Content-Type", "text/html")], body=body,
+                    fetched_at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc), source=e["source"],
+                    page_kind="article", list_date=e["list_date"], run_id=path.name[:-len(".warc.gz")])
+            n += 1
+        w.close(fsync=False)
+        out.append(path)
+    return out
+
+
+def spoil(db: Path) -> int:
+    """Give every 10th article (by id) a wrong title: work for both runs to find and undo."""
+    import warehouse
+    with warehouse.connect(db) as con:
+        con.execute("update articles set title = '旧标题' where id in "
+                    "(select id from (select id, row_number() over (order by id) n from articles) where n % 10 = 0)")
+        return con.execute("select count(*) from articles where title = '旧标题'").fetchone()[0]
+
+
+def fingerprint(db: Path) -> tuple:
+    import warehouse
+    _, rows = warehouse.query(db, "select count(*), sum(hash(id || title || coalesce(author, '') || text || "
+                                  "content_hash || extractor_version)) from articles")
+    return tuple(rows[0])
+
+
+def newsflow(db: Path, archive: Path, *args: str) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run the CLI; its wall seconds, the CPU seconds of its whole process tree (the cluster's
+    workers included: they are its children), and the result."""
+    import resource
+    exe = Path(sys.executable).with_name("newsflow")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run([str(exe), "--db", str(db), "--archive", str(archive), *args],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc
+
+
+def _extract_all(args):
+    from crawlers.registry import load_registry
+    from crawlers.storage import LocalStore
+    from flows.process import extract_file
+    root, locs = args
+    store, reg = LocalStore(root), load_registry()
+    return sum(len(extract_file(store.spec(), loc, reg)[0]) for loc in locs)
+
+
+def ceiling(pages: int, files: int, workers: int) -> None:
+    """What the machine gives two processes at all, without Dask or Prefect: the same files
+    extracted by one process, then split over `workers` plain processes (multiprocessing),
+    each warmed up first. Its ratio bounds what any fan-out can reach here and now."""
+    import multiprocessing as mp
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dask-ceiling-"))
+    build_archive(tmp / "archive", pages, files)
+    from crawlers.storage import LocalStore
+    locs = LocalStore(tmp / "archive").locations()
+    with mp.get_context("spawn").Pool(workers) as pool:
+        pool.map(_extract_all, [(tmp / "archive", locs[:1])] * workers)          # imports, warm-up
+        t = time.perf_counter()
+        pool.map(_extract_all, [(tmp / "archive", locs)])
+        one = time.perf_counter() - t
+        t = time.perf_counter()
+        pool.map(_extract_all, [(tmp / "archive", locs[i::workers]) for i in range(workers)])
+        many = time.perf_counter() - t
+    print(f"ceiling (plain processes, no Dask/Prefect): {pages} pages in 1 process {one:.1f} s, in {workers} "
+          f"{many:.1f} s: {one / many:.2f}x   load {os.getloadavg()[0]:.2f}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ceiling", action="store_true",
+                    help="only measure what plain processes gain on this machine now (no Dask, no Prefect)")
+    ap.add_argument("--pages", type=int, default=20000)
+    ap.add_argument("--files", type=int, default=40)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    if args.ceiling:
+        ceiling(args.pages, args.files, args.workers)
+        return 0
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dask-"))
+    archive, db = tmp / "archive", tmp / "nf.duckdb"
+    t = time.perf_counter()
+    files = build_archive(archive, args.pages, args.files)
+    print(f"archive: {args.pages} pages in {len(files)} WARC files "
+          f"({sum(p.stat().st_size for p in files) / 1e6:.0f} MB) built in {time.perf_counter() - t:.1f} s")
+    from flows import steps
+    t = time.perf_counter()
+    counts = steps.process_archives(db, files, archive=archive, tag=False, index=False, dedupe=False,
+                                    snapshot=False)
+    print(f"loaded {sum(c.new for c in counts.values())} articles in {time.perf_counter() - t:.1f} s (setup)")
+    results = {}
+    for name, extra in (("one process", ()), (f"dask local:{args.workers}", ("--dask", f"local:{args.workers}"))):
+        spoiled = spoil(db)
+        load = os.getloadavg()[0]
+        secs, cpu, proc = newsflow(db, archive, "reextract", *extra)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("extractor ")), "")
+        results[name] = {"seconds": round(secs, 2), "cpu_seconds": round(cpu, 1), "report": line,
+                         "fingerprint": fingerprint(db),
+                         "spoiled": spoiled, "load_before": load, "load_after": os.getloadavg()[0]}
+        print(f"{name:<16} {secs:7.1f} s wall  {cpu:7.1f} s CPU (process tree)   "
+              f"load {load:.2f} -> {os.getloadavg()[0]:.2f}   {line}")
+    (a, b) = results.values()
+    same = a["fingerprint"] == b["fingerprint"] and a["report"] == b["report"]
+    speedup = a["seconds"] / b["seconds"]
+    print(f"speed-up {speedup:.2f}x on {os.cpu_count()} cores; identical output: {same}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"pages": args.pages, "files": len(files), "speedup": speedup,
+                                               "identical": same, "runs": results}, indent=1, default=str))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
