@@ -117,10 +117,14 @@ def run_state_path(source_dir: Path, run_id: str) -> Path:
 
 
 def write_run_state(source_dir: Path, run_id: str, source: str, fetched: list[dict],
-                    lists: dict[str, ListState]) -> Path:
-    return write_json(run_state_path(source_dir, run_id), {
-        "version": STATE_VERSION, "run_id": run_id, "source": source, "fetched": fetched,
-        "lists": {u: s.to_json() for u, s in lists.items()}})
+                    lists: dict[str, ListState], rechecks: dict[str, dict] | None = None) -> Path:
+    """`rechecks` (a re-check run): per known article URL asked, what came back (status, final
+    URL, WARC offset, validators) or the error that stopped it (timeout, connection ...)."""
+    doc = {"version": STATE_VERSION, "run_id": run_id, "source": source, "fetched": fetched,
+           "lists": {u: s.to_json() for u, s in lists.items()}}
+    if rechecks is not None:
+        doc["rechecks"] = rechecks
+    return write_json(run_state_path(source_dir, run_id), doc)
 
 
 def read_run_state(path: Path) -> dict:

@@ -1,0 +1,295 @@
+"""Article revisions in DuckDB (migration 11): versions, events, re-check state.
+
+- `record_versions` runs inside a load transaction, before the articles upsert: every record
+  whose title, text, 来源 or author differ (whitespace folded) from the article's latest version
+  and that was fetched after it becomes a new version and an `edited` event. An article never
+  edited costs one small row (its text stays in `articles`); on its first edit version 1 gets its
+  full text (zlib) and each later version is a delta from the one before (zlib of JSON
+  operations over characters). `version_text` replays them.
+- `recheck_candidates`, `check_state`, `apply_checks`: what a re-check starts from (the articles
+  with their validators and last check) and what it writes (article_checks, article_events,
+  articles.removed_at / restored_at / delisted_at). Deciding is the flows' job
+  (flows/revisions/); this module stores.
+- `history`, `changes`: what `newsflow history` and `newsflow changes` read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import re
+import zlib
+from typing import Iterable, Sequence
+
+import duckdb
+
+from schemas import Article
+from warehouse.times import UTC, utc
+from warehouse.transactions import transaction as in_transaction
+
+_SPACE = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+EVENT_KINDS = ("edited", "removed", "restored", "delisted")
+
+
+def fold(value: str | None) -> str:
+    """A field with every run of whitespace removed: a change of spacing or line breaks is no edit
+    (Chinese text has no spaces between words, so removing them loses nothing)."""
+    return _SPACE.sub("", value or "")
+
+
+def version_hash(title: str | None, text: str | None, original_source: str | None, author: str | None) -> str:
+    """What makes a version distinct: title, text, 来源 and author, whitespace folded."""
+    h = hashlib.sha1()
+    for part in (title, text, original_source, author):
+        h.update(fold(part).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:20]
+
+
+# ----------------------------------------------------------------------------- deltas
+
+def make_delta(old: str, new: str) -> list:
+    """Edit operations turning `old` into `new`: [[start, end, replacement], ...] over characters."""
+    sm = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return [[i1, i2, new[j1:j2]] for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]
+
+
+def apply_delta(old: str, ops: list) -> str:
+    out, pos = [], 0
+    for i1, i2, rep in ops:
+        out.append(old[pos:i1])
+        out.append(rep)
+        pos = i2
+    out.append(old[pos:])
+    return "".join(out)
+
+
+def _z(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 9)
+
+
+def _unz(blob: bytes) -> str:
+    return zlib.decompress(bytes(blob)).decode("utf-8")
+
+
+def version_texts(rows: Sequence[tuple], current_text: str | None) -> list[str]:
+    """Full texts of an article's versions, oldest first, from (version, text_z, is_delta) rows:
+    version 1 full (or NULL: the article's current text), each later one a delta."""
+    texts: list[str] = []
+    for _, blob, is_delta in rows:
+        if blob is None:
+            texts.append(texts[-1] if texts else (current_text or ""))
+        elif is_delta:
+            texts.append(apply_delta(texts[-1] if texts else "", json.loads(_unz(blob))))
+        else:
+            texts.append(_unz(blob))
+    return texts
+
+
+def _latest_text(con, article_id: str) -> str:
+    rows = con.execute("SELECT version, text_z, is_delta FROM article_versions WHERE article_id = ? "
+                       "ORDER BY version", [article_id]).fetchall()
+    current = con.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
+    texts = version_texts(rows, current[0] if current else "")
+    return texts[-1] if texts else (current[0] if current else "")
+
+
+# ----------------------------------------------------------------------------- versions
+
+_VCOLS = ("article_id", "version", "fetched_at", "content_hash", "title", "original_source", "author",
+          "text_z", "is_delta", "text_chars", "extractor_version", "run_id", "warc_path", "warc_offset",
+          "recorded_at")
+
+
+def _seed_missing(con, ids: list[str], now: dt.datetime) -> None:
+    """Articles stored before versions existed (or loaded by a path that recorded none) get their
+    version 1 from the articles row."""
+    rows = con.execute(
+        "SELECT id, coalesce(fetched_at, first_seen), title, text, original_source, author, extractor_version, "
+        "run_id, warc_path, warc_offset FROM articles WHERE id IN (SELECT unnest(?)) "
+        "AND id NOT IN (SELECT article_id FROM article_versions WHERE article_id IN (SELECT unnest(?)))",
+        [ids, ids]).fetchall()
+    _insert_versions(con, [[r[0], 1, utc(r[1]), version_hash(r[2], r[3], r[4], r[5]), r[2], r[4], r[5], None, False,
+                            len(r[3] or ""), r[6], r[7], r[8], r[9], now] for r in rows])
+
+
+def _insert_versions(con, rows: list[list]) -> None:
+    """Insert version rows in one statement (an Arrow table: thousands of new articles a chunk)."""
+    if not rows:
+        return
+    import pyarrow as pa
+    from warehouse.times import TS
+    types = [pa.string(), pa.int32(), TS, pa.string(), pa.string(), pa.string(), pa.string(), pa.binary(),
+             pa.bool_(), pa.int32(), pa.string(), pa.string(), pa.string(), pa.int64(), TS]
+    table = pa.table([pa.array([r[i] for r in rows], t) for i, t in enumerate(types)], names=list(_VCOLS))
+    con.register("_versions", table)
+    try:
+        con.execute(f"INSERT INTO article_versions ({', '.join(_VCOLS)}) SELECT {', '.join(_VCOLS)} FROM _versions")
+    finally:
+        con.unregister("_versions")
+
+
+def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
+                    now: dt.datetime | None = None) -> list[tuple[str, int]]:
+    """Record the new versions among these records (call in the load's transaction, before the
+    articles upsert); returns (article_id, version) of the edits found (version >= 2)."""
+    recs = sorted(articles, key=lambda a: utc(a.fetched_at))
+    if not recs:
+        return []
+    now = utc(now or dt.datetime.now(UTC))
+    ids = sorted({a.id for a in recs})
+    _seed_missing(con, ids, now)
+    latest = {r[0]: [r[1], r[2], utc(r[3])] for r in con.execute(
+        "SELECT article_id, max(version), arg_max(content_hash, version), arg_max(fetched_at, version) "
+        "FROM article_versions WHERE article_id IN (SELECT unnest(?)) GROUP BY 1", [ids]).fetchall()}
+    texts: dict[str, str] = {}      # the latest text of articles that changed in this batch
+    rows, edits = [], []
+    for a in recs:
+        h = version_hash(a.title, a.text, a.original_source, a.author)
+        cur = latest.get(a.id)
+        if cur is None:
+            rows.append(_row(a, 1, h, None, False, now))
+            latest[a.id] = [1, h, utc(a.fetched_at)]
+            texts[a.id] = a.text
+            continue
+        if h == cur[1] or utc(a.fetched_at) <= cur[2]:
+            continue            # the same version again, or an older fetch processed again
+        prev = texts.get(a.id)
+        if prev is None:
+            prev = _latest_text(con, a.id)
+        if cur[0] == 1:         # version 1 kept its text in `articles`: give it its own now
+            con.execute("UPDATE article_versions SET text_z = ? WHERE article_id = ? AND version = 1 "
+                        "AND text_z IS NULL", [_z(prev), a.id])
+            for r in rows:      # ... or, if it was inserted in this batch, before inserting it
+                if r[0] == a.id and r[1] == 1 and r[7] is None:
+                    r[7] = _z(prev)
+        version = cur[0] + 1
+        rows.append(_row(a, version, h, _z(json.dumps(make_delta(prev, a.text), ensure_ascii=False,
+                                                      separators=(",", ":"))), True, now))
+        latest[a.id] = [version, h, utc(a.fetched_at)]
+        texts[a.id] = a.text
+        edits.append((a, version))
+    _insert_versions(con, rows)
+    if edits:
+        con.executemany("INSERT INTO article_events (article_id, source, kind, at, version, http_status, final_url, "
+                        "run_id, warc_path, warc_offset) VALUES (?, ?, 'edited', ?, ?, 200, ?, ?, ?, ?)",
+                        [(a.id, a.source, utc(a.fetched_at), v, a.url_original or a.url, a.run_id, a.warc_path,
+                          a.warc_offset) for a, v in edits])
+    return [(a.id, v) for a, v in edits]
+
+
+def _row(a: Article, version: int, h: str, blob: bytes | None, is_delta: bool, now: dt.datetime) -> list:
+    return [a.id, version, utc(a.fetched_at), h, a.title, a.original_source, a.author, blob, is_delta,
+            len(a.text or ""), a.extractor_version, a.run_id, a.warc_path, a.warc_offset, now]
+
+
+def version_bytes(con: duckdb.DuckDBPyConnection, article_id: str, version: int) -> int:
+    """Bytes one version costs in article_versions (its text blob and its short fields)."""
+    r = con.execute("SELECT coalesce(octet_length(text_z), 0) + strlen(coalesce(title, '')) "
+                    "+ strlen(coalesce(original_source, '')) + strlen(coalesce(author, '')) + 64 "
+                    "FROM article_versions WHERE article_id = ? AND version = ?", [article_id, version]).fetchone()
+    return int(r[0]) if r else 0
+
+
+# ----------------------------------------------------------------------------- re-checks
+
+def recheck_candidates(con: duckdb.DuckDBPyConnection, source: str) -> list[dict]:
+    """Every stored article of a source with what a re-check needs: the URL to ask, its age,
+    its last check and validators (the last check's, else its last fetch's)."""
+    cols = ["id", "url", "source", "published_at", "first_seen", "fetched_at", "last_checked_at",
+            "etag", "last_modified", "failures", "first_failure_at", "removed", "delisted", "text_chars"]
+    rows = con.execute("""
+        WITH v AS (SELECT url, arg_max(etag, fetched_at) AS etag, arg_max(last_modified, fetched_at) AS lm
+                   FROM crawl_urls WHERE source = $s AND kind = 'article' AND status BETWEEN 200 AND 299
+                   GROUP BY url)
+        SELECT a.id, coalesce(a.url_original, a.url), a.source, a.published_at, a.first_seen, a.fetched_at,
+               c.last_checked_at, coalesce(c.etag, v1.etag, v2.etag), coalesce(c.last_modified, v1.lm, v2.lm),
+               coalesce(c.failures, 0), c.first_failure_at,
+               a.removed_at IS NOT NULL AND (a.restored_at IS NULL OR a.restored_at < a.removed_at),
+               a.delisted_at IS NOT NULL, length(a.text)
+        FROM articles a
+        LEFT JOIN article_checks c ON c.article_id = a.id
+        LEFT JOIN v v1 ON v1.url = a.url_original
+        LEFT JOIN v v2 ON v2.url = a.url
+        WHERE a.source = $s ORDER BY a.id""", {"s": source}).fetchall()
+    return [dict(zip(cols, r)) for r in rows]
+
+
+def apply_checks(con: duckdb.DuckDBPyConnection, checks: Sequence[dict], events: Sequence[dict],
+                 delisted_cleared: Sequence[str] = ()) -> None:
+    """Write one re-check's results in one transaction: the new check state of each article
+    asked, the events (removed, restored, delisted) with their evidence, and the articles'
+    removed_at / restored_at / delisted_at."""
+    with in_transaction(con):
+        if checks:
+            con.executemany(
+                "INSERT OR REPLACE INTO article_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c["article_id"], utc(c["checked_at"]), c.get("status"), c["outcome"], c.get("etag"),
+                  c.get("last_modified"), int(c.get("failures") or 0),
+                  utc(c["first_failure_at"]) if c.get("first_failure_at") else None) for c in checks])
+        for e in events:
+            con.execute("INSERT INTO article_events (article_id, source, kind, at, reason, http_status, final_url, "
+                        "run_id, warc_path, warc_offset, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [e["article_id"], e["source"], e["kind"], utc(e["at"]), e.get("reason"), e.get("status"),
+                         e.get("final_url"), e.get("run_id"), e.get("warc_path"), e.get("warc_offset"),
+                         e.get("detail")])
+            column = {"removed": "removed_at", "restored": "restored_at", "delisted": "delisted_at"}.get(e["kind"])
+            if column:
+                con.execute(f"UPDATE articles SET {column} = ? WHERE id = ?", [utc(e["at"]), e["article_id"]])
+        if delisted_cleared:
+            con.execute("UPDATE articles SET delisted_at = NULL WHERE id IN (SELECT unnest(?))",
+                        [list(delisted_cleared)])
+
+
+# ----------------------------------------------------------------------------- reading
+
+def find_article(con: duckdb.DuckDBPyConnection, key: str) -> dict | None:
+    """An article by id, URL or URL as fetched."""
+    cols = ["id", "url", "source", "title", "published_at", "first_seen", "last_seen", "removed_at",
+            "restored_at", "delisted_at", "text"]
+    r = con.execute(f"SELECT {', '.join(cols)} FROM articles WHERE id = $k OR url = $k OR url_original = $k "
+                    "LIMIT 1", {"k": key}).fetchone()
+    return dict(zip(cols, r)) if r else None
+
+
+def history(con: duckdb.DuckDBPyConnection, key: str) -> dict | None:
+    """One article, its versions (oldest first, with their full texts) and its events."""
+    art = find_article(con, key)
+    if art is None:
+        return None
+    cols = ["version", "fetched_at", "content_hash", "title", "original_source", "author", "text_z", "is_delta",
+            "text_chars", "extractor_version", "run_id", "warc_path", "warc_offset"]
+    rows = [dict(zip(cols, r)) for r in con.execute(
+        f"SELECT {', '.join(cols)} FROM article_versions WHERE article_id = ? ORDER BY version", [art["id"]]).fetchall()]
+    texts = version_texts([(r["version"], r["text_z"], r["is_delta"]) for r in rows], art["text"])
+    for r, t in zip(rows, texts):
+        r["bytes"] = len(r.pop("text_z") or b"")
+        r["text"] = t
+    ecols = ["kind", "at", "version", "reason", "http_status", "final_url", "run_id", "warc_path", "warc_offset",
+             "detail"]
+    events = [dict(zip(ecols, r)) for r in con.execute(
+        f"SELECT {', '.join(ecols)} FROM article_events WHERE article_id = ? ORDER BY at, kind", [art["id"]]).fetchall()]
+    return {"article": art, "versions": rows, "events": events}
+
+
+def changes(con: duckdb.DuckDBPyConnection, since: dt.date | None = None, source: str | None = None,
+            kind: str | None = None, limit: int | None = None) -> list[dict]:
+    """Events newest first, with their article's title and URL."""
+    where, params = ["true"], []
+    if since:
+        where.append("CAST(timezone('Asia/Shanghai', e.at) AS DATE) >= ?")
+        params.append(since)
+    if source:
+        where.append("e.source = ?")
+        params.append(source)
+    if kind:
+        where.append("e.kind = ?")
+        params.append(kind)
+    cols = ["at", "source", "kind", "article_id", "url", "title", "version", "reason", "http_status", "final_url",
+            "run_id", "warc_path", "warc_offset"]
+    sql = (f"SELECT e.at, e.source, e.kind, e.article_id, a.url, a.title, e.version, e.reason, e.http_status, "
+           f"e.final_url, e.run_id, e.warc_path, e.warc_offset FROM article_events e "
+           f"LEFT JOIN articles a ON a.id = e.article_id WHERE {' AND '.join(where)} "
+           f"ORDER BY e.at DESC, e.source, e.kind, a.url" + (f" LIMIT {int(limit)}" if limit else ""))
+    return [dict(zip(cols, r)) for r in con.execute(sql, params).fetchall()]
