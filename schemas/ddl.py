@@ -407,7 +407,7 @@ CREATE TABLE article_events (
     article_id  VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
     kind        VARCHAR NOT NULL,
-    at          TIMESTAMPTZ NOT NULL,
+    happened_at TIMESTAMPTZ NOT NULL,
     version     INTEGER,                   -- edited: the new version
     reason      VARCHAR,                   -- removed: http_404, http_410, redirect_home, soft_404, ...
     http_status INTEGER,
@@ -430,7 +430,7 @@ CREATE TABLE article_checks (
     first_failure_at TIMESTAMPTZ
 );
 CREATE VIEW changes AS                     -- edits, takedowns, restores, delistings per day and source
-SELECT CAST(timezone('Asia/Shanghai', at) AS DATE) AS day, source, kind, count(*) AS events,
+SELECT CAST(timezone('Asia/Shanghai', happened_at) AS DATE) AS day, source, kind, count(*) AS events,
        count(DISTINCT article_id) AS articles
 FROM article_events GROUP BY ALL;
 """),

@@ -172,7 +172,7 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
         edits.append((a, version))
     _insert_versions(con, rows)
     if edits:
-        con.executemany("INSERT INTO article_events (article_id, source, kind, at, version, http_status, final_url, "
+        con.executemany("INSERT INTO article_events (article_id, source, kind, happened_at, version, http_status, final_url, "
                         "run_id, warc_path, warc_offset) VALUES (?, ?, 'edited', ?, ?, 200, ?, ?, ?, ?)",
                         [(a.id, a.source, utc(a.fetched_at), v, a.url_original or a.url, a.run_id, a.warc_path,
                           a.warc_offset) for a, v in edits])
@@ -229,7 +229,7 @@ def apply_checks(con: duckdb.DuckDBPyConnection, checks: Sequence[dict], events:
                   c.get("last_modified"), int(c.get("failures") or 0),
                   utc(c["first_failure_at"]) if c.get("first_failure_at") else None) for c in checks])
         for e in events:
-            con.execute("INSERT INTO article_events (article_id, source, kind, at, reason, http_status, final_url, "
+            con.execute("INSERT INTO article_events (article_id, source, kind, happened_at, reason, http_status, final_url, "
                         "run_id, warc_path, warc_offset, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [e["article_id"], e["source"], e["kind"], utc(e["at"]), e.get("reason"), e.get("status"),
                          e.get("final_url"), e.get("run_id"), e.get("warc_path"), e.get("warc_offset"),
@@ -266,10 +266,10 @@ def history(con: duckdb.DuckDBPyConnection, key: str) -> dict | None:
     for r, t in zip(rows, texts):
         r["bytes"] = len(r.pop("text_z") or b"")
         r["text"] = t
-    ecols = ["kind", "at", "version", "reason", "http_status", "final_url", "run_id", "warc_path", "warc_offset",
+    ecols = ["kind", "happened_at AS at", "version", "reason", "http_status", "final_url", "run_id", "warc_path", "warc_offset",
              "detail"]
-    events = [dict(zip(ecols, r)) for r in con.execute(
-        f"SELECT {', '.join(ecols)} FROM article_events WHERE article_id = ? ORDER BY at, kind", [art["id"]]).fetchall()]
+    events = [dict(zip([c.split(" AS ")[-1] for c in ecols], r)) for r in con.execute(
+        f"SELECT {', '.join(ecols)} FROM article_events WHERE article_id = ? ORDER BY happened_at, kind", [art["id"]]).fetchall()]
     return {"article": art, "versions": rows, "events": events}
 
 
@@ -278,7 +278,7 @@ def changes(con: duckdb.DuckDBPyConnection, since: dt.date | None = None, source
     """Events newest first, with their article's title and URL."""
     where, params = ["true"], []
     if since:
-        where.append("CAST(timezone('Asia/Shanghai', e.at) AS DATE) >= ?")
+        where.append("CAST(timezone('Asia/Shanghai', e.happened_at) AS DATE) >= ?")
         params.append(since)
     if source:
         where.append("e.source = ?")
@@ -288,8 +288,8 @@ def changes(con: duckdb.DuckDBPyConnection, since: dt.date | None = None, source
         params.append(kind)
     cols = ["at", "source", "kind", "article_id", "url", "title", "version", "reason", "http_status", "final_url",
             "run_id", "warc_path", "warc_offset"]
-    sql = (f"SELECT e.at, e.source, e.kind, e.article_id, a.url, a.title, e.version, e.reason, e.http_status, "
+    sql = (f"SELECT e.happened_at, e.source, e.kind, e.article_id, a.url, a.title, e.version, e.reason, e.http_status, "
            f"e.final_url, e.run_id, e.warc_path, e.warc_offset FROM article_events e "
            f"LEFT JOIN articles a ON a.id = e.article_id WHERE {' AND '.join(where)} "
-           f"ORDER BY e.at DESC, e.source, e.kind, a.url" + (f" LIMIT {int(limit)}" if limit else ""))
+           f"ORDER BY e.happened_at DESC, e.source, e.kind, a.url" + (f" LIMIT {int(limit)}" if limit else ""))
     return [dict(zip(cols, r)) for r in con.execute(sql, params).fetchall()]

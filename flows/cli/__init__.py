@@ -16,7 +16,7 @@ Modules: app (the group, global options, errors), common (what commands share), 
 pipeline (commands that write), reading (commands that read), table (text tables), report
 (the HTML report).
 """
-from flows.cli import pipeline, reading, sources  # noqa: F401  (they register the commands)
+from flows.cli import pipeline, reading, revisions, sources  # noqa: F401  (they register the commands)
 from flows.cli.app import main
 
 __all__ = ["main"]

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 TAKEDOWN_MARKERS = ("该信息已删除", "信息已删除", "该信息不存在", "信息不存在", "该文章已删除", "文章已删除",
                     "已被删除", "已撤稿", "已撤销", "已下线", "内容已过期", "页面不存在", "文章不存在",
                     "該信息已刪除", "信息不存在或已刪除")
-PLACEHOLDER_CHARS = 80          # a body this short, where a real article was, is a placeholder
-PLACEHOLDER_SHARE = 0.2         # ... when it is also under this share of what the article had
+PLACEHOLDER_CHARS = 80          # an article at least this long before ...
+PLACEHOLDER_MAX = 200           # ... whose page now holds less text than this ...
+PLACEHOLDER_SHARE = 0.2         # ... and under this share of what it had, became a placeholder
 DEFINITE = {404: "http_404", 410: "http_410"}
 INDEX = re.compile(r"/(index|default|list\d*)(_\d+)?\.(s?html?|jsp|php|aspx?)$", re.I)
 
@@ -96,7 +97,8 @@ def classify(answer: dict, record=None, *, previous_chars: int = 0, start_urls: 
         if previous_chars >= PLACEHOLDER_CHARS:
             return Verdict("removed", "placeholder", f"no article on the page ({reason}: {record.detail})")
         return Verdict("transient", reason)
-    if previous_chars and len(text) < PLACEHOLDER_CHARS and len(text) < PLACEHOLDER_SHARE * previous_chars:
+    if (previous_chars >= PLACEHOLDER_CHARS and len(text) < PLACEHOLDER_MAX
+            and len(text) < PLACEHOLDER_SHARE * previous_chars):
         return Verdict("removed", "placeholder", f"{len(text)} characters where there were {previous_chars}")
     return Verdict("live")
 

@@ -146,7 +146,7 @@ def apply_run(db: str | Path, stats: CrawlStats, registry: Registry, cands: list
     events += _delistings(doc, lists_before, cands, outcome_of, source, stats, now)
     counts.delisted = sum(1 for e in events if e["kind"] == "delisted")
     cleared = _relisted(doc, cands, source)
-    counts.edited = _load(db, registry, live, stats.run_id)
+    counts.edited = _load(db, registry, live, stats.run_id, stats.source)
     import warehouse
     from warehouse.revisions import apply_checks
     with warehouse.connect(db) as con:
@@ -196,7 +196,7 @@ def _relisted(doc: dict, cands: list[dict], source: Source) -> list[str]:
     return [c["id"] for c in cands if c.get("delisted") and source.canonical(c["url"]) in now_listed]
 
 
-def _load(db, registry: Registry, live: list[Article], run_id: str) -> int:
+def _load(db, registry: Registry, live: list[Article], run_id: str, source: str) -> int:
     """Load the live pages that came back with content (new versions are recorded on the way);
     how many were edits."""
     if not live:
@@ -207,6 +207,6 @@ def _load(db, registry: Registry, live: list[Article], run_id: str) -> int:
         loader.add(rec)
     loader.flush()
     import warehouse
-    (n,) = warehouse.query(db, "SELECT count(*) FROM article_events WHERE kind = 'edited' AND run_id = ?",
-                           [run_id])[1][0]
+    (n,) = warehouse.query(db, "SELECT count(*) FROM article_events WHERE kind = 'edited' AND run_id = ? "
+                               "AND source = ?", [run_id, source])[1][0]
     return int(n)

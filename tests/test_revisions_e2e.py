@@ -1,0 +1,126 @@
+"""Revisions end to end over the mirror's days (mirror/days.json): ingest on day 1, re-check on
+day 2 and day 3 with real crawls; every edit, takedown, restore and delisting the manifest
+lists is found, nothing else is (the 503 page, the whitespace and boilerplate changes make no
+event), versions are compact and `history` / `changes` show them."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ["gxzf", "hainan"]
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory):
+    from flows import steps
+    from flows.revisions.recheck import recheck
+    from mirror.days import load_days, serve
+    tmp = tmp_path_factory.mktemp("days")
+    db, archive = tmp / "w.duckdb", tmp / "archive"
+    with serve(1) as m:
+        res = steps.crawl_sources(db, SOURCES, archive, "day1", mapping=m.base_urls)
+        steps.record_crawl(db, res["stats"], archive)
+        steps.process_archives(db, steps.archive_paths_for(res["stats"]), archive=archive)
+    counts = {}
+    for day in (2, 3):
+        with serve(day) as m:
+            counts[day] = recheck(db, SOURCES, archive, f"day{day}", mapping=m.base_urls, force=True)
+    return {"db": db, "archive": archive, "counts": counts, "changes": load_days()}
+
+
+def _events(db, run_id):
+    import warehouse
+    rows = warehouse.query(db, "SELECT a.url, e.kind, e.reason FROM article_events e JOIN articles a "
+                               "ON a.id = e.article_id WHERE e.run_id = ?", [run_id])[1]
+    return Counter((url, kind if kind in ("edited", "restored", "delisted") else f"{kind}:{reason}")
+                   for url, kind, reason in rows)
+
+
+@pytest.mark.parametrize("day", [2, 3])
+def test_every_change_of_the_day_is_found_and_nothing_else(days, day):
+    want = Counter((c["url"], c["expect"][str(day)]) for c in days["changes"] if str(day) in c["expect"])
+    assert want, "the manifest has changes for this day"
+    assert _events(days["db"], f"day{day}") == want
+
+
+def test_the_503_page_stays_live_and_its_failure_only_counts(days):
+    import warehouse
+    url = next(c["url"] for c in days["changes"] if c["change"] == "status" and c["status"] == 503)
+    (removed, failures, outcome), = warehouse.query(
+        days["db"], "SELECT a.removed_at, c.failures, c.last_outcome FROM articles a JOIN article_checks c "
+                    "ON c.article_id = a.id WHERE a.url = ?", [url])[1]
+    assert removed is None and failures == 0 and outcome == "not_modified"      # day 3: back, unchanged
+    assert days["counts"][2]["counts"]["gxzf"].transient == 1
+
+
+def test_unchanged_pages_cost_a_304(days):
+    c2, c3 = days["counts"][2]["counts"], days["counts"][3]["counts"]
+    assert c2["hainan"].not_modified == 7 and c3["hainan"].not_modified == 7
+    stats = {s.source: s for s in days["counts"][3]["stats"]}
+    assert stats["gxzf"].mode == "recheck" and stats["gxzf"].article_requests == 10
+    assert stats["gxzf"].not_modified >= 7
+
+
+def test_versions_are_whole_texts_again_and_compact(days):
+    import warehouse
+    from warehouse.revisions import history
+    url = "http://www.gxzf.gov.cn/gxyw/t19581428.shtml"
+    with warehouse.connect(days["db"]) as con:
+        h = history(con, url)
+        (text,), = con.execute("SELECT text FROM articles WHERE url = ?", [url]).fetchall()
+    versions = h["versions"]
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    assert "21项主要指标" in versions[0]["text"] and "22项主要指标" in versions[1]["text"]
+    assert versions[1]["author"] == "黄艳梅" and versions[2]["author"] == "黄燕梅"
+    assert versions[-1]["text"] == text             # the latest version is the article
+    assert versions[1]["bytes"] < 100                # one figure changed: a small delta, not a copy
+    assert versions[0]["bytes"] < len(versions[0]["text"].encode("utf-8"))
+
+
+def test_no_version_for_whitespace_or_boilerplate(days):
+    import warehouse
+    for c in days["changes"]:
+        if c["change"] == "replace" and not c["expect"]:
+            (n,), = warehouse.query(days["db"], "SELECT count(*) FROM article_versions v JOIN articles a "
+                                                "ON a.id = v.article_id WHERE a.url = ?", [c["url"]])[1]
+            assert n == 1, c["what"]
+
+
+def test_takedowns_keep_their_evidence_and_nothing_is_deleted(days):
+    import warehouse
+    rows = warehouse.query(days["db"], "SELECT e.reason, e.http_status, e.final_url, e.warc_path, a.text "
+                                       "FROM article_events e JOIN articles a ON a.id = e.article_id "
+                                       "WHERE e.kind = 'removed'")[1]
+    by_reason = {r[0]: r for r in rows}
+    assert by_reason["http_410"][1] == 410 and by_reason["http_404"][1] == 404
+    assert by_reason["redirect_home"][2] == "http://www.gxzf.gov.cn/"
+    assert all(r[3] and r[3].endswith("/day2.warc.gz") for r in rows)
+    assert all(len(r[4]) > 200 for r in rows)       # the article's last good text stays
+    (n,), = warehouse.query(days["db"], "SELECT count(*) FROM articles")[1]
+    assert n == 20
+
+
+def test_cli_history_and_changes(days, newsflow_exe):
+    base = [newsflow_exe, "--db", str(days["db"]), "--archive", str(days["archive"])]
+    out = subprocess.run(base + ["history", "http://www.gxzf.gov.cn/gxyw/t19581428.shtml", "--no-color"],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "3 version(s)" in out.stdout and "[-21-]{+22+}" in out.stdout
+    js = subprocess.run(base + ["history", "http://www.gxzf.gov.cn/gxyw/t19421556.shtml", "--json"],
+                        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    doc = json.loads(js.stdout)
+    assert [e["kind"] for e in doc["events"]] == ["removed", "restored"]
+    ch = subprocess.run(base + ["changes", "--since", "2000-01-01", "--source", "gxzf", "--kind", "removed", "--json"],
+                        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert ch.returncode == 0, ch.stderr
+    assert sorted(r["reason"] for r in json.loads(ch.stdout)) == ["http_404", "redirect_home", "soft_404"]
+    view = subprocess.run(base + ["sql", "--format", "json", "select kind, sum(events) n from changes group by 1 order by 1"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert {r["kind"]: r["n"] for r in json.loads(view.stdout)} == {"delisted": 1, "edited": 4, "removed": 6,
+                                                                    "restored": 1}
