@@ -240,6 +240,12 @@ def _check_fields(path, where, merged) -> None:
         raise _fail(path, where, "url_drop_params", "'*' would drop every parameter, merging pages that differ by id")
 
 
+def _policy(path, where, default: RecheckPolicy, cms: str, presets: dict, entry: dict) -> RecheckPolicy:
+    """The source's re-check policy: the registry's [recheck], then its preset's, then its own."""
+    policy = parse_policy(presets[cms].get("recheck", {}), f"{path}: preset {cms!r}", default)
+    return parse_policy(entry.get("recheck", {}), f"{path}: {where}", policy)
+
+
 def load_registry(path: str | Path | None = None) -> Registry:
     path = Path(path) if path else DEFAULT_REGISTRY
     try:
@@ -280,10 +286,8 @@ def load_registry(path: str | Path | None = None) -> Registry:
             raise _fail(path, where, "kind", f"must be one of {sorted(KINDS)}")
         if entry["cms"] not in presets:
             raise _fail(path, where, "cms", f"no preset {entry['cms']!r}; have {sorted(presets)}")
-        merged = {**presets[entry["cms"]], **entry}
-        policy = parse_policy(presets[entry["cms"]].get("recheck", {}), f"{path}: preset {entry['cms']!r}",
-                              default_policy)
-        merged["recheck"] = parse_policy(entry.get("recheck", {}), f"{path}: {where}", policy)
+        merged = {**presets[entry["cms"]], **entry,
+                  "recheck": _policy(path, where, default_policy, entry["cms"], presets, entry)}
         if merged.get("pagination", "next") not in PAGINATION_RULES:
             raise _fail(path, where, "pagination", f"must be one of {sorted(PAGINATION_RULES)}")
         _check_url(path, where, "base_url", merged["base_url"])

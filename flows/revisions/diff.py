@@ -19,7 +19,7 @@ def split_tokens(text: str) -> list[str]:
     if not text:
         return []
     from flows.search.segment import _jieba
-    return list(_jieba().cut(text, HMM=False))
+    return list(_jieba().cut(text, HMM=True))     # HMM: names jieba does not know stay whole
 
 
 def diff_ops(old: str, new: str) -> list[tuple[str, str]]:
