@@ -75,6 +75,8 @@ def recheck(db: str | Path, names: list[str], archive_dir: str | Path, run_id: s
         progress("re-checking " + ", ".join(f"{n}: {len(v)} due" for n, v in asks.items()))
     stats = crawl_step.crawl([s.name for s in sources], archive_dir=archive_dir, run_id=run_id, mapping=mapping,
                              registry=registry, state=state, recheck=asks, resume=False)
+    if progress:
+        progress(f"crawled: {sum(s.article_requests for s in stats)} asked, {sum(s.not_modified for s in stats)} x 304")
     steps.record_crawl(db, stats, archive_dir)
     out = {}
     for s in stats:
@@ -82,6 +84,9 @@ def recheck(db: str | Path, names: list[str], archive_dir: str | Path, run_id: s
                            archive_dir, now)
         counts.due = len(due_rows.get(s.source, []))
         out[s.source] = counts
+        if progress:
+            progress(f"{s.source}: {counts.live} changed, {counts.edited} edited, {counts.removed} removed, "
+                     f"{counts.restored} restored, {counts.delisted} delisted, {counts.transient} transient")
     import warehouse
     with warehouse.connect(db) as con:
         warehouse.mark_processed(con, sorted((s.run_id, s.source) for s in stats))
@@ -92,12 +97,12 @@ def recheck(db: str | Path, names: list[str], archive_dir: str | Path, run_id: s
 
 def _pages(warc: Path, where: str, offsets: set[int], source: Source, presets) -> dict[int, object]:
     """offset -> what processing makes of the article pages at these offsets."""
-    from crawlers.archive import read_pages
+    from crawlers.archive import read_pages_at
     from flows.process import to_record
     out = {}
     if not offsets or not warc.exists():
         return out
-    for page in read_pages(warc, location=where):
+    for page in read_pages_at(warc, offsets, location=where):
         if page.warc_offset in offsets:
             small = page.body.decode(source.encoding or "utf-8", "replace") if len(page.body) < SMALL_PAGE else ""
             out[page.warc_offset] = (to_record(page, source, presets), small)
