@@ -115,6 +115,10 @@ def _prepare_files(db: str | Path, paths: list[str | Path], progress: Callable[[
                     progress(f"{p}: its crawl is still running; loaded when it has finished")
                 continue
             if stats.exists():
+                if read_stats(stats).mode == "recheck":
+                    # a re-check's pages were judged and loaded by the re-check (flows/revisions/):
+                    # a page that now says "deleted" must not become the article's text
+                    continue
                 runs.add(key)
                 unrecorded.append((key, stats))
         files.append(p)

@@ -124,3 +124,40 @@ def test_cli_history_and_changes(days, newsflow_exe):
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert {r["kind"]: r["n"] for r in json.loads(view.stdout)} == {"delisted": 1, "edited": 4, "removed": 6,
                                                                     "restored": 1}
+
+
+def test_report_has_the_changes_section(days, tmp_path):
+    from flows.cli.report import make_report
+    out = tmp_path / "report.html"
+    make_report(days["db"], out)
+    page = out.read_text(encoding="utf-8")
+    assert 'id="changes-by-source"' in page and "What changed and what vanished" in page
+    section = page[page.index('id="changes-by-source"'):page.index('id="changes-recent"')]
+    assert "<td>gxzf</td>" in section and "<td>hainan</td>" in section
+    recent = page[page.index('id="changes-recent-table"'):]
+    for reason in ("http_410", "placeholder", "redirect_column", "redirect_home", "soft_404", "http_404"):
+        assert reason in recent, reason
+
+
+def test_recheck_flow_runs_in_prefect(days, prefect_home, tmp_path):
+    """The `recheck` deployment's flow: the same step under Prefect, on a copy of the warehouse,
+    against the day-1 mirror (everything taken down on day 2 answers again: restored)."""
+    import shutil
+    from flows.ingest import recheck_flow
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(days["db"], db)
+    counts = recheck_flow(sources=["hainan"], db=str(db), archive_dir=str(tmp_path / "archive"), mirror=True, force=True)
+    assert counts["hainan"]["restored"] == 3 and counts["hainan"]["removed"] == 0
+
+
+def test_process_over_the_whole_archive_leaves_rechecked_pages_to_the_recheck(days):
+    """`newsflow process` re-reads every archive file: a re-check run's placeholder or soft-404 page
+    must not become the article's text or a version."""
+    import warehouse
+    from crawlers.archive import archive_files
+    from flows import steps
+    before = warehouse.query(days["db"], "SELECT count(*), sum(length(text)) FROM articles")[1][0]
+    versions = warehouse.query(days["db"], "SELECT count(*) FROM article_versions")[1][0]
+    steps.process_archives(days["db"], archive_files(days["archive"]), archive=days["archive"], dedupe=False)
+    assert warehouse.query(days["db"], "SELECT count(*), sum(length(text)) FROM articles")[1][0] == before
+    assert warehouse.query(days["db"], "SELECT count(*) FROM article_versions")[1][0] == versions

@@ -87,12 +87,21 @@ def version_texts(rows: Sequence[tuple], current_text: str | None) -> list[str]:
     return texts
 
 
-def _latest_text(con, article_id: str) -> str:
-    rows = con.execute("SELECT version, text_z, is_delta FROM article_versions WHERE article_id = ? "
-                       "ORDER BY version", [article_id]).fetchall()
-    current = con.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
-    texts = version_texts(rows, current[0] if current else "")
-    return texts[-1] if texts else (current[0] if current else "")
+def _latest_texts(con, ids: list[str]) -> dict[str, str]:
+    """The latest version's full text of each of these articles (two queries for all of them)."""
+    if not ids:
+        return {}
+    chains: dict[str, list] = {}
+    for aid, version, blob, is_delta in con.execute(
+            "SELECT article_id, version, text_z, is_delta FROM article_versions WHERE article_id IN (SELECT unnest(?)) "
+            "ORDER BY article_id, version", [ids]).fetchall():
+        chains.setdefault(aid, []).append((version, blob, is_delta))
+    current = dict(con.execute("SELECT id, text FROM articles WHERE id IN (SELECT unnest(?))", [ids]).fetchall())
+    out = {}
+    for aid in ids:
+        texts = version_texts(chains.get(aid, []), current.get(aid) or "")
+        out[aid] = texts[-1] if texts else (current.get(aid) or "")
+    return out
 
 
 # ----------------------------------------------------------------------------- versions
@@ -143,8 +152,10 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
     latest = {r[0]: [r[1], r[2], utc(r[3])] for r in con.execute(
         "SELECT article_id, max(version), arg_max(content_hash, version), arg_max(fetched_at, version) "
         "FROM article_versions WHERE article_id IN (SELECT unnest(?)) GROUP BY 1", [ids]).fetchall()}
-    texts: dict[str, str] = {}      # the latest text of articles that changed in this batch
-    rows, edits = [], []
+    changing = sorted({a.id for a in recs if a.id in latest and utc(a.fetched_at) > latest[a.id][2]
+                       and version_hash(a.title, a.text, a.original_source, a.author) != latest[a.id][1]})
+    texts = _latest_texts(con, changing)     # the latest text of each article that changes
+    rows, edits, first_texts = [], [], []
     for a in recs:
         h = version_hash(a.title, a.text, a.original_source, a.author)
         cur = latest.get(a.id)
@@ -155,12 +166,9 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
             continue
         if h == cur[1] or utc(a.fetched_at) <= cur[2]:
             continue            # the same version again, or an older fetch processed again
-        prev = texts.get(a.id)
-        if prev is None:
-            prev = _latest_text(con, a.id)
+        prev = texts[a.id]
         if cur[0] == 1:         # version 1 kept its text in `articles`: give it its own now
-            con.execute("UPDATE article_versions SET text_z = ? WHERE article_id = ? AND version = 1 "
-                        "AND text_z IS NULL", [_z(prev), a.id])
+            first_texts.append((a.id, _z(prev)))
             for r in rows:      # ... or, if it was inserted in this batch, before inserting it
                 if r[0] == a.id and r[1] == 1 and r[7] is None:
                     r[7] = _z(prev)
@@ -170,6 +178,7 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
         latest[a.id] = [version, h, utc(a.fetched_at)]
         texts[a.id] = a.text
         edits.append((a, version))
+    _materialise_first(con, first_texts)
     _insert_versions(con, rows)
     if edits:
         con.executemany("INSERT INTO article_events (article_id, source, kind, happened_at, version, http_status, final_url, "
@@ -177,6 +186,20 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
                         [(a.id, a.source, utc(a.fetched_at), v, a.url_original or a.url, a.run_id, a.warc_path,
                           a.warc_offset) for a, v in edits])
     return [(a.id, v) for a, v in edits]
+
+
+def _materialise_first(con, pairs: list[tuple[str, bytes]]) -> None:
+    """Version 1 of these articles gets its full text (it was the article's, in `articles`)."""
+    if not pairs:
+        return
+    import pyarrow as pa
+    con.register("_first", pa.table({"article_id": pa.array([p[0] for p in pairs], pa.string()),
+                                     "z": pa.array([p[1] for p in pairs], pa.binary())}))
+    try:
+        con.execute("UPDATE article_versions SET text_z = f.z FROM _first f WHERE article_versions.article_id = "
+                    "f.article_id AND article_versions.version = 1 AND article_versions.text_z IS NULL")
+    finally:
+        con.unregister("_first")
 
 
 def _row(a: Article, version: int, h: str, blob: bytes | None, is_delta: bool, now: dt.datetime) -> list:
