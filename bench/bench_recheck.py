@@ -83,9 +83,13 @@ def version_cost() -> dict:
     import warehouse
     from schemas import Article
     from warehouse.revisions import version_bytes
-    sentence = "自治区生态环境厅发布中期评估报告，规划确定的主要指标中已有十七项达到或超过序时进度。"
-    text = "".join(f"第{i}段：{sentence}" for i in range(24))            # ~1,000 characters, ~3 KB of UTF-8
-    edited = text.replace("第7段：" + sentence, "第7段：自治区生态环境厅补充说明：评估报告已于当日下午更新。", 1)
+    from mirror.seedtext import SIMPLIFIED, paragraph_pool
+    pool, paras = paragraph_pool(SIMPLIFIED), []
+    while len("\n".join(paras).encode("utf-8")) < 3000:        # a ~3 KB article of real seed paragraphs
+        paras.append(pool[len(paras) % len(pool)])
+    text = "\n".join(paras)
+    first = paras[len(paras) // 2].split("。")[0]
+    edited = text.replace(first, "自治区生态环境厅补充说明，评估报告已于当日下午更新", 1)      # one sentence changed
     now = dt.datetime(2025, 7, 1, tzinfo=dt.timezone.utc)
 
     def art(t, when):
