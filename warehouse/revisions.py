@@ -50,9 +50,24 @@ def version_hash(title: str | None, text: str | None, original_source: str | Non
 # ----------------------------------------------------------------------------- deltas
 
 def make_delta(old: str, new: str) -> list:
-    """Edit operations turning `old` into `new`: [[start, end, replacement], ...] over characters."""
-    sm = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    return [[i1, i2, new[j1:j2]] for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]
+    """Edit operations turning `old` into `new`: [[start, end, replacement], ...] over characters.
+    Paragraphs are matched first, then characters inside each changed paragraph (a character
+    diff of whole articles costs ~5 ms each; this, a tenth of that)."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    ops = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        sa, sb, base = "".join(a[i1:i2]), "".join(b[j1:j2]), starts[i1]
+        if tag == "replace" and len(sa) + len(sb) < 20000:
+            ops += [[base + k1, base + k2, sb[l1:l2]] for t, k1, k2, l1, l2 in
+                    difflib.SequenceMatcher(None, sa, sb, autojunk=False).get_opcodes() if t != "equal"]
+        else:
+            ops.append([base, base + len(sa), sb])
+    return ops
 
 
 def apply_delta(old: str, ops: list) -> str:
@@ -113,12 +128,12 @@ _VCOLS = ("article_id", "version", "fetched_at", "content_hash", "title", "origi
 
 def _seed_missing(con, ids: list[str], now: dt.datetime) -> None:
     """Articles stored before versions existed (or loaded by a path that recorded none) get their
-    version 1 from the articles row."""
+    version 1 from the articles row. `ids`: articles of the batch that have no version."""
+    if not ids:
+        return
     rows = con.execute(
         "SELECT id, coalesce(fetched_at, first_seen), title, text, original_source, author, extractor_version, "
-        "run_id, warc_path, warc_offset FROM articles WHERE id IN (SELECT unnest(?)) "
-        "AND id NOT IN (SELECT article_id FROM article_versions WHERE article_id IN (SELECT unnest(?)))",
-        [ids, ids]).fetchall()
+        "run_id, warc_path, warc_offset FROM articles WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
     _insert_versions(con, [[r[0], 1, utc(r[1]), version_hash(r[2], r[3], r[4], r[5]), r[2], r[4], r[5], None, False,
                             len(r[3] or ""), r[6], r[7], r[8], r[9], now] for r in rows])
 
@@ -148,10 +163,13 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
         return []
     now = utc(now or dt.datetime.now(UTC))
     ids = sorted({a.id for a in recs})
-    _seed_missing(con, ids, now)
-    latest = {r[0]: [r[1], r[2], utc(r[3])] for r in con.execute(
-        "SELECT article_id, max(version), arg_max(content_hash, version), arg_max(fetched_at, version) "
-        "FROM article_versions WHERE article_id IN (SELECT unnest(?)) GROUP BY 1", [ids]).fetchall()}
+    sql = ("SELECT article_id, max(version), arg_max(content_hash, version), arg_max(fetched_at, version) "
+           "FROM article_versions WHERE article_id IN (SELECT unnest(?)) GROUP BY 1")
+    latest = {r[0]: [r[1], r[2], utc(r[3])] for r in con.execute(sql, [ids]).fetchall()}
+    missing = sorted(set(ids) - set(latest))
+    _seed_missing(con, missing, now)
+    if missing:
+        latest.update({r[0]: [r[1], r[2], utc(r[3])] for r in con.execute(sql, [missing]).fetchall()})
     changing = sorted({a.id for a in recs if a.id in latest and utc(a.fetched_at) > latest[a.id][2]
                        and version_hash(a.title, a.text, a.original_source, a.author) != latest[a.id][1]})
     texts = _latest_texts(con, changing)     # the latest text of each article that changes
@@ -180,12 +198,31 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
         edits.append((a, version))
     _materialise_first(con, first_texts)
     _insert_versions(con, rows)
-    if edits:
-        con.executemany("INSERT INTO article_events (article_id, source, kind, happened_at, version, http_status, final_url, "
-                        "run_id, warc_path, warc_offset) VALUES (?, ?, 'edited', ?, ?, 200, ?, ?, ?, ?)",
-                        [(a.id, a.source, utc(a.fetched_at), v, a.url_original or a.url, a.run_id, a.warc_path,
-                          a.warc_offset) for a, v in edits])
+    _insert_edits(con, edits)
     return [(a.id, v) for a, v in edits]
+
+
+def _insert_edits(con, edits: list[tuple[Article, int]]) -> None:
+    """One `edited` event per new version, in one statement."""
+    if not edits:
+        return
+    import pyarrow as pa
+    from warehouse.times import TS
+    con.register("_edits", pa.table({
+        "article_id": pa.array([a.id for a, _ in edits], pa.string()),
+        "source": pa.array([a.source for a, _ in edits], pa.string()),
+        "happened_at": pa.array([utc(a.fetched_at) for a, _ in edits], TS),
+        "version": pa.array([v for _, v in edits], pa.int32()),
+        "final_url": pa.array([a.url_original or a.url for a, _ in edits], pa.string()),
+        "run_id": pa.array([a.run_id for a, _ in edits], pa.string()),
+        "warc_path": pa.array([a.warc_path for a, _ in edits], pa.string()),
+        "warc_offset": pa.array([a.warc_offset for a, _ in edits], pa.int64())}))
+    try:
+        con.execute("INSERT INTO article_events (article_id, source, kind, happened_at, version, http_status, "
+                    "final_url, run_id, warc_path, warc_offset) SELECT article_id, source, 'edited', happened_at, "
+                    "version, 200, final_url, run_id, warc_path, warc_offset FROM _edits")
+    finally:
+        con.unregister("_edits")
 
 
 def _materialise_first(con, pairs: list[tuple[str, bytes]]) -> None:
