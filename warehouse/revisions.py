@@ -317,8 +317,17 @@ def apply_checks(con: duckdb.DuckDBPyConnection, checks: Sequence[dict], events:
 
 # ----------------------------------------------------------------------------- reading
 
+def _require(con) -> None:
+    """Readers do not migrate: a warehouse from before revisions says so in one line."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'article_events'").fetchone()[0]:
+        from warehouse.errors import WarehouseError
+        raise WarehouseError("this warehouse has no revisions yet (written before them): any writing command, "
+                             "e.g. `newsflow recheck`, migrates it")
+
+
 def find_article(con: duckdb.DuckDBPyConnection, key: str) -> dict | None:
     """An article by id, URL or URL as fetched."""
+    _require(con)
     cols = ["id", "url", "source", "title", "published_at", "first_seen", "last_seen", "removed_at",
             "restored_at", "delisted_at", "text"]
     r = con.execute(f"SELECT {', '.join(cols)} FROM articles WHERE id = $k OR url = $k OR url_original = $k "
@@ -349,6 +358,7 @@ def history(con: duckdb.DuckDBPyConnection, key: str) -> dict | None:
 def changes(con: duckdb.DuckDBPyConnection, since: dt.date | None = None, source: str | None = None,
             kind: str | None = None, limit: int | None = None) -> list[dict]:
     """Events newest first, with their article's title and URL."""
+    _require(con)
     where, params = ["true"], []
     if since:
         where.append("CAST(timezone('Asia/Shanghai', e.happened_at) AS DATE) >= ?")
