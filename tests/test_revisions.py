@@ -194,3 +194,16 @@ def test_versions_stored_as_deltas_and_read_back_whole(tmp_path):
     assert kinds == ["edited"]
     assert size < 160, size                         # a one-figure edit of a 500-character article
     assert apply_delta("甲乙丙丁", make_delta("甲乙丙丁", "甲丙戊丁")) == "甲丙戊丁"
+
+
+def test_a_warehouse_from_before_revisions_says_so(tmp_path):
+    import warehouse
+    from warehouse.revisions import changes, history
+    db = tmp_path / "w.duckdb"
+    with warehouse.connect(db) as con:
+        con.execute("DROP VIEW changes; DROP TABLE article_events")
+    with warehouse.reader(db) as rd:
+        with pytest.raises(warehouse.WarehouseError, match="no revisions yet"):
+            history(rd.con, URL)
+        with pytest.raises(warehouse.WarehouseError, match="no revisions yet"):
+            changes(rd.con)

@@ -150,6 +150,27 @@ def test_recheck_flow_runs_in_prefect(days, prefect_home, tmp_path):
     assert counts["hainan"]["restored"] == 3 and counts["hainan"]["removed"] == 0
 
 
+@pytest.mark.parametrize("path, same", [("t19439729", True), ("t19529110", False)])
+def test_a_newer_extractor_alone_makes_no_version(days, path, same):
+    """A page fetched again by a newer extractor than the stored article's: when the stored raw
+    page, run through today's extractor, gives the same version, the change is the extractor's."""
+    import warehouse
+    from crawlers.archive import read_pages_at
+    from crawlers.registry import load_registry
+    from flows.process import to_record
+    from flows.revisions.recheck import _extractor_only
+    reg = load_registry()
+    url = f"http://www.gxzf.gov.cn/gxyw/{path}.shtml"
+    where = dict(warehouse.query(days["db"], "SELECT run_id, warc_offset FROM crawl_urls WHERE url = ? "
+                                             "AND kind = 'article' AND status = 200", [url])[1])
+    (page,) = read_pages_at(days["archive"] / "gxzf" / "day2.warc.gz", [where["day2"]])
+    record = to_record(page, reg.get("gxzf"), reg.presets)
+    cand = {"extractor_version": "0.0-old", "warc_path": "gxzf/day1.warc.gz", "warc_offset": where["day1"]}
+    assert _extractor_only(record, cand, reg.get("gxzf"), reg, days["archive"]) is same
+    assert _extractor_only(record, {**cand, "extractor_version": record.extractor_version}, reg.get("gxzf"), reg,
+                           days["archive"]) is False
+
+
 def test_process_over_the_whole_archive_leaves_rechecked_pages_to_the_recheck(days):
     """`newsflow process` re-reads every archive file: a re-check run's placeholder or soft-404 page
     must not become the article's text or a version."""

@@ -258,7 +258,8 @@ def recheck_candidates(con: duckdb.DuckDBPyConnection, source: str) -> list[dict
     """Every stored article of a source with what a re-check needs: the URL to ask, its age,
     its last check and validators (the last check's, else its last fetch's)."""
     cols = ["id", "url", "source", "published_at", "first_seen", "fetched_at", "last_checked_at",
-            "etag", "last_modified", "failures", "first_failure_at", "removed", "delisted", "text_chars"]
+            "etag", "last_modified", "failures", "first_failure_at", "removed", "delisted", "text_chars",
+            "extractor_version", "warc_path", "warc_offset"]
     rows = con.execute("""
         WITH v AS (SELECT url, arg_max(etag, fetched_at) AS etag, arg_max(last_modified, fetched_at) AS lm
                    FROM crawl_urls WHERE source = $s AND kind = 'article' AND status BETWEEN 200 AND 299
@@ -267,7 +268,7 @@ def recheck_candidates(con: duckdb.DuckDBPyConnection, source: str) -> list[dict
                c.last_checked_at, coalesce(c.etag, v1.etag, v2.etag), coalesce(c.last_modified, v1.lm, v2.lm),
                coalesce(c.failures, 0), c.first_failure_at,
                a.removed_at IS NOT NULL AND (a.restored_at IS NULL OR a.restored_at < a.removed_at),
-               a.delisted_at IS NOT NULL, length(a.text)
+               a.delisted_at IS NOT NULL, length(a.text), a.extractor_version, a.warc_path, a.warc_offset
         FROM articles a
         LEFT JOIN article_checks c ON c.article_id = a.id
         LEFT JOIN v v1 ON v1.url = a.url_original

@@ -147,16 +147,38 @@ def apply_run(db: str | Path, stats: CrawlStats, registry: Registry, cands: list
         elif verdict.outcome == "live":
             counts.live += 1
             if isinstance(record, Article) and record.id == cand["id"]:
-                live.append(record)
+                live.append((record, cand))
     events += _delistings(doc, lists_before, cands, outcome_of, source, stats, now)
     counts.delisted = sum(1 for e in events if e["kind"] == "delisted")
     cleared = _relisted(doc, cands, source)
+    live = [r for r, cand in live if not _extractor_only(r, cand, source, registry, archive_dir)]
     counts.edited = _load(db, registry, live, stats.run_id, stats.source)
     import warehouse
     from warehouse.revisions import apply_checks
     with warehouse.connect(db) as con:
         apply_checks(con, checks, events, cleared)
     return counts
+
+
+def _extractor_only(record: Article, cand: dict, source: Source, registry: Registry, archive_dir) -> bool:
+    """True when the stored article came from an older extractor and its stored raw page, run
+    through today's, gives this very version: the page did not change, the extractor did (that
+    is `newsflow reextract`'s business, never a version)."""
+    if not cand.get("extractor_version") or cand["extractor_version"] == record.extractor_version:
+        return False
+    if not cand.get("warc_path") or cand.get("warc_offset") is None:
+        return False
+    from crawlers.archive import read_pages_at, resolve
+    from flows.process import to_record
+    from warehouse.revisions import version_hash
+    path = resolve(cand["warc_path"], archive_dir)
+    if not path.exists():
+        return False
+    old = next((to_record(p, source, registry.presets) for p in read_pages_at(path, [cand["warc_offset"]])), None)
+    if not isinstance(old, Article):
+        return False
+    return (version_hash(old.title, old.text, old.original_source, old.author)
+            == version_hash(record.title, record.text, record.original_source, record.author))
 
 
 def _check_row(cand: dict, answer: dict, verdict, after: CheckState, now: dt.datetime) -> dict:
