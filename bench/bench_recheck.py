@@ -6,7 +6,8 @@ and what a version costs to store.
 Generates a gxzf-like mirror of N articles (`mirror.build --large N`), serves it from its own
 process on 127.0.0.1, ingests it once (crawl, load, tags, index, dedupe: setup), then:
 - baseline: the crawl process asking every article again with If-None-Match (all unchanged:
-  N 304s; the column's first list pages too, as a re-check reads them), nothing else;
+  N 304s; the column's first list pages too, as a re-check reads them), nothing else; run
+  before and again after the re-check (a shared machine's load drifts), wall and CPU time;
 - re-check: `share` of the article files get one sentence changed, then the whole re-check
   step (flows/revisions/recheck.py: plan from DuckDB, the same crawl, judge every answer, load
   the changed pages with their new versions, tags, index, dedupe, snapshot);
@@ -45,7 +46,14 @@ def _ingest(db: Path, archive: Path, mapping: dict, registry: Path) -> float:
     return time.perf_counter() - t
 
 
-def _baseline(db: Path, archive: Path, mapping: dict, registry: Path) -> tuple[float, int]:
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the crawl processes)."""
+    import resource
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _baseline(db: Path, archive: Path, mapping: dict, registry: Path, run_id: str) -> tuple[float, float, int]:
     """The crawl alone, every known article asked conditionally (all unchanged)."""
     import datetime as dt
 
@@ -57,10 +65,10 @@ def _baseline(db: Path, archive: Path, mapping: dict, registry: Path) -> tuple[f
     rows, _ = plan(db, [source], dt.datetime.now(dt.timezone.utc), force=True)
     asks = {"gxzf": [{"url": r["url"], "etag": r["etag"], "last_modified": r["last_modified"]} for r in rows["gxzf"]]}
     state = steps.crawl_state(db, ["gxzf"])
-    t = time.perf_counter()
-    stats = crawl_step.crawl(["gxzf"], archive_dir=archive, run_id="baseline", mapping=mapping, registry=str(registry),
+    t, cpu = time.perf_counter(), _cpu()
+    stats = crawl_step.crawl(["gxzf"], archive_dir=archive, run_id=run_id, mapping=mapping, registry=str(registry),
                              state=state, recheck=asks, resume=False)
-    return time.perf_counter() - t, stats[0].not_modified
+    return time.perf_counter() - t, _cpu() - cpu, stats[0].not_modified
 
 
 def _edit(sites: Path, urls: list[str], share: float) -> int:
@@ -124,24 +132,29 @@ def main(argv=None) -> int:
             mapping = json.loads(server.stdout.readline())
             db, archive = tmp / "w.duckdb", tmp / "archive"
             setup = _ingest(db, archive, mapping, registry)
-            base, n304 = _baseline(db, archive, mapping, registry)
+            base1, cpu1, n304 = _baseline(db, archive, mapping, registry, "baseline1")
             edited = _edit(sites, info["urls"], args.changed)
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), _cpu()
             marks = []
             result = recheck(db, ["gxzf"], archive, "recheck", registry=str(registry), mapping=mapping, force=True,
                              progress=lambda m: marks.append((time.perf_counter() - t, m[:60])))
-            full = time.perf_counter() - t
+            full, full_cpu = time.perf_counter() - t, _cpu() - cpu
+            # the same plain 304s again after (the machine's load drifts: compare with both)
+            base2, cpu2, _ = _baseline(db, archive, mapping, registry, "baseline2")
         finally:
             server.terminate()
             server.wait()
     c = result["counts"]["gxzf"]
     print(f"setup: ingest of {info['articles']} articles in {setup:.1f} s")
-    print(f"baseline: {info['articles']} conditional GETs, {n304} answered 304 (crawl process only): {base:.2f} s")
+    base, base_cpu = (base1 + base2) / 2, (cpu1 + cpu2) / 2
+    print(f"baseline: {info['articles']} conditional GETs, {n304} answered 304 (crawl process only): "
+          f"{base1:.2f} s before, {base2:.2f} s after ({cpu1:.1f} / {cpu2:.1f} CPU s)")
     print(f"re-check: {c.asked} asked, {edited} pages edited -> {c.not_modified} x 304, {c.live} changed, "
-          f"{c.edited} new versions, {c.removed} removed (whole step): {full:.2f} s")
+          f"{c.edited} new versions, {c.removed} removed (whole step): {full:.2f} s ({full_cpu:.1f} CPU s)")
     for when, m in marks:
         print(f"  {when:6.2f} s  {m}")
-    print(f"ratio re-check / baseline: {full / base:.2f}x (target <= 1.2x)")
+    print(f"ratio re-check / baseline (mean of before and after): wall {full / base:.2f}x, "
+          f"CPU {full_cpu / base_cpu:.2f}x (target <= 1.2x)")
     v = version_cost()
     print(f"version storage, one-sentence edit of a {v['article_bytes']} B article: version 2 costs {v['v2_bytes']} B "
           f"(a zlib copy would be {v['full_copy_zlib']} B); version 1 gets its full text on the first edit: "
