@@ -150,6 +150,23 @@ def test_recheck_flow_runs_in_prefect(days, prefect_home, tmp_path):
     assert counts["hainan"]["restored"] == 3 and counts["hainan"]["removed"] == 0
 
 
+def test_cli_recheck_against_the_mirror(days, newsflow_exe, tmp_path):
+    """`newsflow recheck --all --mirror` on a copy: the day-1 mirror answers what day 2 took down."""
+    import shutil
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(days["db"], db)
+    out = subprocess.run([newsflow_exe, "--db", str(db), "--archive", str(tmp_path / "archive"), "recheck", "gxzf",
+                          "--all", "--mirror", "--json"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (row,) = json.loads(out.stdout)
+    # day 1 again: the three gxzf takedowns of day 2 answer (the 404 was restored on day 3 already);
+    # the three edited pages and the whitespace one change back: new versions, not takedowns
+    assert (row["source"], row["asked"], row["removed"], row["restored"]) == ("gxzf", 10, 0, 2)
+    assert row["edited"] == 3 and row["transient"] == 0
+    help_ = subprocess.run([newsflow_exe, "recheck", "--help"], capture_output=True, text=True, timeout=60)
+    assert "Example" in help_.stdout
+
+
 @pytest.mark.parametrize("path, same", [("t19439729", True), ("t19529110", False)])
 def test_a_newer_extractor_alone_makes_no_version(days, path, same):
     """A page fetched again by a newer extractor than the stored article's: when the stored raw
