@@ -150,6 +150,20 @@ def test_recheck_flow_runs_in_prefect(days, prefect_home, tmp_path):
     assert counts["hainan"]["restored"] == 3 and counts["hainan"]["removed"] == 0
 
 
+def test_the_summary_artifact_lists_the_takedowns(days):
+    """The recheck flow's markdown artifact: counts per source, and day 2's takedowns with evidence."""
+    import warehouse
+    from flows.ingest import recheck_markdown
+    from warehouse.revisions import changes
+    with warehouse.connect(days["db"]) as con:
+        gone = [e for e in changes(con, kind="removed") if e["run_id"] == "day2"]
+    counts = {k: vars(c) for k, c in days["counts"][2]["counts"].items()}
+    md = recheck_markdown(counts, gone)
+    assert "| gxzf | 10 | 1 | 3 | 3 | 0 | 1 | 1 |" in md and "| hainan | 10 | 7 | 0 | 3 | 0 | 0 | 0 |" in md
+    assert md.count("\n- **") == 6
+    assert "redirect_home (HTTP 200, to http://www.gxzf.gov.cn/)" in md and "http_410 (HTTP 410" in md
+
+
 def test_cli_recheck_against_the_mirror(days, newsflow_exe, tmp_path):
     """`newsflow recheck --all --mirror` on a copy: the day-1 mirror answers what day 2 took down."""
     import shutil
