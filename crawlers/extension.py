@@ -18,7 +18,7 @@ from scrapy.http import TextResponse
 
 from crawlers.archive import ArchiveWriter, location
 from crawlers.blocking import classify
-from crawlers.state import run_state_path, truncate_archive, write_run_state
+from crawlers.state import recheck_marker, run_state_path, truncate_archive, write_run_state
 from crawlers.stats import write_stats
 from schemas import CrawlStats
 
@@ -50,6 +50,10 @@ class ArchiveExtension:
             logger.info("resuming run %s of %s: %d pages already archived%s", spider.run_id, spider.source.name,
                         len(spider.resume.pages), " (torn last record cut off)" if spider.resume.torn else "")
         self.writer = ArchiveWriter(self.warc_path)
+        if spider.recheck is not None:
+            # a re-check's WARC is judged by the re-check only: if this run is killed, the next
+            # crawl does not resume it, nor does `process` load it (crawlers/state.py, flows/steps.py)
+            recheck_marker(self.warc_path).write_text(spider.run_id, encoding="utf-8")
 
     def response_received(self, response, request, spider):
         if self.write_error:

@@ -112,6 +112,11 @@ def read_state_file(path: str | Path | None) -> dict:
     return data.get("sources", {})
 
 
+def recheck_marker(warc: Path) -> Path:
+    """`<run_id>.recheck` next to a re-check run's WARC file: its pages are the re-check's to judge."""
+    return Path(warc).with_name(Path(warc).name[:-len(".warc.gz")] + ".recheck")
+
+
 def run_state_path(source_dir: Path, run_id: str) -> Path:
     return source_dir / f"{run_id}.state.json"
 
@@ -205,6 +210,9 @@ def load_source_state(source_dir: Path, doc: dict | None, run_id: str,
         for warc in sorted(source_dir.glob("*.warc.gz")):
             rid = warc.name[:-len(".warc.gz")]
             if rid == run_id or rid in recorded:
+                continue
+            if recheck_marker(warc).exists() and not (source_dir / f"{rid}.stats.json").exists():
+                state.notes.append(f"killed re-check run {warc.name} not resumed")
                 continue
             if (source_dir / f"{rid}.stats.json").exists():
                 sp = run_state_path(source_dir, rid)

@@ -213,3 +213,21 @@ def test_process_over_the_whole_archive_leaves_rechecked_pages_to_the_recheck(da
     steps.process_archives(days["db"], archive_files(days["archive"]), archive=days["archive"], dedupe=False)
     assert warehouse.query(days["db"], "SELECT count(*), sum(length(text)) FROM articles")[1][0] == before
     assert warehouse.query(days["db"], "SELECT count(*) FROM article_versions")[1][0] == versions
+
+
+def test_a_killed_recheck_is_neither_resumed_nor_processed(days, tmp_path):
+    """A re-check run killed before its stats file: the next crawl does not continue it as its own
+    run, and `process` does not load its pages (they are the re-check's to judge)."""
+    import shutil
+    from crawlers.state import load_source_state, recheck_marker
+    from flows.steps import _prepare_files
+    folder = tmp_path / "gxzf"
+    folder.mkdir()
+    warc = folder / "killed.warc.gz"
+    shutil.copy(days["archive"] / "gxzf" / "day2.warc.gz", warc)
+    assert recheck_marker(days["archive"] / "gxzf" / "day2.warc.gz").exists()
+    shutil.copy(recheck_marker(days["archive"] / "gxzf" / "day2.warc.gz"), recheck_marker(warc))
+    state, resume = load_source_state(folder, None, "next")
+    assert resume is None and any("killed re-check run killed.warc.gz" in n for n in state.notes)
+    files, runs = _prepare_files(tmp_path / "none.duckdb", [warc], None, tmp_path)
+    assert files == [] and runs == set()
