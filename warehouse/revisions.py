@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import zlib
+from contextlib import contextmanager
 from typing import Iterable, Sequence
 
 import duckdb
@@ -107,11 +108,12 @@ def _latest_texts(con, ids: list[str]) -> dict[str, str]:
     if not ids:
         return {}
     chains: dict[str, list] = {}
-    for aid, version, blob, is_delta in con.execute(
-            "SELECT article_id, version, text_z, is_delta FROM article_versions WHERE article_id IN (SELECT unnest(?)) "
-            "ORDER BY article_id, version", [ids]).fetchall():
-        chains.setdefault(aid, []).append((version, blob, is_delta))
-    current = dict(con.execute("SELECT id, text FROM articles WHERE id IN (SELECT unnest(?))", [ids]).fetchall())
+    with _ids(con, ids):
+        for aid, version, blob, is_delta in con.execute(
+                "SELECT article_id, version, text_z, is_delta FROM article_versions "
+                "WHERE article_id IN (SELECT id FROM _vids) ORDER BY article_id, version").fetchall():
+            chains.setdefault(aid, []).append((version, blob, is_delta))
+        current = dict(con.execute("SELECT id, text FROM articles WHERE id IN (SELECT id FROM _vids)").fetchall())
     out = {}
     for aid in ids:
         texts = version_texts(chains.get(aid, []), current.get(aid) or "")
@@ -120,6 +122,18 @@ def _latest_texts(con, ids: list[str]) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- versions
+
+@contextmanager
+def _ids(con, ids: Sequence[str]):
+    """The ids as a registered Arrow table `_vids(id)`: a Python list bound as a parameter costs
+    DuckDB a type probe per element (~0.1 ms each: seconds per load chunk)."""
+    import pyarrow as pa
+    con.register("_vids", pa.table({"id": pa.array(list(ids), pa.string())}))
+    try:
+        yield
+    finally:
+        con.unregister("_vids")
+
 
 _VCOLS = ("article_id", "version", "fetched_at", "content_hash", "title", "original_source", "author",
           "text_z", "is_delta", "text_chars", "extractor_version", "run_id", "warc_path", "warc_offset",
@@ -131,9 +145,10 @@ def _seed_missing(con, ids: list[str], now: dt.datetime) -> None:
     version 1 from the articles row. `ids`: articles of the batch that have no version."""
     if not ids:
         return
-    rows = con.execute(
-        "SELECT id, coalesce(fetched_at, first_seen), title, text, original_source, author, extractor_version, "
-        "run_id, warc_path, warc_offset FROM articles WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
+    with _ids(con, ids):
+        rows = con.execute(
+            "SELECT id, coalesce(fetched_at, first_seen), title, text, original_source, author, extractor_version, "
+            "run_id, warc_path, warc_offset FROM articles WHERE id IN (SELECT id FROM _vids)").fetchall()
     _insert_versions(con, [[r[0], 1, utc(r[1]), version_hash(r[2], r[3], r[4], r[5]), r[2], r[4], r[5], None, False,
                             len(r[3] or ""), r[6], r[7], r[8], r[9], now] for r in rows])
 
@@ -163,27 +178,35 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
         return []
     now = utc(now or dt.datetime.now(UTC))
     ids = sorted({a.id for a in recs})
-    sql = ("SELECT article_id, max(version), arg_max(content_hash, version), arg_max(fetched_at, version) "
-           "FROM article_versions WHERE article_id IN (SELECT unnest(?)) GROUP BY 1")
-    latest = {r[0]: [r[1], r[2], utc(r[3])] for r in con.execute(sql, [ids]).fetchall()}
+    # per article: [latest version, its hash, its fetch time, the stored article's content_hash]
+    sql = ("SELECT v.article_id, max(v.version), arg_max(v.content_hash, v.version), arg_max(v.fetched_at, v.version), "
+           "any_value(a.content_hash) FROM article_versions v LEFT JOIN articles a ON a.id = v.article_id "
+           "WHERE v.article_id IN (SELECT id FROM _vids) GROUP BY 1")
+    with _ids(con, ids):
+        latest = {r[0]: [r[1], r[2], utc(r[3]), r[4]] for r in con.execute(sql).fetchall()}
     missing = sorted(set(ids) - set(latest))
     _seed_missing(con, missing, now)
     if missing:
-        latest.update({r[0]: [r[1], r[2], utc(r[3])] for r in con.execute(sql, [missing]).fetchall()})
+        with _ids(con, missing):
+            latest.update({r[0]: [r[1], r[2], utc(r[3]), r[4]] for r in con.execute(sql).fetchall()})
+    # the common case, a page fetched again unchanged, extracts to the stored content_hash: no hashing
     changing = sorted({a.id for a in recs if a.id in latest and utc(a.fetched_at) > latest[a.id][2]
+                       and a.content_hash != latest[a.id][3]
                        and version_hash(a.title, a.text, a.original_source, a.author) != latest[a.id][1]})
     texts = _latest_texts(con, changing)     # the latest text of each article that changes
     rows, edits, first_texts = [], [], []
     for a in recs:
-        h = version_hash(a.title, a.text, a.original_source, a.author)
         cur = latest.get(a.id)
+        if cur is not None and (utc(a.fetched_at) <= cur[2] or a.content_hash == cur[3]):
+            continue            # an older fetch processed again, or the same extraction again
+        h = version_hash(a.title, a.text, a.original_source, a.author)
         if cur is None:
             rows.append(_row(a, 1, h, None, False, now))
-            latest[a.id] = [1, h, utc(a.fetched_at)]
+            latest[a.id] = [1, h, utc(a.fetched_at), a.content_hash]
             texts[a.id] = a.text
             continue
-        if h == cur[1] or utc(a.fetched_at) <= cur[2]:
-            continue            # the same version again, or an older fetch processed again
+        if h == cur[1]:
+            continue            # the same version (whitespace or fields outside a version changed)
         prev = texts[a.id]
         if cur[0] == 1:         # version 1 kept its text in `articles`: give it its own now
             first_texts.append((a.id, _z(prev)))
@@ -193,7 +216,7 @@ def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
         version = cur[0] + 1
         rows.append(_row(a, version, h, _z(json.dumps(make_delta(prev, a.text), ensure_ascii=False,
                                                       separators=(",", ":"))), True, now))
-        latest[a.id] = [version, h, utc(a.fetched_at)]
+        latest[a.id] = [version, h, utc(a.fetched_at), a.content_hash]
         texts[a.id] = a.text
         edits.append((a, version))
     _materialise_first(con, first_texts)
