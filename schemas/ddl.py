@@ -388,7 +388,8 @@ CREATE TABLE article_versions (
     article_id   VARCHAR NOT NULL,
     version      INTEGER NOT NULL,
     fetched_at   TIMESTAMPTZ NOT NULL,
-    content_hash VARCHAR NOT NULL,         -- hash of title, text, 来源, author, whitespace folded
+    content_hash VARCHAR,                  -- hash of title, text, 来源, author, whitespace folded
+                                           -- (NULL on version 1 until a second version comes)
     title        VARCHAR,
     original_source VARCHAR,
     author       VARCHAR,
@@ -399,9 +400,9 @@ CREATE TABLE article_versions (
     run_id       VARCHAR,
     warc_path    VARCHAR,
     warc_offset  BIGINT,
-    recorded_at  TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (article_id, version)
-);
+    recorded_at  TIMESTAMPTZ NOT NULL
+);  -- one row per (article_id, version), kept by warehouse/revisions.py: no declared key, as for
+    -- dedupe_docs (an ART index on a table that grows with every article slows every load)
 -- One row per thing that happened to an article: edited | removed | restored | delisted.
 CREATE TABLE article_events (
     article_id  VARCHAR NOT NULL,

@@ -149,7 +149,7 @@ def _seed_missing(con, ids: list[str], now: dt.datetime) -> None:
         rows = con.execute(
             "SELECT id, coalesce(fetched_at, first_seen), title, text, original_source, author, extractor_version, "
             "run_id, warc_path, warc_offset FROM articles WHERE id IN (SELECT id FROM _vids)").fetchall()
-    _insert_versions(con, [[r[0], 1, utc(r[1]), version_hash(r[2], r[3], r[4], r[5]), r[2], r[4], r[5], None, False,
+    _insert_versions(con, [[r[0], 1, utc(r[1]), None, r[2], r[4], r[5], None, False,
                             len(r[3] or ""), r[6], r[7], r[8], r[9], now] for r in rows])
 
 
@@ -172,57 +172,68 @@ def _insert_versions(con, rows: list[list]) -> None:
 def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
                     now: dt.datetime | None = None) -> list[tuple[str, int]]:
     """Record the new versions among these records (call in the load's transaction, before the
-    articles upsert); returns (article_id, version) of the edits found (version >= 2)."""
+    articles upsert); returns (article_id, version) of the edits found (version >= 2).
+
+    Cheap on the common paths: a new article's version 1 is a metadata row (its hash is worked
+    out when a second version comes, from the text in `articles`); a page fetched again that
+    extracts to the stored content_hash is not hashed at all."""
     recs = sorted(articles, key=lambda a: utc(a.fetched_at))
     if not recs:
         return []
     now = utc(now or dt.datetime.now(UTC))
-    ids = sorted({a.id for a in recs})
-    # per article: [latest version, its hash, its fetch time, the stored article's content_hash]
-    sql = ("SELECT v.article_id, max(v.version), arg_max(v.content_hash, v.version), arg_max(v.fetched_at, v.version), "
-           "any_value(a.content_hash) FROM article_versions v LEFT JOIN articles a ON a.id = v.article_id "
-           "WHERE v.article_id IN (SELECT id FROM _vids) GROUP BY 1")
-    with _ids(con, ids):
-        latest = {r[0]: [r[1], r[2], utc(r[3]), r[4]] for r in con.execute(sql).fetchall()}
-    missing = sorted(set(ids) - set(latest))
-    _seed_missing(con, missing, now)
-    if missing:
-        with _ids(con, missing):
-            latest.update({r[0]: [r[1], r[2], utc(r[3]), r[4]] for r in con.execute(sql).fetchall()})
-    # the common case, a page fetched again unchanged, extracts to the stored content_hash: no hashing
+    latest = _latest(con, sorted({a.id for a in recs}), now)
     changing = sorted({a.id for a in recs if a.id in latest and utc(a.fetched_at) > latest[a.id][2]
-                       and a.content_hash != latest[a.id][3]
-                       and version_hash(a.title, a.text, a.original_source, a.author) != latest[a.id][1]})
-    texts = _latest_texts(con, changing)     # the latest text of each article that changes
-    rows, edits, first_texts = [], [], []
+                       and a.content_hash != latest[a.id][3]})
+    texts = _latest_texts(con, changing)     # the latest text of each article that may change
+    rows, edits, first = [], [], []
     for a in recs:
         cur = latest.get(a.id)
         if cur is not None and (utc(a.fetched_at) <= cur[2] or a.content_hash == cur[3]):
             continue            # an older fetch processed again, or the same extraction again
-        h = version_hash(a.title, a.text, a.original_source, a.author)
         if cur is None:
-            rows.append(_row(a, 1, h, None, False, now))
-            latest[a.id] = [1, h, utc(a.fetched_at), a.content_hash]
+            rows.append(_row(a, 1, None, None, False, now))
+            latest[a.id] = [1, None, utc(a.fetched_at), a.content_hash, a.title, a.original_source, a.author]
             texts[a.id] = a.text
             continue
+        prev = texts[a.id]
+        if cur[1] is None:
+            cur[1] = version_hash(cur[4], prev, cur[5], cur[6])
+        h = version_hash(a.title, a.text, a.original_source, a.author)
         if h == cur[1]:
             continue            # the same version (whitespace or fields outside a version changed)
-        prev = texts[a.id]
         if cur[0] == 1:         # version 1 kept its text in `articles`: give it its own now
-            first_texts.append((a.id, _z(prev)))
+            first.append((a.id, _z(prev), cur[1]))
             for r in rows:      # ... or, if it was inserted in this batch, before inserting it
                 if r[0] == a.id and r[1] == 1 and r[7] is None:
-                    r[7] = _z(prev)
+                    r[3], r[7] = cur[1], _z(prev)
         version = cur[0] + 1
         rows.append(_row(a, version, h, _z(json.dumps(make_delta(prev, a.text), ensure_ascii=False,
                                                       separators=(",", ":"))), True, now))
-        latest[a.id] = [version, h, utc(a.fetched_at), a.content_hash]
+        latest[a.id] = [version, h, utc(a.fetched_at), a.content_hash, a.title, a.original_source, a.author]
         texts[a.id] = a.text
         edits.append((a, version))
-    _materialise_first(con, first_texts)
+    _materialise_first(con, first)
     _insert_versions(con, rows)
     _insert_edits(con, edits)
     return [(a.id, v) for a, v in edits]
+
+
+def _latest(con, ids: list[str], now: dt.datetime) -> dict[str, list]:
+    """Per article of the batch that has versions: [latest version, its hash (None: not worked out
+    yet), its fetch time, the stored article's content_hash, its title, 来源, author]. Articles
+    stored before versions existed get their version 1 first."""
+    sql = ("SELECT v.article_id, max(v.version), arg_max(v.content_hash, v.version), arg_max(v.fetched_at, v.version), "
+           "any_value(a.content_hash), arg_max(v.title, v.version), arg_max(v.original_source, v.version), "
+           "arg_max(v.author, v.version) FROM article_versions v LEFT JOIN articles a ON a.id = v.article_id "
+           "WHERE v.article_id IN (SELECT id FROM _vids) GROUP BY 1")
+    with _ids(con, ids):
+        latest = {r[0]: [r[1], r[2], utc(r[3]), *r[4:]] for r in con.execute(sql).fetchall()}
+    missing = sorted(set(ids) - set(latest))
+    _seed_missing(con, missing, now)
+    if missing:
+        with _ids(con, missing):
+            latest.update({r[0]: [r[1], r[2], utc(r[3]), *r[4:]] for r in con.execute(sql).fetchall()})
+    return latest
 
 
 def _insert_edits(con, edits: list[tuple[Article, int]]) -> None:
@@ -248,16 +259,18 @@ def _insert_edits(con, edits: list[tuple[Article, int]]) -> None:
         con.unregister("_edits")
 
 
-def _materialise_first(con, pairs: list[tuple[str, bytes]]) -> None:
-    """Version 1 of these articles gets its full text (it was the article's, in `articles`)."""
-    if not pairs:
+def _materialise_first(con, rows: list[tuple[str, bytes, str]]) -> None:
+    """Version 1 of these articles gets its full text (it was the article's, in `articles`) and its hash."""
+    if not rows:
         return
     import pyarrow as pa
-    con.register("_first", pa.table({"article_id": pa.array([p[0] for p in pairs], pa.string()),
-                                     "z": pa.array([p[1] for p in pairs], pa.binary())}))
+    con.register("_first", pa.table({"article_id": pa.array([p[0] for p in rows], pa.string()),
+                                     "z": pa.array([p[1] for p in rows], pa.binary()),
+                                     "h": pa.array([p[2] for p in rows], pa.string())}))
     try:
-        con.execute("UPDATE article_versions SET text_z = f.z FROM _first f WHERE article_versions.article_id = "
-                    "f.article_id AND article_versions.version = 1 AND article_versions.text_z IS NULL")
+        con.execute("UPDATE article_versions SET text_z = f.z, content_hash = f.h FROM _first f "
+                    "WHERE article_versions.article_id = f.article_id AND article_versions.version = 1 "
+                    "AND article_versions.text_z IS NULL")
     finally:
         con.unregister("_first")
 
