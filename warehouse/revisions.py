@@ -169,6 +169,28 @@ def _insert_versions(con, rows: list[list]) -> None:
         con.unregister("_versions")
 
 
+def record_batch_versions(con: duckdb.DuckDBPyConnection, articles: list[Article], now: dt.datetime) -> list:
+    """`record_versions` for a load batch registered as `_batch` (warehouse/store.py): new articles
+    get their version 1 in one SQL statement; only the records that may be a new version (an
+    article stored with another content_hash and fetched earlier, or an id more than once in the
+    batch) go through Python."""
+    seen: dict[str, int] = {}
+    for a in articles:
+        seen[a.id] = seen.get(a.id, 0) + 1
+    multi = [i for i, n in seen.items() if n > 1]
+    with _ids(con, multi):
+        maybe = {r[0] for r in con.execute(
+            "SELECT b.id FROM _batch b JOIN articles a ON a.id = b.id WHERE a.content_hash <> b.content_hash "
+            "AND (a.fetched_at IS NULL OR b.fetched_at > a.fetched_at) UNION SELECT id FROM _vids").fetchall()}
+        con.execute("INSERT INTO article_versions (article_id, version, fetched_at, title, original_source, author, "
+                    "is_delta, text_chars, extractor_version, run_id, warc_path, warc_offset, recorded_at) "
+                    "SELECT b.id, 1, b.fetched_at, b.title, b.original_source, b.author, false, length(b.text), "
+                    "b.extractor_version, b.run_id, b.warc_path, b.warc_offset, ? FROM _batch b "
+                    "WHERE b.id NOT IN (SELECT id FROM _vids) AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = b.id)",
+                    [utc(now)])
+    return record_versions(con, [a for a in articles if a.id in maybe], now) if maybe else []
+
+
 def record_versions(con: duckdb.DuckDBPyConnection, articles: Iterable[Article],
                     now: dt.datetime | None = None) -> list[tuple[str, int]]:
     """Record the new versions among these records (call in the load's transaction, before the

@@ -177,12 +177,12 @@ class LoadSession:
         batch = dedupe_batch(articles)
         if not batch:
             return LoadResult(0, 0, 0)
-        if not replace:     # a re-extraction is no version (warehouse/revisions.py)
-            from warehouse.revisions import record_versions
-            self.edits += record_versions(self.con, articles, self.now)
         con, now = self.con, {"now": self.now}
         con.register("_batch", articles_to_arrow(batch))
         try:
+            if not replace:     # a re-extraction is no version (warehouse/revisions.py)
+                from warehouse.revisions import record_batch_versions
+                self.edits += record_batch_versions(con, articles, self.now)
             # DuckDB reports affected rows as the statement's result: no separate count queries
             existing = con.execute("SELECT count(*) FROM _batch b SEMI JOIN articles a ON a.id = b.id").fetchone()[0]
             changed = 0
