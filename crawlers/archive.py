@@ -168,22 +168,11 @@ def read_stream(fh, where: str, report: ReadReport, base: int = 0,
                 continue
             body = rec.content_stream().read()
             offset = base + it.get_record_offset()     # (warcio: only valid after the read)
-            h = rec.rec_headers
             expected = rec.http_headers.get_header("Content-Length") if rec.http_headers else None
             if expected is not None and expected.isdigit() and int(expected) != len(body):
                 raise EOFError(f"record cut short: {len(body)} of {expected} body bytes")
-            status = int(rec.http_headers.get_statuscode() or 0) if rec.http_headers else 0
-            headers = tuple(rec.http_headers.headers) if rec.http_headers else ()
-            fetched = dt.datetime.strptime(h.get_header("WARC-Date")[:19], "%Y-%m-%dT%H:%M:%S")
             report.records += 1
-            yield RawPage(
-                url=h.get_header("NF-Request-URI") or h.get_header("WARC-Target-URI"),
-                final_url=h.get_header("WARC-Target-URI"), status=status, headers=headers,
-                body=body, fetched_at=fetched.replace(tzinfo=dt.timezone.utc),
-                source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
-                list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
-                block_reason=h.get_header("NF-Block-Reason"),
-                warc_path=where, warc_offset=offset)
+            yield _page(rec, body, where, offset)
             seen += 1
             if limit is not None and seen >= limit:
                 return
@@ -193,6 +182,34 @@ def read_stream(fh, where: str, report: ReadReport, base: int = 0,
             TypeError, IndexError) as exc:
         report.torn_at = offset
         report.problems.append(f"torn or corrupt record after offset {offset}: {exc}")
+
+
+def _page(rec, body: bytes, where: str, offset: int) -> RawPage:
+    h = rec.rec_headers
+    status = int(rec.http_headers.get_statuscode() or 0) if rec.http_headers else 0
+    headers = tuple(rec.http_headers.headers) if rec.http_headers else ()
+    fetched = dt.datetime.strptime(h.get_header("WARC-Date")[:19], "%Y-%m-%dT%H:%M:%S")
+    return RawPage(
+        url=h.get_header("NF-Request-URI") or h.get_header("WARC-Target-URI"),
+        final_url=h.get_header("WARC-Target-URI"), status=status, headers=headers,
+        body=body, fetched_at=fetched.replace(tzinfo=dt.timezone.utc),
+        source=h.get_header("NF-Source") or "", page_kind=h.get_header("NF-Page-Kind") or "other",
+        list_date=h.get_header("NF-List-Date"), run_id=h.get_header("NF-Run-Id") or "",
+        block_reason=h.get_header("NF-Block-Reason"),
+        warc_path=where, warc_offset=offset)
+
+
+def read_pages_at(path: str | Path, offsets, location: str | None = None) -> Iterator[RawPage]:
+    """The response records that start at these offsets of one archive file (a re-check reads
+    the few changed pages of a run mostly made of 304s without reading the rest)."""
+    where = location if location is not None else str(path)
+    with open(path, "rb") as fh:
+        for offset in sorted(set(offsets)):
+            fh.seek(offset)
+            for rec in ArchiveIterator(fh):
+                if rec.rec_type == "response":
+                    yield _page(rec, rec.content_stream().read(), where, offset)
+                break
 
 
 def archive_files(root: str | Path) -> list[Path]:

@@ -18,7 +18,7 @@ from scrapy.http import TextResponse
 
 from crawlers.archive import ArchiveWriter, location
 from crawlers.blocking import classify
-from crawlers.state import run_state_path, truncate_archive, write_run_state
+from crawlers.state import recheck_marker, run_state_path, truncate_archive, write_run_state
 from crawlers.stats import write_stats
 from schemas import CrawlStats
 
@@ -50,6 +50,10 @@ class ArchiveExtension:
             logger.info("resuming run %s of %s: %d pages already archived%s", spider.run_id, spider.source.name,
                         len(spider.resume.pages), " (torn last record cut off)" if spider.resume.torn else "")
         self.writer = ArchiveWriter(self.warc_path)
+        if spider.recheck is not None:
+            # a re-check's WARC is judged by the re-check only: if this run is killed, the next
+            # crawl does not resume it, nor does `process` load it (crawlers/state.py, flows/steps.py)
+            recheck_marker(self.warc_path).write_text(spider.run_id, encoding="utf-8")
 
     def response_received(self, response, request, spider):
         if self.write_error:
@@ -111,9 +115,18 @@ class ArchiveExtension:
         elif kind in ("list", "sitemap", "feed"):
             t.list_pages += 1
             t.list_ok += 1
-        t.fetched.append({"url": first, "final_url": final, "kind": kind, "status": status, "block": block,
-                          "offset": offset, "list_date": meta.get("nf_list_date"),
-                          "fetched_at": dt.datetime.now(UTC).isoformat(timespec="seconds")})
+        entry = {"url": first, "final_url": final, "kind": kind, "status": status, "block": block,
+                 "offset": offset, "list_date": meta.get("nf_list_date"),
+                 "fetched_at": dt.datetime.now(UTC).isoformat(timespec="seconds")}
+        if kind == "article":       # validators, for the conditional GET of a later re-check
+            entry["etag"] = response.headers.get(b"ETag", b"").decode("latin-1") or None
+            entry["last_modified"] = response.headers.get(b"Last-Modified", b"").decode("latin-1") or None
+            if status == 304:
+                t.not_modified += 1
+        t.fetched.append(entry)
+        if meta.get("nf_recheck"):
+            t.rechecks[meta["nf_logical"]] = {**entry, "url": meta["nf_logical"],
+                                              "redirected": bool(redirects)}
 
     def spider_closed(self, spider, reason):
         if self.writer:
@@ -153,7 +166,8 @@ class ArchiveExtension:
             flags.append("resumed")
         if t.roots_blocked and t.roots_blocked >= roots:
             flags.append("start_blocked")
-        state_path = write_run_state(self.out, spider.run_id, spider.source.name, t.fetched, t.lists_out)
+        state_path = write_run_state(self.out, spider.run_id, spider.source.name, t.fetched, t.lists_out,
+                                     rechecks=t.rechecks if spider.recheck is not None else None)
         # where the files are, relative to the archive root (crawlers/archive.py: location); a
         # run that archived nothing has no WARC file
         root = Path(self.crawler.settings.get("NF_OUT_DIR"))

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from crawlers.errors import RegistryError, UnknownSource
+from crawlers.recheck import DEFAULT_POLICY, RecheckPolicy, parse_policy
 from crawlers.urls import canonical_url, desktop_host, source_rules
 
 DEFAULT_REGISTRY = Path(__file__).with_name("sources.toml")
@@ -38,7 +39,7 @@ POLITENESS_FIELDS = {"robots", "delay", "concurrency", "timeout", "retries", "re
 REQUIRED = {"name", "title", "kind", "cms", "base_url", "allowed_domains", "start_urls",
             "article_pattern"}
 URL_FIELDS = {"url_drop_params", "url_keep_params", "host_aliases", "outlet_names"}
-OPTIONAL = ({"province", "encoding", "max_list_pages", "verified", "sitemaps", "feeds"}
+OPTIONAL = ({"province", "encoding", "max_list_pages", "verified", "sitemaps", "feeds", "recheck"}
             | PRESET_FIELDS | POLITENESS_FIELDS | URL_FIELDS)
 DEFAULT_NEXT = 'a.next, a:contains("下一页")'
 DEFAULT_LIST_DATE = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})"
@@ -92,6 +93,7 @@ class Source:
     url_keep_params: tuple[str, ...] = ()   # look like tracking, but select the page here
     host_aliases: tuple[tuple[str, str], ...] = ()  # (host, canonical host) the generic rule gets wrong
     outlet_names: tuple[str, ...] = ()      # names 来源 lines give this outlet, besides `title`
+    recheck: RecheckPolicy = DEFAULT_POLICY  # how often known articles are asked again (crawlers/recheck.py)
 
     @cached_property
     def article_re(self) -> re.Pattern:
@@ -238,6 +240,12 @@ def _check_fields(path, where, merged) -> None:
         raise _fail(path, where, "url_drop_params", "'*' would drop every parameter, merging pages that differ by id")
 
 
+def _policy(path, where, default: RecheckPolicy, cms: str, presets: dict, entry: dict) -> RecheckPolicy:
+    """The source's re-check policy: the registry's [recheck], then its preset's, then its own."""
+    policy = parse_policy(presets[cms].get("recheck", {}), f"{path}: preset {cms!r}", default)
+    return parse_policy(entry.get("recheck", {}), f"{path}: {where}", policy)
+
+
 def load_registry(path: str | Path | None = None) -> Registry:
     path = Path(path) if path else DEFAULT_REGISTRY
     try:
@@ -246,14 +254,15 @@ def load_registry(path: str | Path | None = None) -> Registry:
         raise RegistryError(f"{path}: no such registry file")
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{path}: not valid TOML: {exc}")
-    unknown_top = set(data) - {"presets", "sources"}
+    unknown_top = set(data) - {"presets", "sources", "recheck"}
     if unknown_top:
         raise RegistryError(f"{path}: unknown top-level key(s) {sorted(unknown_top)}")
     presets = data.get("presets", {})
     for pname, pvalues in presets.items():
-        bad = set(pvalues) - PRESET_FIELDS - POLITENESS_FIELDS
+        bad = set(pvalues) - PRESET_FIELDS - POLITENESS_FIELDS - {"recheck"}
         if bad:
             raise _fail(path, f"preset {pname!r}", sorted(bad)[0], "unknown key")
+    default_policy = parse_policy(data.get("recheck", {}), f"{path}: [recheck]")
     entries = data.get("sources", [])
     if not entries:
         raise RegistryError(f"{path}: no [[sources]] entries")
@@ -277,7 +286,8 @@ def load_registry(path: str | Path | None = None) -> Registry:
             raise _fail(path, where, "kind", f"must be one of {sorted(KINDS)}")
         if entry["cms"] not in presets:
             raise _fail(path, where, "cms", f"no preset {entry['cms']!r}; have {sorted(presets)}")
-        merged = {**presets[entry["cms"]], **entry}
+        merged = {**presets[entry["cms"]], **entry,
+                  "recheck": _policy(path, where, default_policy, entry["cms"], presets, entry)}
         if merged.get("pagination", "next") not in PAGINATION_RULES:
             raise _fail(path, where, "pagination", f"must be one of {sorted(PAGINATION_RULES)}")
         _check_url(path, where, "base_url", merged["base_url"])

@@ -47,6 +47,9 @@ def parse_args(argv):
     p.add_argument("--since", default=None, help="back-fill: page on until items are older than YYYY-MM-DD")
     p.add_argument("--max-pages", type=int, default=None, help="list pages per start URL")
     p.add_argument("--refresh", action="store_true", help="fetch known articles again (catch edits)")
+    p.add_argument("--recheck", default=None,
+                   help="re-check: JSON file {source: [{url, etag, last_modified}]} of known articles to ask "
+                        "again conditionally (list pages are read for delistings; no new article is fetched)")
     p.add_argument("--state", default=None, help="state file from the flow (known URLs, list validators)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if a run was killed")
     p.add_argument("--no-politeness", action="store_true", help="no delays or throttling (benchmarks)")
@@ -197,6 +200,7 @@ def _schedule(process, settings, args, out: Path, sources, since, state_docs, lo
     from crawlers.spiders.registry_spider import RegistrySpider
     from crawlers.state import load_source_state
     log = logging.getLogger("crawlers.run")
+    rechecks = _read_recheck(args.recheck)
     run_ids: dict[str, str] = {}
     crawlers = []
     for i, source in enumerate(sources):
@@ -216,9 +220,22 @@ def _schedule(process, settings, args, out: Path, sources, since, state_docs, lo
         crawler = Crawler(RegistrySpider, own, init_reactor=(i == 0))
         process._initialized_reactor = True
         process.crawl(crawler, source=source, run_id=run_id, since=since, max_pages=args.max_pages,
-                      state=state, refresh=args.refresh, resume=resume)
+                      state=state, refresh=args.refresh, resume=resume,
+                      recheck=rechecks.get(source.name, []) if rechecks is not None else None)
         crawlers.append(crawler)
     return crawlers, run_ids
+
+
+def _read_recheck(path: str | None) -> dict | None:
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"bad re-check file {path}: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise BadInput(f"bad re-check file {path}: want {{source: [{{url, etag, last_modified}}]}}")
+    return data
 
 
 def _report(args, out: Path, sources, run_ids: dict[str, str]) -> list[str]:

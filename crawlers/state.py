@@ -112,15 +112,24 @@ def read_state_file(path: str | Path | None) -> dict:
     return data.get("sources", {})
 
 
+def recheck_marker(warc: Path) -> Path:
+    """`<run_id>.recheck` next to a re-check run's WARC file: its pages are the re-check's to judge."""
+    return Path(warc).with_name(Path(warc).name[:-len(".warc.gz")] + ".recheck")
+
+
 def run_state_path(source_dir: Path, run_id: str) -> Path:
     return source_dir / f"{run_id}.state.json"
 
 
 def write_run_state(source_dir: Path, run_id: str, source: str, fetched: list[dict],
-                    lists: dict[str, ListState]) -> Path:
-    return write_json(run_state_path(source_dir, run_id), {
-        "version": STATE_VERSION, "run_id": run_id, "source": source, "fetched": fetched,
-        "lists": {u: s.to_json() for u, s in lists.items()}})
+                    lists: dict[str, ListState], rechecks: dict[str, dict] | None = None) -> Path:
+    """`rechecks` (a re-check run): per known article URL asked, what came back (status, final
+    URL, WARC offset, validators) or the error that stopped it (timeout, connection ...)."""
+    doc = {"version": STATE_VERSION, "run_id": run_id, "source": source, "fetched": fetched,
+           "lists": {u: s.to_json() for u, s in lists.items()}}
+    if rechecks is not None:
+        doc["rechecks"] = rechecks
+    return write_json(run_state_path(source_dir, run_id), doc)
 
 
 def read_run_state(path: Path) -> dict:
@@ -201,6 +210,9 @@ def load_source_state(source_dir: Path, doc: dict | None, run_id: str,
         for warc in sorted(source_dir.glob("*.warc.gz")):
             rid = warc.name[:-len(".warc.gz")]
             if rid == run_id or rid in recorded:
+                continue
+            if recheck_marker(warc).exists() and not (source_dir / f"{rid}.stats.json").exists():
+                state.notes.append(f"killed re-check run {warc.name} not resumed")
                 continue
             if (source_dir / f"{rid}.stats.json").exists():
                 sp = run_state_path(source_dir, rid)

@@ -35,9 +35,11 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
           mapping: dict[str, str] | None = None, since: dt.date | None = None,
           max_pages: int | None = None, registry: str | Path | None = None,
           timeout: float | None = None, state: dict | None = None, refresh: bool = False,
-          polite: bool = True, resume: bool = True) -> list[CrawlStats]:
+          polite: bool = True, resume: bool = True, recheck: dict | None = None) -> list[CrawlStats]:
     """Crawl these sources into archive_dir/<source>/<run_id>.warc.gz; return their stats.
 
+    `recheck` ({source: [{url, etag, last_modified}]}) makes it a re-check run: those known
+    articles are asked again conditionally, the list pages are read, nothing new is fetched.
     `state` is {source: {"known", "lists", "recorded_runs"}} (warehouse.crawl_state); None
     lets the crawler rely on the runs it finds on disk. A source that fetched nothing has
     status 'empty', 'failed' or 'blocked' in its stats; only a crawl process that crashed (no
@@ -58,6 +60,9 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     if state is not None:
         temps.append(_tmp_json({"version": 1, "sources": state}))
         cmd += ["--state", temps[-1]]
+    if recheck is not None:
+        temps.append(_tmp_json(recheck))
+        cmd += ["--recheck", temps[-1]]
     report_fd, report_path = tempfile.mkstemp(suffix=".json")
     os.close(report_fd)
     temps.append(report_path)

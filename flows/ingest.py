@@ -291,3 +291,69 @@ def retag_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
                registry: str | None = None) -> dict:
     """Re-apply the taxonomy to stored articles (unscheduled; run after editing it)."""
     return retag_task(db, source, registry)
+
+
+@task(name="recheck-sources")
+def recheck_task(db: str, sources: list[str], archive_dir: str, registry: str | None, mapping: dict | None,
+                 force: bool, run_id: str) -> dict:
+    from flows.revisions.recheck import recheck
+    result = recheck(db, sources, archive_dir, run_id, registry=registry, mapping=mapping, force=force,
+                     progress=get_run_logger().info)
+    return {name: {**{k: v for k, v in vars(c).items() if k != "reasons"}, "reasons": dict(c.reasons)}
+            for name, c in result["counts"].items()}
+
+
+@flow(name="recheck")
+def recheck_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb",
+                 archive_dir: str = "data/archive", registry: str | None = None, mirror: bool = False,
+                 force: bool = False, lock_wait: float = 6 * 3600) -> dict:
+    """Ask known articles again as the registry's [recheck] policy says (conditional GET), and
+    record edits (versions), takedowns, restores and delistings; publishes a summary artifact
+    listing the takedowns."""
+    from flows.lock import run_lock
+    logger = get_run_logger()
+    names = sources or load_registry(registry).names()
+    server = None
+    if mirror:
+        from mirror.server import serve
+        server = serve()
+    try:
+        with run_lock(db, wait=lock_wait, on_wait=logger.warning):
+            run_id = run_id_now()
+            counts = recheck_task(db, names, archive_dir, registry, dict(server.base_urls) if server else None, force,
+                                  run_id)
+    finally:
+        if server:
+            server.close()
+    _publish_recheck(db, counts, run_id)
+    return counts
+
+
+def recheck_markdown(counts: dict, takedowns: list[dict]) -> str:
+    """The re-check summary: counts per source, then each takedown with its evidence."""
+    rows = "\n".join(f"| {s} | {c['asked']} | {c['not_modified']} | {c['edited']} | {c['removed']} | "
+                     f"{c['restored']} | {c['delisted']} | {c['transient']} |" for s, c in sorted(counts.items()))
+    md = ("## Re-check\n\n| source | asked | 304 | edited | removed | restored | delisted | transient |\n"
+          "|---|---|---|---|---|---|---|---|\n" + rows + "\n")
+    if takedowns:
+        md += "\nTakedowns:\n\n" + "\n".join(
+            f"- **{e['source']}** [{e['title']}]({e['url']}): {e['reason']} (HTTP {e['http_status']}"
+            f"{', to ' + e['final_url'] if e['final_url'] and e['final_url'] != e['url'] else ''})"
+            for e in takedowns) + "\n"
+    return md
+
+
+def _publish_recheck(db: str, counts: dict, run_id: str) -> None:
+    """The re-check's report as a markdown artifact: counts per source and each takedown with its evidence."""
+    from prefect.artifacts import create_markdown_artifact
+    import warehouse
+    from warehouse.revisions import changes
+    gone = []
+    if any(c["removed"] for c in counts.values()):
+        with warehouse.connect(db) as con:
+            gone = [e for e in changes(con, kind="removed") if e["run_id"] == run_id]
+    md = recheck_markdown(counts, gone)
+    try:
+        create_markdown_artifact(key="recheck-summary", markdown=md, description="newsflow re-check summary")
+    except Exception as exc:   # an artifact is a report; never fail a finished re-check over it
+        get_run_logger().warning("could not publish the re-check artifact: %s", exc)

@@ -101,11 +101,14 @@ def _prepare_files(db: str | Path, items: list[tuple[str, Path]], progress: Call
     first, from its stats file, so its counts have a row to go to."""
     import warehouse
     from crawlers.run import crawl_in_progress
+    from crawlers.state import recheck_marker
     from crawlers.stats import read_stats
     files, runs, unrecorded = [], set(), []
     live: dict[Path, str | None] = {}
     for loc, p in items:
         key = _file_run(p)
+        if key is not None and recheck_marker(p).exists():
+            continue    # a re-check's pages were judged and loaded by the re-check (flows/revisions/)
         if key is not None:
             if p.parent not in live:
                 live[p.parent] = crawl_in_progress(p.parent)
@@ -115,6 +118,10 @@ def _prepare_files(db: str | Path, items: list[tuple[str, Path]], progress: Call
                     progress(f"{p}: its crawl is still running; loaded when it has finished")
                 continue
             if stats.exists():
+                if read_stats(stats).mode == "recheck":
+                    # a re-check's pages were judged and loaded by the re-check (flows/revisions/):
+                    # a page that now says "deleted" must not become the article's text
+                    continue
                 runs.add(key)
                 unrecorded.append((key, stats))
         files.append(loc)

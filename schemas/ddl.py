@@ -370,4 +370,69 @@ UPDATE crawl_runs SET processed_at = coalesce(finished_at, now()) WHERE articles
 """
         + "".join(_archive_relative(t) for t in ("articles", "rejected", "crawl_runs", "crawl_urls"))),
     (10, "source_health: new articles in the last run (the report read its own copy of the view)", _with_last_run_new(_SOURCE_HEALTH_8)),
+    (11, "article revisions: versions, takedowns, restores, delistings, re-check state (issue 16)", """
+-- Validators of every article response, for the conditional GET of a re-check.
+ALTER TABLE crawl_urls ADD COLUMN etag VARCHAR;
+ALTER TABLE crawl_urls ADD COLUMN last_modified VARCHAR;
+-- What became of the article: removed_at with the evidence in article_events; restored_at when
+-- it answered again after that; delisted_at when it dropped out of its column's list pages
+-- while its page still answered. Nothing is deleted.
+ALTER TABLE articles ADD COLUMN removed_at TIMESTAMPTZ;
+ALTER TABLE articles ADD COLUMN restored_at TIMESTAMPTZ;
+ALTER TABLE articles ADD COLUMN delisted_at TIMESTAMPTZ;
+-- Every distinct extracted version of an article (warehouse/revisions.py). Version 1 of an
+-- article never edited keeps its text in `articles` (text_z NULL, is_delta false); when a second
+-- version arrives, version 1 gets its full text (zlib) and each later version is stored as a
+-- delta from the one before (zlib of JSON edit operations over characters).
+CREATE TABLE article_versions (
+    article_id   VARCHAR NOT NULL,
+    version      INTEGER NOT NULL,
+    fetched_at   TIMESTAMPTZ NOT NULL,
+    content_hash VARCHAR,                  -- hash of title, text, 来源, author, whitespace folded
+                                           -- (NULL on version 1 until a second version comes)
+    title        VARCHAR,
+    original_source VARCHAR,
+    author       VARCHAR,
+    text_z       BLOB,                     -- zlib: the full text, or the delta from version - 1
+    is_delta     BOOLEAN NOT NULL DEFAULT false,
+    text_chars   INTEGER,
+    extractor_version VARCHAR,
+    run_id       VARCHAR,
+    warc_path    VARCHAR,
+    warc_offset  BIGINT,
+    recorded_at  TIMESTAMPTZ NOT NULL
+);  -- one row per (article_id, version), kept by warehouse/revisions.py: no declared key, as for
+    -- dedupe_docs (an ART index on a table that grows with every article slows every load)
+-- One row per thing that happened to an article: edited | removed | restored | delisted.
+CREATE TABLE article_events (
+    article_id  VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,
+    happened_at TIMESTAMPTZ NOT NULL,
+    version     INTEGER,                   -- edited: the new version
+    reason      VARCHAR,                   -- removed: http_404, http_410, redirect_home, soft_404, ...
+    http_status INTEGER,
+    final_url   VARCHAR,
+    run_id      VARCHAR,
+    warc_path   VARCHAR,
+    warc_offset BIGINT,
+    detail      VARCHAR
+);
+-- The re-check state of each article: when it was last asked, its validators, and the transient
+-- failures in a row (a takedown needs a definite answer, or N of them over M days).
+CREATE TABLE article_checks (
+    article_id      VARCHAR PRIMARY KEY,
+    last_checked_at TIMESTAMPTZ,
+    last_status     INTEGER,
+    last_outcome    VARCHAR,               -- live | not_modified | removed | transient
+    etag            VARCHAR,
+    last_modified   VARCHAR,
+    failures        INTEGER NOT NULL DEFAULT 0,
+    first_failure_at TIMESTAMPTZ
+);
+CREATE VIEW changes AS                     -- edits, takedowns, restores, delistings per day and source
+SELECT CAST(timezone('Asia/Shanghai', happened_at) AS DATE) AS day, source, kind, count(*) AS events,
+       count(DISTINCT article_id) AS articles
+FROM article_events GROUP BY ALL;
+"""),
 ]

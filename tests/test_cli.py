@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 COMMANDS = ["sources", "crawl", "process", "ingest", "extract", "sql", "runs", "reextract", "search",
-            "export", "report", "retag", "dedupe", "serve", "web"]
+            "export", "report", "retag", "dedupe", "serve", "recheck", "history", "changes", "web"]
 
 
 def run(exe, *args, input=None, check=False):

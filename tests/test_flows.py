@@ -23,12 +23,14 @@ def env(tmp_path):
 
 def test_prefect_yaml_schedules_every_source_once():
     specs = load_specs(ROOT / "prefect.yaml")
-    scheduled = [s for s in specs if s.schedules]
+    scheduled = [s for s in specs if s.schedules and s.entrypoint == INGEST_ENTRYPOINT]
     names = [n for s in scheduled for n in s.parameters["sources"]]
     assert sorted(names) == sorted(load_registry().names()), "every source in exactly one group"
     for s in scheduled:
         assert all(sch.timezone == "Asia/Shanghai" and sch.cron for sch in s.schedules)
     assert {s.name for s in specs if not s.schedules} == {"reextract", "retag"}
+    (recheck,) = [s for s in specs if s.entrypoint == "flows/ingest.py:recheck_flow"]
+    assert recheck.schedules and "sources" not in recheck.parameters      # every source, daily
     deployments = build_deployments(specs, {"db": "x.duckdb"})
     assert [d.name for d in deployments] == [s.name for s in specs]
     assert all(d.parameters.get("db") == "x.duckdb" for d in deployments)

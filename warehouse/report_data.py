@@ -177,6 +177,21 @@ def source_health(con) -> list[dict]:
     return [dict(zip(keys, r)) for r in rows]
 
 
+def changes(con, limit: int = 30) -> dict:
+    """Edits, takedowns, restores and delistings: per source and kind, and the newest events
+    (empty on a warehouse from before revisions)."""
+    if not _has(con, "article_events"):
+        return {"by_source": [], "recent": []}
+    by_source = [dict(zip(("source", "kind", "events", "first", "last"), r)) for r in con.execute(
+        "SELECT source, kind, count(*), min(happened_at), max(happened_at) FROM article_events "
+        "GROUP BY ALL ORDER BY source, kind").fetchall()]
+    recent = [dict(zip(("at", "source", "kind", "reason", "status", "title", "url", "version"), r)) for r in con.execute(
+        "SELECT e.happened_at, e.source, e.kind, e.reason, e.http_status, a.title, a.url, e.version "
+        "FROM article_events e LEFT JOIN articles a ON a.id = e.article_id "
+        "ORDER BY e.happened_at DESC, e.source, a.url LIMIT ?", [limit]).fetchall()]
+    return {"by_source": by_source, "recent": recent}
+
+
 def collect(con, top_tags: int = 25) -> dict:
     """Everything the report shows, from one open connection."""
     prepare(con)
@@ -187,4 +202,4 @@ def collect(con, top_tags: int = 25) -> dict:
             "places": tag_totals(con, "place", top_tags), "tag_counts": tag_counts(con),
             "daily_source": daily_by_source(con), "daily_topic": daily_by_topic(con),
             "stories_by": how, "newest": stories(con, "newest"), "syndicated": stories(con, "syndicated"),
-            "health": source_health(con)}
+            "health": source_health(con), "changes": changes(con)}

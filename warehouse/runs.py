@@ -53,6 +53,8 @@ def record_crawl_state(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
         "fetched_at": pa.array([_ts(f.get("fetched_at")) for f in fetched], TS),
         "warc_path": pa.array([warc_path] * len(fetched), pa.string()),
         "warc_offset": pa.array([f.get("offset") for f in fetched], pa.int64()),
+        "etag": pa.array([f.get("etag") for f in fetched], pa.string()),
+        "last_modified": pa.array([f.get("last_modified") for f in fetched], pa.string()),
     })
     items = list(lists.items())
     pages = pa.table({

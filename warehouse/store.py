@@ -155,6 +155,7 @@ class LoadSession:
         self.con = con
         self.now = utc(now or dt.datetime.now(UTC))
         self.new = self.updated = self.unchanged = self.rejected_new = 0
+        self.edits: list[tuple[str, int]] = []      # (article_id, version) of new versions
         # (run_id, source) -> rejections this load recorded for that run for the first time
         # (a page already rejected for the same run, loaded again after a kill, is not one)
         self.rejected_by_run: dict[tuple[str, str], int] = {}
@@ -172,12 +173,16 @@ class LoadSession:
 
         `replace` updates every existing row of the batch (re-extraction: fields outside the
         content hash, such as quality or script, may have changed too)."""
+        articles = list(articles)
         batch = dedupe_batch(articles)
         if not batch:
             return LoadResult(0, 0, 0)
         con, now = self.con, {"now": self.now}
         con.register("_batch", articles_to_arrow(batch))
         try:
+            if not replace:     # a re-extraction is no version (warehouse/revisions.py)
+                from warehouse.revisions import record_batch_versions
+                self.edits += record_batch_versions(con, articles, self.now)
             # DuckDB reports affected rows as the statement's result: no separate count queries
             existing = con.execute("SELECT count(*) FROM _batch b SEMI JOIN articles a ON a.id = b.id").fetchone()[0]
             changed = 0

@@ -60,6 +60,7 @@ class Tally:
     skipped: Counter = field(default_factory=Counter)
     fetched: list[dict] = field(default_factory=list)
     lists_out: dict[str, ListState] = field(default_factory=dict)
+    rechecks: dict[str, dict] = field(default_factory=dict)     # re-check: known URL -> what it answered
 
     def skip(self, kind: str, n: int = 1) -> None:
         self.skipped[kind] += n
@@ -84,7 +85,8 @@ class RegistrySpider(scrapy.Spider):
 
     def __init__(self, source: Source, run_id: str, since: dt.date | None = None,
                  max_pages: int | None = None, state: SourceState | None = None,
-                 refresh: bool = False, resume: Resume | None = None, **kwargs):
+                 refresh: bool = False, resume: Resume | None = None, recheck: list[dict] | None = None,
+                 **kwargs):
         super().__init__(name=f"registry-{source.name}", **kwargs)
         self.source = source
         self.run_id = run_id
@@ -93,7 +95,9 @@ class RegistrySpider(scrapy.Spider):
         self.state = state or SourceState()
         self.refresh = refresh
         self.resume = resume
-        self.mode = "refresh" if refresh else ("since" if since else "incremental")
+        self.recheck = recheck      # re-check: [{url, etag, last_modified}] of known articles to ask again
+        self.mode = "recheck" if recheck is not None else (
+            "refresh" if refresh else ("since" if since else "incremental"))
         self.tally = Tally()
         self.seen: set[str] = set()
         self.requested_lists: set[str] = set()
@@ -163,6 +167,21 @@ class RegistrySpider(scrapy.Spider):
         for nxt in roots:
             for req in self.list_request(nxt, nxt.url, None):
                 yield req
+        for item in self.recheck or ():
+            yield self.recheck_request(item)
+
+    def recheck_request(self, item: dict) -> scrapy.Request:
+        """A known article asked again, conditionally: an unchanged page costs a 304."""
+        headers = {}
+        if item.get("etag"):
+            headers["If-None-Match"] = item["etag"]
+        if item.get("last_modified"):
+            headers["If-Modified-Since"] = item["last_modified"]
+        self.tally.article_requests += 1
+        self.seen.add(self.source.canonical(item["url"]))
+        return scrapy.Request(self.source.to_fetch(item["url"]), headers=headers, callback=self.parse_article,
+                              errback=self.on_error, dont_filter=True,
+                              meta={"nf_kind": "article", "nf_logical": item["url"], "nf_recheck": True})
 
     def list_request(self, nxt: Next, root: str, count: int | None):
         if nxt.url in self.requested_lists:
@@ -257,12 +276,16 @@ class RegistrySpider(scrapy.Spider):
                 t.known_skipped += 1
                 t.skip("known")
                 continue
+            if self.recheck is not None:
+                t.skip("recheck_listed")    # a re-check reads the lists (delistings), fetches no new page
+                continue
             yield self.article_request(url, date)
         if nxt.page >= self.max_pages:
             return
         if self.since is not None and all_old:
             return          # back-fill reached items older than --since
-        if self.since is None and not self.refresh and all_known and not self.state.page_all:
+        if (self.since is None and not self.refresh and self.recheck is None and all_known
+                and not self.state.page_all):
             return          # incremental: this page holds only URLs we already have
         for n in found.next_pages:
             yield from self.list_request(n, root, found.page_count)
@@ -287,4 +310,8 @@ class RegistrySpider(scrapy.Spider):
             return
         kind = error_kind(exc)
         self.tally.error(kind)
+        if request.meta.get("nf_recheck"):
+            logical = request.meta["nf_logical"]
+            self.tally.rechecks[logical] = {"url": logical, "error": kind, "status": None,
+                                            "fetched_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         self.logger.warning("fetch failed (%s): %s", kind, self.source.to_logical(request.url))

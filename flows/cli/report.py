@@ -402,7 +402,7 @@ def render(data: dict) -> str:
     now: dt.datetime = data["generated"]
     return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>newsflow report {_day(now)}</title>'
             f'<style>{CSS}</style></head><body>\n{_header(data)}\n{_totals(data)}\n{_trends(data)}\n'
-            f'{_stories(data)}\n{_health(data)}\n'
+            f'{_stories(data)}\n{_health(data)}\n{_changes(data)}\n'
             f'<p class="meta">Made by <code>newsflow report</code>; no scripts, nothing loaded from the network.</p>'
             '</body></html>\n')
 
@@ -510,6 +510,34 @@ def _health(data: dict) -> str:
             'crawl_runs (new / run: the average over the runs processed so far); dated, 来源, author: the share '
             'of stored articles that have one; newest arrival: when its newest article was first stored.</p>'
             + _health_table(data["health"], data["generated"]))
+
+
+KIND_ORDER = ("edited", "removed", "restored", "delisted")
+
+
+def _changes(data: dict) -> str:
+    """Edits, takedowns, restores and delistings per source, then the newest of them."""
+    ch = data.get("changes") or {"by_source": [], "recent": []}
+    head = ('<h2 id="changes">What changed and what vanished</h2><p class="meta">From re-checks '
+            '(<code>newsflow recheck</code>): new versions of an article, takedowns with their evidence, '
+            'restores and delistings (<code>newsflow changes</code>, <code>newsflow history URL</code>).</p>')
+    if not ch["by_source"]:
+        return head + '<p class="empty" id="changes-none">No edit, takedown, restore or delisting recorded yet.</p>'
+    counts: dict[str, dict[str, int]] = {}
+    for r in ch["by_source"]:
+        counts.setdefault(r["source"], {})[r["kind"]] = r["events"]
+    rows = "".join(f'<tr><td>{E(src)}</td>' + "".join(f'<td class="num">{_num(k.get(kind, 0))}</td>' for kind in KIND_ORDER)
+                   + "</tr>" for src, k in sorted(counts.items()))
+    table = ('<table id="changes-by-source"><thead><tr><th>source</th>' + "".join(f"<th>{k}</th>" for k in KIND_ORDER)
+             + f"</tr></thead><tbody>{rows}</tbody></table>")
+    recent = "".join(
+        f'<tr><td class="when">{_when(r["at"])}</td><td>{E(r["source"])}</td><td>{E(r["kind"])}'
+        f'{" v" + str(r["version"]) if r["version"] else ""}</td><td>{E(r["reason"] or "")}'
+        f'{" (HTTP " + str(r["status"]) + ")" if r["status"] and r["kind"] == "removed" else ""}</td>'
+        f'<td class="story">{_link(r["url"], E(r["title"] or r["url"] or ""))}</td></tr>' for r in ch["recent"])
+    return (head + table + '<h2 id="changes-recent">Newest changes</h2><table id="changes-recent-table"><thead><tr>'
+            '<th>when</th><th>source</th><th>kind</th><th>why</th><th>article</th></tr></thead>'
+            f'<tbody>{recent}</tbody></table>')
 
 
 # ---------------------------------------------------------------------------- entry point

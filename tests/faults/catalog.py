@@ -34,6 +34,8 @@ R = "tests/test_faults_reads.py::"
 X = "tests/test_faults_export.py::"
 RN = "tests/test_faults_runs.py::"
 PF = "tests/test_faults_prefect.py::"
+RV = "tests/test_faults_revisions.py::"
+RE = "tests/test_revisions_e2e.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -480,4 +482,26 @@ FAULTS: tuple[Fault, ...] = (
           (f"{X}test_mirror_build_never_deletes_a_folder_it_did_not_write",),
           fixed="`shutil.rmtree(DIR/sites)` (and DIR/faults) whatever they held (mirror/build.py: build, "
                 "build_faults, build_large)"),
+    # ----------------------------------------------------------------------------- re-checks
+    Fault("Re-checks", "A re-check of a known article times out, answers 500/503, 429 or a 瑞数 412 challenge",
+          "no takedown: the failure is counted in `article_checks` (failures, first_failure_at); a definite "
+          "answer (404, 410, a redirect to the home or column page, a soft-404 or placeholder page) is needed, or "
+          "the registry's `takedown_failures` over `takedown_days` (`removed`, reason `repeated_failures`, the "
+          "last failure's kind in the detail)",
+          "no event after one failure, nor after two within a day; the third, eight days after the first, is a "
+          "takedown for each kind",
+          (f"{RV}test_one_transient_failure_is_no_takedown[timeout]", f"{RV}test_one_transient_failure_is_no_takedown[http_503]",
+           f"{RV}test_one_transient_failure_is_no_takedown[http_500]", f"{RV}test_one_transient_failure_is_no_takedown[http_429]",
+           f"{RV}test_one_transient_failure_is_no_takedown[challenge_ruishu]",
+           f"{RV}test_failures_within_the_window_only_count",
+           f"{RV}test_n_failures_over_m_days_make_a_takedown_with_the_evidence[timeout]",
+           f"{RV}test_n_failures_over_m_days_make_a_takedown_with_the_evidence[http_503]",
+           f"{RV}test_n_failures_over_m_days_make_a_takedown_with_the_evidence[http_500]",
+           f"{RV}test_n_failures_over_m_days_make_a_takedown_with_the_evidence[http_429]",
+           f"{RV}test_n_failures_over_m_days_make_a_takedown_with_the_evidence[challenge_ruishu]")),
+    Fault("Re-checks", "An article answers 503 for a day (the mirror's day 2), then as before",
+          "it stays live: no event; day 3's answer (a 304) resets its failure count",
+          "no `removed` event for it on day 2 or 3; failures 0 and last outcome not_modified after day 3",
+          (f"{RE}test_the_503_page_stays_live_and_its_failure_only_counts",
+           f"{RE}test_every_change_of_the_day_is_found_and_nothing_else[2]")),
 )
