@@ -229,5 +229,5 @@ def test_a_killed_recheck_is_neither_resumed_nor_processed(days, tmp_path):
     shutil.copy(recheck_marker(days["archive"] / "gxzf" / "day2.warc.gz"), recheck_marker(warc))
     state, resume = load_source_state(folder, None, "next")
     assert resume is None and any("killed re-check run killed.warc.gz" in n for n in state.notes)
-    files, runs = _prepare_files(tmp_path / "none.duckdb", [warc], None, tmp_path)
+    files, runs = _prepare_files(tmp_path / "none.duckdb", [("gxzf/killed.warc.gz", warc)], None, tmp_path)
     assert files == [] and runs == set()

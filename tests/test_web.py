@@ -188,35 +188,53 @@ def test_article_page_fields_provenance_tags(fx):
     for rule in json.loads(prov).values():
         assert str(rule).replace("'", "&#39;").replace('"', "&#34;") in html or str(rule) in unescape(html)
     tags = sql(fx, "select count(*) from article_tags where article_id = ?", [aid])[0][0]
-    assert html[html.index('id="tags"'):].count("<tr>") - 1 == tags
-    assert 'id="versions"' not in html                                  # no article_versions table here
+    section = html[html.index('id="tags"'):]
+    assert section[:section.index("</section>")].count("<tr>") - 1 == tags
+    versions = sql(fx, "select count(*) from article_versions where article_id = ?", [aid])[0][0]
+    section = html[html.index('id="versions"'):]
+    assert versions >= 1 and section[:section.index("</section>")].count("<tr>") - 1 == versions
     assert f'src="/raw/{aid}"' in html and 'sandbox=""' in html
 
 
 def test_versions_section_only_when_the_table_exists(fx, tmp_path):
+    """A version's row is listed and its raw page replayed; a warehouse from before the revisions
+    migration (read-only commands do not migrate) has no such section."""
     db = tmp_path / "v.duckdb"
     shutil.copy(fx.db, db)
     aid = sql(fx, "select id from articles order by id limit 1")[0][0]
     with warehouse.connect(db) as con:
-        # the shape the revisions issue gives it (a zlib text, where the version's raw page is)
         loc = con.execute("select warc_path, warc_offset from articles where id = ?", [aid]).fetchone()
-        con.execute("CREATE TABLE article_versions (article_id VARCHAR, version INTEGER, title VARCHAR, "
-                    "text_z BLOB, warc_path VARCHAR, warc_offset BIGINT)")
-        con.execute("INSERT INTO article_versions VALUES (?, 1, '旧的标题<i>', ?, ?, ?)", [aid, b"x\x9c", *loc])
+        con.execute("INSERT INTO article_versions (article_id, version, fetched_at, title, text_z, warc_path, "
+                    "warc_offset, recorded_at) VALUES (?, 99, now(), '旧的标题<i>', ?, ?, ?, now())",
+                    [aid, b"x\x9c", *loc])
+    old = tmp_path / "old.duckdb"
+    shutil.copy(db, old)
+    with warehouse.connect(old) as con:
+        for view in con.execute("select view_name from duckdb_views() where not internal").fetchall():
+            if "article_events" in con.execute("select sql from duckdb_views() where view_name = ?",
+                                               [view[0]]).fetchone()[0]:
+                con.execute(f'DROP VIEW "{view[0]}"')
+        con.execute("DROP TABLE article_versions")
+        con.execute("DROP TABLE article_events")
     from flows.web import Explorer, serve
-    server = serve(Explorer(db, fx.archive))
-    try:
-        with urllib.request.urlopen(f"{server.url}/article/{aid}") as r:
-            html = r.read().decode()
-        with urllib.request.urlopen(f"{server.url}/raw/{aid}?version=1") as r:
-            raw = r.read()
-            assert r.headers["Content-Security-Policy"].startswith("sandbox;")
-    finally:
-        server.close()
-    assert 'id="versions"' in html and "旧的标题&lt;i&gt;" in html and 'id="events"' not in html
-    assert "text_z (bytes)" in html and f'href="/raw/{aid}?version=1"' in html
+    pages = {}
+    for name, path in (("new", db), ("old", old)):
+        server = serve(Explorer(path, fx.archive))
+        try:
+            with urllib.request.urlopen(f"{server.url}/article/{aid}") as r:
+                pages[name] = r.read().decode()
+            if name == "new":
+                with urllib.request.urlopen(f"{server.url}/raw/{aid}?version=99") as r:
+                    raw = r.read()
+                    assert r.headers["Content-Security-Policy"].startswith("sandbox;")
+        finally:
+            server.close()
+    html = pages["new"]
+    assert 'id="versions"' in html and "旧的标题&lt;i&gt;" in html and 'id="events"' in html
+    assert "text_z (bytes)" in html and f'href="/raw/{aid}?version=99"' in html
     url = sql(fx, "select url from articles where id = ?", [aid])[0][0]
     assert raw == fx.bodies[url]
+    assert 'id="versions"' not in pages["old"] and 'id="events"' not in pages["old"]
 
 
 def test_archived_page_replayed_under_a_sandbox(fx):
