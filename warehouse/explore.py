@@ -220,6 +220,12 @@ def attention(con, by: str, unit: str, series: int = 8) -> tuple[list[str], list
     per = con.execute(f"""
         SELECT CAST(date_trunc('{unit}', CAST(timezone('Asia/Shanghai', published_at) AS DATE)) AS DATE) AS bin,
                key, count(*) FROM ({base}) GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    return top_series(per, series)
+
+
+def top_series(per, series: int) -> tuple[list[str], list[tuple]]:
+    """(bin, key, count) rows -> the `series` keys with the most articles, the rest summed as
+    "other": the chart's series whichever engine counted them."""
     totals: dict[str, int] = {}
     for _, k, n in per:
         totals[k] = totals.get(k, 0) + n

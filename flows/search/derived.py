@@ -262,14 +262,5 @@ class Match:
                                                                          "min_doc_count": 1}}}}})
         per = [(bin_date(unit, int(h["key"])), b["key"], h["doc_count"])
                for b in r["k"]["buckets"] for h in b["h"]["buckets"] if h["doc_count"]]
-        totals: dict[str, int] = {}
-        for _, k, n in per:
-            totals[k] = totals.get(k, 0) + n
-        keys = sorted(totals, key=lambda k: (-totals[k], k))[:series]
-        kept, rows = set(keys), {}
-        for b, k, n in per:
-            key = (b, k if k in kept else "other")
-            rows[key] = rows.get(key, 0) + n
-        if len(totals) > len(keys):
-            keys.append("other")
-        return keys, [(b, k, n) for (b, k), n in sorted(rows.items())]
+        from warehouse.explore import top_series
+        return top_series(per, series)
