@@ -8,7 +8,10 @@ Each change applies to the days it lists: `replace` (old -> new text in the page
 (the <p> holding `contains`), `delete` (the file is gone: 404), `status` (the page answers that
 status), `redirect` (a 302 to `to`), `soft_404` (a 200 page saying the item was deleted),
 `placeholder` (the article's body replaced by a placeholder line), `delist` (its link removed from
-the column's list pages; the page stays). Day 1 is the mirror as built. Standard library only.
+the column's list pages; the page stays), `copy_list` (a second column: a copy of the list page
+`from` at `url`, its links made absolute and its pager cut to one page, so it links the first
+column's newest items; only a registry naming it as a start URL reads it). Day 1 is the mirror
+as built, with the changes that list day 1. Standard library only.
 """
 from __future__ import annotations
 
@@ -72,6 +75,17 @@ def _delist(sites: Path, url: str) -> None:
         raise ValueError(f"{url}: no list page links it")
 
 
+def _copy_list(sites: Path, source_url: str, target: Path) -> None:
+    """A second column's list page: the list page at `source_url`, its relative links absolute
+    (they point into the first column's folder) and its TRS pager cut to this one page."""
+    src, upath = _file(sites, source_url)
+    folder = upath.rsplit("/", 1)[0] + "/"
+    text = src.read_text(encoding="utf-8").replace('href="./', f'href="{folder}')
+    text = re.sub(r"createPageHTML\(\d+,", "createPageHTML(1,", text)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
 def _placeholder(text: str) -> str:
     for body in BODY:
         if body.search(text):
@@ -100,6 +114,8 @@ def apply(change: dict, sites: Path) -> None:
         _edit(path, _placeholder)
     elif kind == "delist":
         _delist(sites, change["url"])
+    elif kind == "copy_list":
+        _copy_list(sites, change["from"], path)
     else:
         raise ValueError(f"unknown change {kind!r} in {MANIFEST.name}")
 

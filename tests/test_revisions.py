@@ -207,3 +207,27 @@ def test_a_warehouse_from_before_revisions_says_so(tmp_path):
             history(rd.con, URL)
         with pytest.raises(warehouse.WarehouseError, match="no revisions yet"):
             changes(rd.con)
+
+
+def test_delistings_are_judged_per_column():
+    from flows.revisions.listing import columns, delisted_by_column, relisted
+    ident = lambda u: u         # noqa: E731
+    # column A is busy (two days on its pages), column B slow (a year); "a2" was pushed off A's
+    # last page (no delisting, though B's oldest item is older), "a1" dropped out of A while B
+    # still links it (a delisting of A), "b1" dropped out of B
+    before = {"A": {"links": [["a1", "2025-07-10"], ["a2", "2025-07-09"]], "next": [{"url": "A2"}]},
+              "A2": {"links": [["a3", "2025-07-09"]]},
+              "B": {"links": [["a1", "2025-07-10"], ["b1", "2025-03-01"], ["b2", "2024-07-01"]]}}
+    after = {"A": {"links": [["a4", "2025-07-12"], ["a3", "2025-07-09"]], "next": [{"url": "A2"}]},
+             "A2": {"links": [["a3", "2025-07-09"]]},
+             "B": {"links": [["a1", "2025-07-10"], ["b2", "2024-07-01"]]}}
+    assert columns(["A", "B"], before, after) == {"A": "A", "A2": "A", "B": "B"}
+    gone = delisted_by_column(before, after, ["A", "B"], ident)
+    assert gone == {"a1": ["A"], "b1": ["B"]}
+    # the whole source's lists, as one column, would have missed a1 and delisted a2
+    from flows.revisions.listing import delisted, listed
+    assert delisted(listed(before, ident), listed(after, ident)) == ["a2", "b1"]
+    # a column not read now concludes nothing
+    assert delisted_by_column(before, {"B": after["B"]}, ["A", "B"], ident) == {"b1": ["B"]}
+    # relisted only by the column it dropped out of (any column when that is unknown)
+    assert relisted(after, ["A", "B"], ident, {"a1": "A", "b2": "B", "a3": None}) == ["a3", "b2"]

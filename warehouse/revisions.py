@@ -314,21 +314,27 @@ def version_bytes(con: duckdb.DuckDBPyConnection, article_id: str, version: int)
 
 def recheck_candidates(con: duckdb.DuckDBPyConnection, source: str) -> list[dict]:
     """Every stored article of a source with what a re-check needs: the URL to ask, its age,
-    its last check and validators (the last check's, else its last fetch's)."""
+    its last check and validators (the last check's, else its last fetch's); for a delisted
+    article, the column it dropped out of (its delisted event's final_url: the column's first
+    list page; None for a delisting recorded before columns were)."""
     cols = ["id", "url", "source", "published_at", "first_seen", "fetched_at", "last_checked_at",
             "etag", "last_modified", "failures", "first_failure_at", "removed", "delisted", "text_chars",
-            "extractor_version", "warc_path", "warc_offset"]
+            "extractor_version", "warc_path", "warc_offset", "delisted_from"]
     rows = con.execute("""
-        WITH v AS (SELECT url, arg_max(etag, fetched_at) AS etag, arg_max(last_modified, fetched_at) AS lm
+        WITH d AS (SELECT article_id, arg_max(final_url, happened_at) AS col FROM article_events
+                   WHERE source = $s AND kind = 'delisted' GROUP BY article_id),
+        v AS (SELECT url, arg_max(etag, fetched_at) AS etag, arg_max(last_modified, fetched_at) AS lm
                    FROM crawl_urls WHERE source = $s AND kind = 'article' AND status BETWEEN 200 AND 299
                    GROUP BY url)
         SELECT a.id, coalesce(a.url_original, a.url), a.source, a.published_at, a.first_seen, a.fetched_at,
                c.last_checked_at, coalesce(c.etag, v1.etag, v2.etag), coalesce(c.last_modified, v1.lm, v2.lm),
                coalesce(c.failures, 0), c.first_failure_at,
                a.removed_at IS NOT NULL AND (a.restored_at IS NULL OR a.restored_at < a.removed_at),
-               a.delisted_at IS NOT NULL, length(a.text), a.extractor_version, a.warc_path, a.warc_offset
+               a.delisted_at IS NOT NULL, length(a.text), a.extractor_version, a.warc_path, a.warc_offset,
+               CASE WHEN a.delisted_at IS NOT NULL THEN d.col END
         FROM articles a
         LEFT JOIN article_checks c ON c.article_id = a.id
+        LEFT JOIN d ON d.article_id = a.id
         LEFT JOIN v v1 ON v1.url = a.url_original
         LEFT JOIN v v2 ON v2.url = a.url
         WHERE a.source = $s ORDER BY a.id""", {"s": source}).fetchall()

@@ -8,8 +8,8 @@
    fetch, so a new version is recorded (warehouse/revisions.py); a definite takedown answer
    marks the article removed with its evidence; a transient failure only counts, until N of
    them over M days; an article removed before that answers again is restored;
-4. delistings: articles the list pages showed before and no longer do while their pages
-   answer (flows/revisions/listing.py).
+4. delistings: articles a column's list pages showed before and no longer do while their
+   pages answer, column by column (flows/revisions/listing.py).
 Nothing is deleted: removed pages stay in the archive and their articles in `articles`.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Callable
 from crawlers.recheck import due
 from crawlers.registry import Registry, Source, load_registry
 from flows.revisions.evidence import CheckState, after_check, classify
-from flows.revisions.listing import delisted, listed
+from flows.revisions.listing import delisted_by_column, relisted
 from schemas import Article, CrawlStats
 from schemas.errors import BadInput
 
@@ -150,7 +150,7 @@ def apply_run(db: str | Path, stats: CrawlStats, registry: Registry, cands: list
                 live.append((record, cand))
     events += _delistings(doc, lists_before, cands, outcome_of, source, stats, now)
     counts.delisted = sum(1 for e in events if e["kind"] == "delisted")
-    cleared = _relisted(doc, cands, source)
+    cleared = _relisted(doc, cands, source, lists_before)
     live = [r for r, cand in live if not _extractor_only(r, cand, source, registry, archive_dir)]
     counts.edited = _load(db, registry, live, stats.run_id, stats.source)
     import warehouse
@@ -197,15 +197,21 @@ def _event(cand: dict, kind: str, verdict, answer: dict, stats: CrawlStats, now:
             "warc_offset": answer.get("offset"), "detail": verdict.detail or None}
 
 
+def _roots(source: Source) -> list[str]:
+    """The first list page of each column the source reads (flows/revisions/listing.py)."""
+    return list(source.start()) + list(source.sitemap_urls()) + list(source.feed_urls())
+
+
 def _delistings(doc: dict, lists_before: dict, cands: list[dict], outcome_of: dict, source: Source,
                 stats: CrawlStats, now: dt.datetime) -> list[dict]:
-    """Articles the lists showed before and not now, while their page answers (checked now, or
-    last time), not removed and not already delisted."""
+    """Articles a column's lists showed before and not now (per column: another column still
+    linking it does not hide it), while their page answers (checked now, or last time), not
+    removed and not already delisted. The event's final_url is the column's first list page."""
     canon = source.canonical
-    gone = delisted(listed(lists_before, canon), listed(doc.get("lists") or {}, canon))
+    gone = delisted_by_column(lists_before, doc.get("lists") or {}, _roots(source), canon)
     by_key = {canon(c["url"]): c for c in cands}
     out = []
-    for key in gone:
+    for key, roots in sorted(gone.items()):
         cand = by_key.get(key)
         if cand is None or cand.get("delisted"):
             continue
@@ -213,14 +219,17 @@ def _delistings(doc: dict, lists_before: dict, cands: list[dict], outcome_of: di
         if outcome not in ("live", "not_modified") and (outcome is not None or cand.get("removed")):
             continue
         out.append({"article_id": cand["id"], "source": cand["source"], "kind": "delisted", "at": now,
-                    "reason": "not_listed", "run_id": stats.run_id,
-                    "detail": "no longer on the column's list pages; its page still answers"})
+                    "reason": "not_listed", "run_id": stats.run_id, "final_url": roots[0],
+                    "detail": f"no longer on the list pages of its column {', '.join(roots)}; its page still answers"})
     return out
 
 
-def _relisted(doc: dict, cands: list[dict], source: Source) -> list[str]:
-    now_listed = listed(doc.get("lists") or {}, source.canonical)
-    return [c["id"] for c in cands if c.get("delisted") and source.canonical(c["url"]) in now_listed]
+def _relisted(doc: dict, cands: list[dict], source: Source, lists_before: dict | None = None) -> list[str]:
+    """Delisted articles the column they dropped out of lists again."""
+    canon = source.canonical
+    dropped = {canon(c["url"]): c.get("delisted_from") for c in cands if c.get("delisted")}
+    back = set(relisted(doc.get("lists") or {}, _roots(source), canon, dropped, lists_before))
+    return [c["id"] for c in cands if c.get("delisted") and canon(c["url"]) in back]
 
 
 def _load(db, registry: Registry, live: list[Article], run_id: str, source: str) -> int:
