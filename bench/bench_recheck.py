@@ -118,6 +118,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=10000)
     ap.add_argument("--changed", type=float, default=0.05, help="share of articles edited before the re-check")
+    ap.add_argument("--profile", default=None, metavar="FILE",
+                    help="write a cProfile of the re-check step (this process: planning, judging, loading) to FILE")
     args = ap.parse_args(argv)
     from flows.revisions.recheck import recheck
     from mirror.build import build_large
@@ -136,9 +138,17 @@ def main(argv=None) -> int:
             edited = _edit(sites, info["urls"], args.changed)
             t, cpu = time.perf_counter(), _cpu()
             marks = []
+            prof = None
+            if args.profile:
+                import cProfile
+                prof = cProfile.Profile()
+                prof.enable()
             result = recheck(db, ["gxzf"], archive, "recheck", registry=str(registry), mapping=mapping, force=True,
                              progress=lambda m: marks.append((time.perf_counter() - t, m[:60])))
             full, full_cpu = time.perf_counter() - t, _cpu() - cpu
+            if prof is not None:
+                prof.disable()
+                prof.dump_stats(args.profile)
             # the same plain 304s again after (the machine's load drifts: compare with both)
             base2, cpu2, _ = _baseline(db, archive, mapping, registry, "baseline2")
         finally:

@@ -209,6 +209,8 @@ def _publish_summary(summary: dict) -> None:
            for p in summary["per_source"] if p["status"] != "ok"]
     if why:
         md += "\nNot ok:\n\n" + "\n".join(why) + "\n"
+    from flows.revisions.summary import takedowns_section
+    md += takedowns_section(summary)
     try:
         create_markdown_artifact(key="ingest-summary", markdown=md, description="newsflow ingest summary")
     except Exception as exc:   # an artifact is a report; never fail a finished ingest over it

@@ -160,7 +160,7 @@ def test_the_summary_artifact_lists_the_takedowns(days):
         gone = [e for e in changes(con, kind="removed") if e["run_id"] == "day2"]
     counts = {k: vars(c) for k, c in days["counts"][2]["counts"].items()}
     md = recheck_markdown(counts, gone)
-    assert "| gxzf | 10 | 1 | 3 | 3 | 0 | 1 | 1 |" in md and "| hainan | 10 | 7 | 0 | 3 | 0 | 0 | 0 |" in md
+    assert "| gxzf | 10 | 1 | 3 | 3 | 0 | 2 | 1 |" in md and "| hainan | 10 | 7 | 0 | 3 | 0 | 0 | 0 |" in md
     assert md.count("\n- **") == 6
     assert "redirect_home (HTTP 200, to http://www.gxzf.gov.cn/)" in md and "http_410 (HTTP 410" in md
 
@@ -232,3 +232,34 @@ def test_a_killed_recheck_is_neither_resumed_nor_processed(days, tmp_path):
     assert resume is None and any("killed re-check run killed.warc.gz" in n for n in state.notes)
     files, runs = _prepare_files(tmp_path / "none.duckdb", [("gxzf/killed.warc.gz", warc)], None, tmp_path)
     assert files == [] and runs == set()
+
+
+def test_ingest_summary_artifact_lists_the_takedowns_since_the_previous_ingest(days, monkeypatch, tmp_path):
+    import datetime as dt
+    import shutil
+
+    import prefect.artifacts
+
+    import warehouse
+    from flows import ingest, steps
+    from schemas import CrawlStats
+    from warehouse.revisions import takedowns_since_ingest
+    db = tmp_path / "w.duckdb"
+    shutil.copy(days["db"], db)
+    now = dt.datetime.now(dt.timezone.utc)
+    stats = [CrawlStats(run_id="day4", source=s, started_at=now, finished_at=now, status="ok") for s in SOURCES]
+    summary = {**steps.summarise(stats, {}, db, now), "run_id": "day4"}
+    got = {}
+    monkeypatch.setattr(prefect.artifacts, "create_markdown_artifact", lambda **k: got.update(k))
+    ingest._publish_summary(summary)
+    md = got["markdown"]
+    gone = [c for c in days["changes"] if c["expect"].get("2", "").startswith("removed")]
+    assert f"Takedowns since the previous ingest ({len(gone)})" in md
+    for c in gone:
+        assert f"]({c['url']}): {c['expect']['2'].split(':')[1]} (HTTP" in md, c["url"]
+    # an ingest recorded after them: the next one lists none of them
+    with warehouse.connect(db) as con:
+        warehouse.record_crawl_runs(con, [CrawlStats(run_id="day4", source=s, started_at=now, finished_at=now,
+                                                     status="ok") for s in SOURCES])
+        assert takedowns_since_ingest(con, SOURCES, "day5") == []
+        assert len(takedowns_since_ingest(con, SOURCES, "day4")) == len(gone)

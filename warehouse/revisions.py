@@ -441,3 +441,22 @@ def changes(con: duckdb.DuckDBPyConnection, since: dt.date | None = None, source
            f"LEFT JOIN articles a ON a.id = e.article_id WHERE {' AND '.join(where)} "
            f"ORDER BY e.happened_at DESC, e.source, e.kind, a.url" + (f" LIMIT {int(limit)}" if limit else ""))
     return [dict(zip(cols, r)) for r in con.execute(sql, params).fetchall()]
+
+
+def takedowns_since_ingest(con: duckdb.DuckDBPyConnection, sources: Sequence[str], run_id: str) -> list[dict]:
+    """Takedowns (`removed` events) of these sources recorded since the previous ingest began (by
+    re-checks in between, or during this run), oldest first: what an ingest's summary lists.
+    The previous ingest: the latest crawl run of these sources before `run_id` that was no re-check;
+    none: every takedown."""
+    _require(con)
+    (prev,) = con.execute(
+        "SELECT max(started_at) FROM crawl_runs WHERE source IN (SELECT unnest($s)) AND run_id <> $r "
+        "AND coalesce(mode, '') <> 'recheck' AND started_at < coalesce((SELECT min(started_at) FROM crawl_runs "
+        "WHERE run_id = $r), now())", {"s": list(sources), "r": run_id}).fetchone()
+    cols = ["at", "source", "article_id", "url", "title", "reason", "http_status", "final_url", "run_id"]
+    rows = con.execute(
+        "SELECT e.happened_at, e.source, e.article_id, a.url, a.title, e.reason, e.http_status, e.final_url, e.run_id "
+        "FROM article_events e LEFT JOIN articles a ON a.id = e.article_id WHERE e.kind = 'removed' "
+        "AND e.source IN (SELECT unnest($s)) AND ($p IS NULL OR e.happened_at >= $p) "
+        "ORDER BY e.happened_at, e.source, a.url", {"s": list(sources), "p": prev}).fetchall()
+    return [dict(zip(cols, r)) for r in rows]
