@@ -23,5 +23,7 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
 
 def ts_array(values: Sequence[dt.datetime | None]) -> pa.Array:
     # python datetime -> arrow is slow per object; epoch microseconds as ints is ~10x faster
-    ints = [None if v is None else int(utc(v).timestamp() * 1_000_000) for v in values]
+    # (an aware time's timestamp() is the same float as its UTC copy's: no astimezone per value)
+    ints = [None if v is None else int((v if v.tzinfo is not None else utc(v)).timestamp() * 1_000_000)
+            for v in values]
     return pa.array(ints, pa.int64()).cast(TS)
