@@ -191,6 +191,9 @@ def articles_to_arrow(articles: Sequence[Article]) -> pa.Table:
 
 def dedupe_batch(articles: Iterable[Article]) -> list[Article]:
     """One record per id: the most recently fetched wins (a re-fetch supersedes)."""
+    articles = list(articles)
+    if len({a.id for a in articles}) == len(articles):
+        return articles     # the usual batch: no id twice, nothing to compare
     best: dict[str, Article] = {}
     for a in articles:
         cur = best.get(a.id)
