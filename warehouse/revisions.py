@@ -169,24 +169,30 @@ def _insert_versions(con, rows: list[list]) -> None:
         con.unregister("_versions")
 
 
-def record_batch_versions(con: duckdb.DuckDBPyConnection, articles: list[Article], now: dt.datetime) -> list:
-    """`record_versions` for a load batch registered as `_batch` (warehouse/store.py): new articles
-    get their version 1 in one SQL statement; only the records that may be a new version (an
-    article stored with another content_hash and fetched earlier, or an id more than once in the
-    batch) go through Python."""
+def record_batch_versions(con: duckdb.DuckDBPyConnection, articles: list[Article], now: dt.datetime,
+                          stored: int | None = None) -> list:
+    """`record_versions` for a load batch registered as `_batch` (warehouse/store.py, with its
+    `text_chars`): new articles get their version 1 in one SQL statement; only the records that
+    may be a new version (an article stored with another content_hash and fetched earlier, or
+    an id more than once in the batch) go through Python. `stored`: how many of the batch's
+    ids the warehouse holds, when the caller knows; 0 (a first load) skips both look-ups."""
     seen: dict[str, int] = {}
     for a in articles:
         seen[a.id] = seen.get(a.id, 0) + 1
     multi = [i for i, n in seen.items() if n > 1]
     with _ids(con, multi):
-        maybe = {r[0] for r in con.execute(
-            "SELECT b.id FROM _batch b JOIN articles a ON a.id = b.id WHERE a.content_hash <> b.content_hash "
-            "AND (a.fetched_at IS NULL OR b.fetched_at > a.fetched_at) UNION SELECT id FROM _vids").fetchall()}
+        if stored == 0:
+            maybe, where = set(multi), "WHERE b.id NOT IN (SELECT id FROM _vids)" if multi else ""
+        else:
+            maybe = {r[0] for r in con.execute(
+                "SELECT b.id FROM _batch b JOIN articles a ON a.id = b.id WHERE a.content_hash <> b.content_hash "
+                "AND (a.fetched_at IS NULL OR b.fetched_at > a.fetched_at) UNION SELECT id FROM _vids").fetchall()}
+            where = ("WHERE b.id NOT IN (SELECT id FROM _vids) "
+                     "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = b.id)")
         con.execute("INSERT INTO article_versions (article_id, version, fetched_at, title, original_source, author, "
                     "is_delta, text_chars, extractor_version, run_id, warc_path, warc_offset, recorded_at) "
-                    "SELECT b.id, 1, b.fetched_at, b.title, b.original_source, b.author, false, length(b.text), "
-                    "b.extractor_version, b.run_id, b.warc_path, b.warc_offset, ? FROM _batch b "
-                    "WHERE b.id NOT IN (SELECT id FROM _vids) AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = b.id)",
+                    "SELECT b.id, 1, b.fetched_at, b.title, b.original_source, b.author, false, b.text_chars, "
+                    f"b.extractor_version, b.run_id, b.warc_path, b.warc_offset, ? FROM _batch b {where}",
                     [utc(now)])
     return record_versions(con, [a for a in articles if a.id in maybe], now) if maybe else []
 
