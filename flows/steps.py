@@ -239,6 +239,19 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     return loader.counts
 
 
+def load_records(db: str | Path, records: Iterable[Article | Rejected], registry: Registry | None = None,
+                 tag: bool = True, index: bool = True,
+                 progress: Callable[[str], None] | None = None) -> dict[str, SourceCounts]:
+    """Load records as process_archives loads them (CHUNK per transaction, with their tags and
+    postings; no dedupe, no snapshot): what a loader among many writing one lake runs."""
+    loader = _ChunkLoader(db, registry or load_registry(), tag, index)
+    for rec in records:
+        if loader.add(rec) and progress:
+            progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in loader.counts.values())} articles")
+    loader.flush()
+    return loader.counts
+
+
 class _ChunkLoader:
     """Collects records and writes them CHUNK at a time: tags and search postings derived with
     the warehouse closed, then one short transaction per chunk; per-source counts of the pass."""
