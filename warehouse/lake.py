@@ -142,7 +142,22 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_lake(url: str, read_only: bool = False, config: Mapping | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake attached as `lake` and in use (not migrated)."""
+    """An in-memory DuckDB with the lake attached as `lake` and in use (not migrated).
+
+    The first ATTACH of an empty catalog creates DuckLake's tables in PostgreSQL; two processes
+    doing that at once collide in PostgreSQL (the loser's CREATE fails and rolls back): the
+    loser attaches again, and finds the catalog made."""
+    for attempt in range(8):
+        try:
+            return _open_lake(url, read_only, config)
+        except WarehouseError as exc:
+            if "Failed to initialize DuckLake" not in str(exc) or attempt == 7:
+                raise
+            time.sleep(0.2 * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def _open_lake(url: str, read_only: bool, config: Mapping | None) -> duckdb.DuckDBPyConnection:
     lake = LakeURL.parse(url)
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                              "autoload_known_extensions": False, **(config or {})})
