@@ -116,7 +116,8 @@ def test_reads_search_export_report_and_runs_on_the_lake(runs, newsflow_exe):
                                "select source, count(*) n from articles group by 1 order by 1").stdout
     lake_search, file_search = run("search", "生态"), filerun("search", "生态")
     assert lake_search.returncode == 0, lake_search.stderr
-    assert "article(s) match" in lake_search.stdout and lake_search.stdout == file_search.stdout
+    assert "article(s) match" in lake_search.stderr and lake_search.stderr == file_search.stderr
+    assert lake_search.stdout == file_search.stdout and "score" in lake_search.stdout
     out = tmp / "export.parquet"
     r = run("export", "--format", "parquet", "--output", str(out))
     assert r.returncode == 0, r.stderr
