@@ -131,6 +131,27 @@ def test_reads_search_export_report_and_runs_on_the_lake(runs, newsflow_exe):
     assert r.returncode == 0 and "gxzf" in r.stdout, r.stderr
 
 
+def test_retag_recheck_history_and_reextract_on_the_lake(runs, newsflow_exe):
+    url, env, tmp = runs["url"], runs["env"], runs["tmp"]
+    base = [newsflow_exe, "--db", str(tmp / "w0" / "nf.duckdb"), "--warehouse", url]   # gxzf's archive is w0's
+    run = lambda *a: subprocess.run([*base, *a], capture_output=True, text=True, timeout=600,  # noqa: E731
+                                    env={**env, "PREFECT_HOME": str(tmp / "ph1")})
+    before = snapshot(url)
+    r = run("retag", "--force")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run("reextract", "--source", "gxzf")
+    assert r.returncode == 0 and "10 pages re-extracted, 0 changed" in r.stderr, r.stderr[-2000:]
+    r = run("recheck", "--mirror", "--all", "gxzf")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert warehouse.query(url, "select count(*), count(distinct article_id) from article_checks")[1][0] == (10, 10)
+    gxzf = warehouse.query(url, "select url from articles where source = 'gxzf' order by id limit 1")[1][0][0]
+    r = run("history", gxzf)
+    assert r.returncode == 0 and "1 version(s)" in r.stdout, r.stdout + r.stderr
+    after = snapshot(url)
+    for table in ("articles", "tags", "stories", "postings"):
+        assert after[table] == before[table], table
+
+
 def test_analysts_sql_on_the_lake_stays_locked_down(runs, newsflow_exe):
     url, env, tmp = runs["url"], runs["env"], runs["tmp"]
     base = [newsflow_exe, "--db", str(tmp / "reader" / "nf.duckdb"), "--warehouse", url, "sql"]

@@ -272,6 +272,9 @@ def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[int]:
         if version in done:
             continue
         with transaction(con):      # the guard row: two migrating processes conflict, one retries
+            # asked again inside the transaction: another process may have committed it since
+            if con.execute("SELECT count(*) FROM schema_migrations WHERE version = ?", [version]).fetchone()[0]:
+                continue
             con.execute(dialect(sql))
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
         applied.append(version)
