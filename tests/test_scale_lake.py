@@ -140,7 +140,7 @@ def test_retag_recheck_history_and_reextract_on_the_lake(runs, newsflow_exe):
     r = run("retag", "--force")
     assert r.returncode == 0, r.stderr[-2000:]
     r = run("reextract", "--source", "gxzf")
-    assert r.returncode == 0 and "10 pages re-extracted, 0 changed" in r.stderr, r.stderr[-2000:]
+    assert r.returncode == 0 and "10 pages re-extracted, 0 changed" in r.stdout + r.stderr, r.stdout + r.stderr[-2000:]
     r = run("recheck", "--mirror", "--all", "gxzf")
     assert r.returncode == 0, r.stderr[-2000:]
     assert warehouse.query(url, "select count(*), count(distinct article_id) from article_checks")[1][0] == (10, 10)
