@@ -148,7 +148,8 @@ def test_retag_recheck_history_and_reextract_on_the_lake(runs, newsflow_exe):
     r = run("history", gxzf)
     assert r.returncode == 0 and "1 version(s)" in r.stdout, r.stdout + r.stderr
     after = snapshot(url)
-    for table in ("articles", "tags", "stories", "postings"):
+    # (not the tags: `retag` scores keywords over the whole corpus, a load over its chunk)
+    for table in ("articles", "stories", "postings"):
         assert after[table] == before[table], table
 
 
