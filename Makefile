@@ -29,6 +29,14 @@ system-deps:
 	  else echo "note: chromium missing and not root: the report rendering test will be skipped"; fi; \
 	fi
 
+# Debian's PostgreSQL is the DuckLake catalog in the lake tests (tests/lake_fixtures.py).
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql (Debian package) ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "note: PostgreSQL missing and not root: the DuckLake tests will be skipped"; fi; \
+	fi
+
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 

@@ -138,10 +138,8 @@ def engines(db: Path, ids: list[str], tmp: Path, repeat: int) -> dict[str, list[
 
 
 def fts_extension() -> str:
-    import duckdb_ext
-    base = Path(duckdb_ext.__file__).parent if getattr(duckdb_ext, "__file__", None) else \
-        Path(list(duckdb_ext.__path__)[0])
-    return str(next(base.rglob("fts.duckdb_extension")))
+    from warehouse.extensions import path
+    return path("fts")
 
 
 def timed_get(url: str) -> tuple[float, float]:

@@ -49,7 +49,10 @@ def writable_folder(folder: str | Path, what: str) -> Path:
 def warehouse_path(db: str | Path) -> Path:
     """The warehouse file: not a folder, in a folder we can write (DuckDB writes a WAL and
     our lock file beside it). Whether an existing file is a DuckDB warehouse, and whether
-    another process holds it, `warehouse_ready` finds out."""
+    another process holds it, `warehouse_ready` finds out. A DuckLake URL names no file."""
+    from warehouse.lake import is_lake
+    if is_lake(db):
+        return db
     db = Path(db)
     if db.is_dir():
         raise PathProblem(f"--db {db} is a folder; give the warehouse file, e.g. {db / 'newsflow.duckdb'}")
@@ -66,10 +69,10 @@ def warehouse_path(db: str | Path) -> Path:
 def warehouse_ready(db: str | Path, wait: float = 30.0) -> None:
     """Open an existing warehouse for writing once (migrating it): raises WarehouseError for a
     file that is no DuckDB warehouse, WarehouseBusy when another process holds it longer
-    than `wait`. A warehouse that does not exist yet is created by the run itself."""
-    db = Path(db)
-    if not db.exists():
-        return
+    than `wait`. A warehouse that does not exist yet is created by the run itself. A DuckLake
+    is attached (and migrated) once: a catalog or store that is down is one line now."""
     import warehouse
+    if not warehouse.exists(db):
+        return
     with warehouse.connect(db, wait=wait):
         pass

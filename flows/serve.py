@@ -191,8 +191,13 @@ def serve(db: str, archive_dir: str, prefect_yaml: str | Path = DEFAULT_YAML,
         if unknown:
             raise ServeError(f"no deployment named {', '.join(sorted(unknown))} in {prefect_yaml}")
         specs = [s for s in specs if s.name in only]
-    home = Path(db).resolve().parent / ".prefect-serve"
-    overrides = {"db": str(Path(db).resolve()), "archive_dir": str(Path(archive_dir).resolve())}
+    from warehouse.lake import is_lake
+    if is_lake(db):     # a DuckLake URL names no folder: serve's home sits beside the archive
+        home = Path(archive_dir).resolve().parent / ".prefect-serve"
+        overrides = {"db": db, "archive_dir": str(Path(archive_dir).resolve())}
+    else:
+        home = Path(db).resolve().parent / ".prefect-serve"
+        overrides = {"db": str(Path(db).resolve()), "archive_dir": str(Path(archive_dir).resolve())}
     if registry:
         overrides["registry"] = registry
     if archive_url:

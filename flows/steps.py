@@ -33,9 +33,9 @@ def crawl_state(db: str | Path, sources: list[str], wait: float = 30.0) -> dict:
     """What the warehouse knows for the next crawl of these sources (see warehouse/runs.py);
     {} when there is no warehouse yet (the crawl then relies on the runs it finds on disk).
     WarehouseBusy when another process holds it for longer than `wait` seconds."""
-    if not Path(db).exists():
-        return {}
     import warehouse
+    if not warehouse.exists(db):
+        return {}
     with warehouse.connect(db, wait=wait) as con:
         return warehouse.crawl_state(con, sources)
 
@@ -72,7 +72,8 @@ def record_crawl(db: str | Path, stats: list[CrawlStats], archive: str | Path | 
         return location(s.warc_path, archive if archive is not None else Path(s.warc_path).parent.parent)
 
     stored = [dataclasses.replace(s, warc_path=where(s)) for s in stats]
-    with warehouse.connect(db) as con:
+
+    def record(con) -> None:
         warehouse.record_crawl_runs(con, stored)
         # a run that archived nothing has nothing to process: its counts are 0 from the start
         warehouse.mark_processed(con, [(s.run_id, s.source) for s in stored if not s.warc_path])
@@ -81,6 +82,10 @@ def record_crawl(db: str | Path, stats: list[CrawlStats], archive: str | Path | 
             if path and path.exists():
                 doc = json.loads(path.read_text(encoding="utf-8"))
                 warehouse.record_crawl_state(con, s.run_id, s.source, doc, rec.warc_path)
+
+    with warehouse.connect(db) as con:
+        # each step is idempotent: on a lake, a commit lost to another writer reruns them all
+        warehouse.retrying(lambda: record(con))
 
 
 def _file_run(path: Path) -> tuple[str, str] | None:
@@ -125,7 +130,7 @@ def _prepare_files(db: str | Path, items: list[tuple[str, Path]], progress: Call
                 runs.add(key)
                 unrecorded.append((key, stats))
         files.append(loc)
-    if unrecorded and Path(db).exists():
+    if unrecorded and warehouse.exists(db):
         with warehouse.connect(db) as con:
             known = warehouse.recorded_runs(con, [k for k, _ in unrecorded])
         missing = [read_stats(sp) for k, sp in unrecorded if k not in known]
@@ -221,8 +226,8 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
     done = {k for k in loader.runs | file_runs | set(map(tuple, runs_done)) if k[0]}
     if done:
         with warehouse.connect(db) as con:
-            warehouse.mark_processed(con, sorted(done))
-    if dedupe and Path(db).exists():
+            warehouse.retrying(lambda: warehouse.mark_processed(con, sorted(done)))
+    if dedupe and warehouse.exists(db):
         # everything not yet in a story, not only this pass's: a pass killed between its load
         # and its dedupe left articles without one, and nothing else would pick them up
         dedupe_articles(db, None, registry, progress)
@@ -231,6 +236,19 @@ def process_archives(db: str | Path, paths: list[str | Path], registry: Registry
             progress(f"{rep.path}: {'; '.join(rep.problems)}")
     if snapshot:
         warehouse.publish_snapshot(db)
+    return loader.counts
+
+
+def load_records(db: str | Path, records: Iterable[Article | Rejected], registry: Registry | None = None,
+                 tag: bool = True, index: bool = True,
+                 progress: Callable[[str], None] | None = None) -> dict[str, SourceCounts]:
+    """Load records as process_archives loads them (CHUNK per transaction, with their tags and
+    postings; no dedupe, no snapshot): what a loader among many writing one lake runs."""
+    loader = _ChunkLoader(db, registry or load_registry(), tag, index)
+    for rec in records:
+        if loader.add(rec) and progress:
+            progress(f"loaded {sum(c.new + c.updated + c.unchanged for c in loader.counts.values())} articles")
+    loader.flush()
     return loader.counts
 
 
@@ -289,18 +307,19 @@ class _ChunkLoader:
         """Articles, rejections, the chunk's share of each run's counts and the tags in one
         transaction; then the postings."""
         import warehouse
-        with warehouse.connect(self.db) as con:
+        by_run: dict[tuple[str, str], list[Article]] = {}
+        for a in self.articles:
+            by_run.setdefault((a.run_id, a.source), []).append(a)
+
+        def load(con) -> list:
+            # the whole chunk transaction: on a lake a commit lost to another loader runs it
+            # again (warehouse.retrying), recomputing what is new; counts are taken after
+            results = []
             with warehouse.LoadSession(con) as session:
-                by_run: dict[tuple[str, str], list[Article]] = {}
-                for a in self.articles:
-                    by_run.setdefault((a.run_id, a.source), []).append(a)
                 chunk_runs: dict[tuple[str, str], list[int]] = {}
                 for (run_id, name), batch in by_run.items():
                     res = session.articles(batch)
-                    c = self.counts.setdefault(name, SourceCounts())
-                    c.new += res.new
-                    c.updated += res.updated
-                    c.unchanged += res.unchanged
+                    results.append((name, res))
                     chunk_runs[(run_id, name)] = [res.new, res.updated, 0]
                 session.rejected(self.rejected)
                 for key, n in session.rejected_by_run.items():
@@ -310,9 +329,17 @@ class _ChunkLoader:
                     from warehouse.tags import load_tags
                     load_tags(con, tags, self.taxonomy.version, self.taxonomy.info(), transaction=False,
                               article_ids=[a.id for a in self.articles])
+            return results
+
+        with warehouse.connect(self.db) as con:
+            for name, res in warehouse.retrying(lambda: load(con)):
+                c = self.counts.setdefault(name, SourceCounts())
+                c.new += res.new
+                c.updated += res.updated
+                c.unchanged += res.unchanged
             if postings:
                 from warehouse.search import index_documents
-                index_documents(con, postings)
+                warehouse.retrying(lambda: index_documents(con, postings))
 
 
 def warehouse_dedupe(articles: list[Article]) -> list[Article]:
@@ -346,9 +373,9 @@ def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStat
     or the load: not marked processed). Their articles are known to the crawler, so they will
     not be fetched again: they are processed with the next run, or they are lost. Their
     stats files are looked for under `archive` (default: 'archive' next to the db)."""
-    if not Path(db).exists():
-        return []
     import warehouse
+    if not warehouse.exists(db):
+        return []
     from crawlers.archive import resolve
     from crawlers.stats import read_stats
     done = {(s.run_id, s.source) for s in exclude}
@@ -390,10 +417,16 @@ def summarise(stats: list[CrawlStats], counts: dict[str, SourceCounts], db: str 
         "articles_unchanged": sum(c.unchanged for c in counts.values()),
         "articles_rejected": sum(c.rejected for c in counts.values()),
         "failed_sources": [s.source for s in stats if s.status != "ok"],
-        "db": str(Path(db).resolve()),
+        "db": _where(db),
         "seconds": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
         "per_source": per_source,
     }
+
+
+def _where(db: str | Path) -> str:
+    """The warehouse as a summary names it: the file's absolute path, or the lake's URL."""
+    from warehouse.lake import is_lake, label
+    return label(db) if is_lake(db) else str(Path(db).resolve())
 
 
 def _source_row(s: CrawlStats, c: SourceCounts) -> dict:

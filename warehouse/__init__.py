@@ -6,6 +6,7 @@ from warehouse.store import (REEXTRACT_FIELDS, LoadResult, LoadSession, articles
                              publish_snapshot, snapshot_path,
                              set_extractor_version, connect, known_urls, load_articles, load_rejected,
                              record_crawl_runs, add_run_counts)
+from warehouse.lake import exists, is_lake, label, retrying
 from warehouse.runs import crawl_state, mark_processed, recent_runs, record_crawl_state, recorded_runs
 
 __all__ = ["REEXTRACT_FIELDS", "LoadResult", "LoadSession", "articles_for_reextract",
@@ -13,4 +14,4 @@ __all__ = ["REEXTRACT_FIELDS", "LoadResult", "LoadSession", "articles_for_reextr
            "set_extractor_version", "QueryError", "WarehouseBusy", "WarehouseError", "connect",
            "known_urls", "load_articles", "load_rejected", "query", "record_crawl_runs",
            "add_run_counts", "QueryResult", "ReadableFiles", "Reader", "reader", "tagged_topics",
-           "crawl_state", "mark_processed", "recent_runs", "record_crawl_state", "recorded_runs"]
+           "exists", "is_lake", "label", "retrying", "crawl_state", "mark_processed", "recent_runs", "record_crawl_state", "recorded_runs"]

@@ -73,9 +73,11 @@ def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, items: dict[str, str], now: dt.datetime) -> None:
+    # delete + insert, not ON CONFLICT: a DuckLake warehouse has no keys (warehouse/lake.py);
+    # the callers run this inside their transaction
     for k, v in items.items():
-        con.execute("INSERT INTO dedupe_meta VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE "
-                    "SET value = excluded.value, updated_at = excluded.updated_at", [k, v, utc(now)])
+        con.execute("DELETE FROM dedupe_meta WHERE key = ?", [k])
+        con.execute("INSERT INTO dedupe_meta VALUES (?, ?, ?)", [k, v, utc(now)])
 
 
 # --- what needs dedupe ----------------------------------------------------------------------

@@ -35,7 +35,12 @@ _OLD = ".newsflow-replaced-"
 def protected_paths(db: str | Path, archive: str | Path | None = None,
                     extra: Iterable[tuple[str | Path | None, str]] = ()) -> list[tuple[Path, str]]:
     """(path, what it is) for everything an output must never replace, resolved."""
+    from warehouse.lake import is_lake
     from warehouse.store import snapshot_path
+    if is_lake(db):     # a lake has no local files of its own; the archive stays protected
+        items = [(Path(archive), "the archive")] if archive else []
+        items += [(Path(p), what) for p, what in extra if p]
+        return [(p.resolve(), what) for p, what in items]
     db = Path(db)
     snap = snapshot_path(db)
     items = [(db, "the warehouse"), (snap, "the warehouse snapshot"),

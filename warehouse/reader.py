@@ -82,8 +82,8 @@ class ReadableFiles:
 class Reader:
     """An open read-only connection and the file it reads."""
     con: duckdb.DuckDBPyConnection
-    path: Path              # the file read: the warehouse, or its snapshot
-    warehouse: Path         # the warehouse that was asked for
+    path: Path | str        # the file read: the warehouse, or its snapshot (a lake: its URL)
+    warehouse: Path | str   # the warehouse that was asked for
 
     @property
     def from_snapshot(self) -> bool:
@@ -115,7 +115,13 @@ def reader(db: str | Path, wait: float = READ_WAIT, fallback: bool = True,
            files: ReadableFiles | None = None,
            say: Callable[[str], None] | None = None) -> Iterator[Reader]:
     """Open `db` read-only; while a load holds it past `wait` seconds, its snapshot instead
-    (`fallback`), telling `say`. `files` makes it a locked-down reader for analysts' SQL."""
+    (`fallback`), telling `say`. `files` makes it a locked-down reader for analysts' SQL.
+    A DuckLake (warehouse/lake.py) is attached read-only: no load holds it, no snapshot."""
+    from warehouse.lake import is_lake, label
+    if is_lake(db):
+        with (_locked_down_lake(db, files) if files is not None else connect(db, read_only=True)) as con:
+            yield Reader(con, label(db), label(db))
+        return
     db = Path(db)
     with ExitStack() as stack:
         try:
@@ -168,6 +174,35 @@ def _locked_down(path: Path, wait: float, files: ReadableFiles, catalog: str) ->
             con.execute(f'USE "{catalog.replace(chr(34), "")}"')
             dirs, paths = files.settings()
             con.execute("SET allowed_directories = $d", {"d": dirs})
+            con.execute("SET allowed_paths = $p", {"p": paths})
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            yield con
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+@contextmanager
+def _locked_down_lake(url: str, files: ReadableFiles) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The lake attached read-only in a private instance, then locked as `_locked_down` locks a
+    file: external access off, the readable folders plus the lake's own data path (its Parquet
+    files are what the catalog points at; httpfs must reach them), no extension loadable past
+    the three the attach loaded, configuration locked. What the lake lets an analyst's SQL do
+    beyond a file's: read any object under the lake's data path directly (read_parquet), with
+    the S3 credentials of the environment. The PostgreSQL catalog is attached read-only; give
+    analysts a PostgreSQL role with SELECT only to make that hold outside newsflow too."""
+    from warehouse.lake import LakeURL, open_lake
+    spill = tempfile.mkdtemp(prefix="newsflow-sql-")
+    try:
+        # (ducklake's ATTACH looks up secrets in the persistent storage, so that stays on, and
+        # points into the private spill folder removed afterwards)
+        con = open_lake(url, read_only=True, config={"allow_community_extensions": False,
+                                                     "secret_directory": spill, "temp_directory": spill})
+        try:
+            dirs, paths = files.settings()
+            con.execute("SET allowed_directories = $d", {"d": dirs + [LakeURL.parse(url).data_path]})
             con.execute("SET allowed_paths = $p", {"p": paths})
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")

@@ -77,7 +77,13 @@ def open_retrying(opener: Callable[[], T], path: Path, wait: float) -> T:
 
 @contextmanager
 def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating and migrating it when writable), retrying while locked."""
+    """Open the warehouse (creating and migrating it when writable), retrying while locked.
+    A DuckLake URL (warehouse/lake.py) opens the lake instead: no file, no lock to wait for."""
+    from warehouse.lake import connect_lake, is_lake
+    if is_lake(path):
+        with connect_lake(path, read_only=read_only) as con:
+            yield con
+        return
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseError(f"no warehouse at {path} (run an ingest first)")
@@ -106,6 +112,10 @@ def connect(path: str | Path, read_only: bool = False, wait: float = 30.0) -> It
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply the migrations this file has not seen yet; return the versions applied."""
+    from warehouse.transactions import is_lake_con
+    if is_lake_con(con):
+        from warehouse import lake
+        return lake.migrate(con)
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
     done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
@@ -377,14 +387,18 @@ def snapshot_path(db: str | Path) -> Path:
     return db.with_name(db.stem + ".snapshot" + db.suffix)
 
 
-def publish_snapshot(db: str | Path, wait: float = 30.0) -> Path:
-    """Copy the warehouse to its snapshot, atomically, while holding the write lock.
+def publish_snapshot(db: str | Path, wait: float = 30.0) -> Path | None:
+    """Copy the warehouse to its snapshot, atomically, while holding the write lock (on a
+    DuckLake: nothing to do, None).
 
     Analysts keep long sessions on the snapshot: a load never waits for them and they never
     see a half-written file. Readers that have the old snapshot open keep reading it (the
     rename replaces the name, not their open file)."""
     import os
     import shutil
+    from warehouse.lake import is_lake
+    if is_lake(db):     # readers attach the lake read-only and see its last commit: no copy
+        return None
     db = Path(db)
     target = snapshot_path(db)
     tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")

@@ -54,10 +54,12 @@ def _tag_table(tags: Iterable[Any]) -> pa.Table:
 def ensure_version(con: duckdb.DuckDBPyConnection, version: str, info: Mapping | None = None) -> None:
     """Record a taxonomy version (no-op when it is already there)."""
     info = dict(info or {})
+    # WHERE NOT EXISTS, not ON CONFLICT: a DuckLake warehouse has no keys (warehouse/lake.py)
     con.execute("INSERT INTO taxonomy_versions (version, tagger_version, files, topics, terms, places, partners, "
-                "first_used) VALUES (?, ?, ?, ?, ?, ?, ?, now()) ON CONFLICT DO NOTHING",
+                "first_used) SELECT ?, ?, ?, ?, ?, ?, ?, now() "
+                "WHERE NOT EXISTS (SELECT 1 FROM taxonomy_versions WHERE version = ?)",
                 [version, info.get("tagger_version", ""), json.dumps(info.get("files", {}), sort_keys=True),
-                 info.get("topics"), info.get("terms"), info.get("places"), info.get("partners")])
+                 info.get("topics"), info.get("terms"), info.get("places"), info.get("partners"), version])
 
 
 def load_tags(con: duckdb.DuckDBPyConnection, tags: Iterable[Any], taxonomy_version: str,

@@ -25,6 +25,11 @@ class NewsflowGroup(click.Group):
 @click.group(cls=NewsflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", envvar="NEWSFLOW_DB", default=DEFAULT_DB, show_default=True,
               help="DuckDB warehouse file (env NEWSFLOW_DB).")
+@click.option("--warehouse", "warehouse_url", envvar="NEWSFLOW_WAREHOUSE", default=None, metavar="URL",
+              help="A DuckLake warehouse instead of the --db file: ducklake:postgres:<libpq key=value "
+                   "...>?data_path=s3://bucket/prefix/ (PostgreSQL catalog, Parquet on S3-compatible storage; "
+                   "S3 endpoint and credentials from the AWS_* environment). Many processes may load it at "
+                   "once. --db then only places the local archive/spool (env NEWSFLOW_WAREHOUSE).")
 @click.option("--archive", "archive", envvar="NEWSFLOW_ARCHIVE", default=None,
               help="WARC archive: a folder, or s3://bucket/prefix on S3-compatible object storage (endpoint "
                    "and credentials from the AWS_* environment) (env NEWSFLOW_ARCHIVE; default: 'archive' "
@@ -39,7 +44,7 @@ class NewsflowGroup(click.Group):
                    "warehouse before it gives up with exit 4 (env NEWSFLOW_WAIT; default: 6 h for a run, "
                    "30 s for the warehouse file).")
 @click.pass_context
-def main(ctx, db, archive, spool, registry, wait):
+def main(ctx, db, warehouse_url, archive, spool, registry, wait):
     """newsflow: follow what Chinese provincial governments and media publish.
 
     \b
@@ -47,9 +52,14 @@ def main(ctx, db, archive, spool, registry, wait):
       newsflow ingest --mirror        # crawl the bundled mirror, load data/newsflow.duckdb
       newsflow sql "select source, count(*) from articles group by 1"
       newsflow --archive s3://news/warc crawl --mirror gxzf   # WARC files on object storage
+      newsflow --warehouse "ducklake:postgres:host=127.0.0.1 dbname=lake?data_path=s3://news/lake/" ingest --mirror
     """
     ctx.ensure_object(dict)
-    ctx.obj["db"] = db
+    if warehouse_url:
+        from warehouse.lake import LakeURL
+        LakeURL.parse(warehouse_url)        # a malformed URL: one line and exit 1, before any work
+    # the warehouse every command opens: the lake URL, or the DuckDB file
+    ctx.obj["db"] = warehouse_url or db
     # the archive the pipeline writes and reads locally: the archive folder, or an S3 archive's
     # spool (crawls write there; crawlers/storage.py uploads finished WARC files)
     if archive and archive.startswith("s3://"):

@@ -196,7 +196,8 @@ def _print_summary(s: dict) -> None:
                f"rejected: {s['articles_rejected']}   ({s['seconds']} s)")
     click.echo(f"warehouse: {s['db']}")
     prog = program_name()
-    click.echo(f"try: {prog} --db {s['db']} sql \"select source, count(*) from articles group by 1\"")
+    where = f"--warehouse '{s['db']}'" if s["db"].startswith("ducklake:") else f"--db {s['db']}"
+    click.echo(f"try: {prog} {where} sql \"select source, count(*) from articles group by 1\"")
     if s["failed_sources"]:
         click.echo(f"sources that failed or came back empty: {', '.join(s['failed_sources'])}")
         from flows.steps import failure_reason

@@ -578,8 +578,8 @@ def collect(db: str | Path, source_label: str | None = None, registry=None,
         label, path = wh.label, wh.path
     meta, topics, partners = _names(registry)
     try:
-        st = path.stat()
-        file = {"size": st.st_size, "modified": dt.datetime.fromtimestamp(st.st_mtime, SHANGHAI)}
+        st = Path(path).stat() if isinstance(path, Path) else None      # a DuckLake has no file
+        file = {"size": st.st_size, "modified": dt.datetime.fromtimestamp(st.st_mtime, SHANGHAI)} if st else {}
     except OSError:
         file = {}
     data.update(generated=(now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI),

@@ -46,6 +46,11 @@ def web(ctx, port, host, engine):
     from flows.web.app import WebError
     from flows.web.server import make_server
     from warehouse.errors import WarehouseError
+    from warehouse.lake import is_lake
+    if is_lake(ctx.obj["db"]):
+        # the explorer's derivative search index and its file watching are built on a DuckDB
+        # file; on a lake, read with `sql`, `search`, `export`, `report` (or any DuckDB client)
+        raise WarehouseError("`newsflow web` reads a DuckDB file (--db), not a DuckLake warehouse")
     db = Path(ctx.obj["db"])
     if not db.exists():
         raise WarehouseError(f"no warehouse at {db} (run an ingest first)")

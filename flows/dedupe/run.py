@@ -55,15 +55,26 @@ def dedupe_new(db_or_con, article_ids: Sequence[str] | None = None, run_id: str 
     report = DedupeReport()
     t0 = time.perf_counter()
     hasher = MinHasher(config.params)
-    with _connection(db_or_con) as con:
+    from warehouse.lake import retrying
+
+    def params(con) -> None:
         with transaction(con):
             check_params(con, config, now)
+
+    def one(con, part: list[str], first: bool):
+        # on a DuckLake another process may have deduped some of these meanwhile (a commit
+        # lost to it is retried): what is still pending is asked again inside the retry
+        docs = W.fetch_articles(con, part if first else W.pending_article_ids(con, part))
+        with transaction(con):
+            return dedupe_batch(con, docs, config, outlets, now, hasher)
+
+    with _connection(db_or_con) as con:
+        retrying(lambda: params(con))
         ids = W.pending_article_ids(con, article_ids, run_id)
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
-            docs = W.fetch_articles(con, part)
-            with transaction(con):
-                r = dedupe_batch(con, docs, config, outlets, now, hasher)
+            tries = iter(range(10 ** 9))
+            r = retrying(lambda: one(con, part, next(tries) == 0))
             report.add(r)
             if progress:
                 progress(f"deduped {min(start + chunk, len(ids))}/{len(ids)} articles")

@@ -51,7 +51,7 @@ def plan(db: str | Path, sources: list[Source], now: dt.datetime, force: bool = 
     """({source: due rows}, {source: every candidate row}) from the warehouse."""
     import warehouse
     from warehouse.revisions import recheck_candidates
-    if not Path(db).exists():
+    if not warehouse.exists(db):
         raise BadInput(f"no warehouse at {db}: ingest first, then re-check what it holds")
     with warehouse.connect(db, wait=wait) as con:
         cands = {s.name: recheck_candidates(con, s.name) for s in sources}
