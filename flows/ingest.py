@@ -100,12 +100,12 @@ def publish_task(archive_url: str, archive_dir: str) -> list[str]:
 @task(name="extract-and-load")
 def process_task(db: str, paths: list[str], registry: str | None,
                  runs_done: list[tuple[str, str]] | None = None, archive_dir: str | None = None,
-                 archive_url: str | None = None) -> dict:
+                 archive_url: str | None = None, dedupe: bool = True) -> dict:
     from crawlers.storage import open_store
     logger = get_run_logger()
     store = open_store(archive_url, archive_dir) if archive_url else None
     counts = steps.process_archives(db, paths, load_registry(registry), progress=logger.info,
-                                    runs_done=runs_done or [], archive=archive_dir, store=store)
+                                    runs_done=runs_done or [], archive=archive_dir, store=store, dedupe=dedupe)
     return counts
 
 
@@ -150,7 +150,7 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
                 db: str = "data/newsflow.duckdb", archive_dir: str = "data/archive",
                 since: str | None = None, max_pages: int | None = None,
                 registry: str | None = None, refresh: bool = False,
-                lock_wait: float = 6 * 3600, archive_url: str | None = None) -> dict:
+                lock_wait: float = 6 * 3600, archive_url: str | None = None, dedupe: bool = True) -> dict:
     """Crawl every (or the named) source, then extract and load what was fetched.
 
     With `archive_url` (s3://bucket/prefix) the crawl writes into `archive_dir` (the spool),
@@ -168,11 +168,12 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
     A failing source never stops the others; when a source that has yielded articles before
     comes back failed, blocked or empty, the run fails after loading everything else: it ends
     in a Failed state carrying SourcesFailing (logged as one line, not a traceback), and
-    calling the flow raises it.
+    calling the flow raises it. dedupe=False leaves the new articles out of stories for a
+    later dedupe (ingest-all runs one after all its groups have loaded).
     """
     logger = get_run_logger()
     summary, failing = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
-                               archive_url, lock_wait)
+                               archive_url, lock_wait, dedupe)
     _publish_summary(summary)
     for p in summary["per_source"]:
         if p["status"] != "ok":
@@ -227,7 +228,7 @@ def _publish_summary(summary: dict) -> None:
 
 
 def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
-            archive_url=None, lock_wait: float = 6 * 3600) -> tuple[dict, list[str]]:
+            archive_url=None, lock_wait: float = 6 * 3600, dedupe: bool = True) -> tuple[dict, list[str]]:
     """The run; (its summary, the usually-yielding sources that came back failed or empty)."""
     from flows.lock import run_lock
     started = dt.datetime.now(dt.timezone.utc)
@@ -249,10 +250,11 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
         if server is not None:
             server.close()
     with run_lock(db, wait=lock_wait, on_wait=logger.warning):
-        return _load(logger, db, archive_dir, registry, archive_url, started, run_id, result)
+        return _load(logger, db, archive_dir, registry, archive_url, started, run_id, result, dedupe)
 
 
-def _load(logger, db, archive_dir, registry, archive_url, started, run_id, result) -> tuple[dict, list[str]]:
+def _load(logger, db, archive_dir, registry, archive_url, started, run_id, result,
+          dedupe: bool = True) -> tuple[dict, list[str]]:
     """Record, upload and load a finished crawl (under the run lock)."""
     record_task(db, result["stats"] + result["recovered"], archive_dir)
     stats, recovered, unprocessed = result["stats"], result["recovered"], result.get("unprocessed", [])
@@ -265,7 +267,8 @@ def _load(logger, db, archive_dir, registry, archive_url, started, run_id, resul
         # recorded first: a failed upload (ArchiveUploadFailed) keeps the file in the spool
         publish_task(archive_url, archive_dir)
     paths = steps.archive_paths_for(done, archive_dir if archive_url else None)
-    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir, archive_url)
+    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir, archive_url,
+                          dedupe)
     summary = steps.summarise(stats, counts, db, started)
     summary["run_id"] = run_id
     summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered + unprocessed]

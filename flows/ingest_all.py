@@ -13,6 +13,12 @@ it. The host buckets are dealt largest first to the group with the fewest source
 N give the same groups. A source's state is per source, not per group, so a split that changes
 when the registry grows costs nothing.
 
+Stories are shared state: each group's run loads without grouping its articles into stories
+(`dedupe=False`), and one `dedupe/dedupe` run groups everything new once all groups have
+loaded, so the stories come out as a single-process ingest's. Grouped per load instead, a
+later group's articles would be matched against an earlier group's: the same stories and
+canonical articles, but other match edges (which article an article was matched to, and how).
+
 A worker that dies (the machine, or kill -9 of the worker and its flow-run processes) leaves
 its flow run `Running`: Prefect's server notices nothing by itself. Flow runs send a heartbeat
 event every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (180 by default in Prefect 3.8); the
@@ -39,6 +45,7 @@ from crawlers.registry import Registry, load_registry  # noqa: E402
 from schemas.errors import BadInput, Failed  # noqa: E402
 
 DEPLOYMENT = "ingest/ingest"
+DEDUPE_DEPLOYMENT = "dedupe/dedupe"
 AUTOMATION = "newsflow: crash unresponsive flow runs"
 COUNTS_KEY = "ingest-counts"        # the table artifact each ingest run publishes (flows/ingest.py)
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -104,11 +111,11 @@ def ensure_crash_automation(unresponsive_after: float) -> str:
     return str(auto.create().id)
 
 
-def _submit(deployment: str, params: dict, group: int, attempt: int, key: str):
+def _submit(deployment: str, params: dict, label: str, attempt: int, key: str):
     from prefect.deployments import run_deployment
     return run_deployment(deployment, parameters=params, timeout=0, as_subflow=True,
-                          flow_run_name=f"ingest-all-{key}-g{group + 1}-a{attempt}",
-                          idempotency_key=f"ingest-all-{key}-g{group}-a{attempt}")
+                          flow_run_name=f"ingest-all-{key}-{label}-a{attempt}",
+                          idempotency_key=f"ingest-all-{key}-{label}-a{attempt}")
 
 
 def _counts(client, flow_run_id) -> list[dict]:
@@ -124,22 +131,65 @@ def _counts(client, flow_run_id) -> list[dict]:
     return []
 
 
+def _run_all(jobs: list[dict], key: str, attempts: int, poll: float, deadline: float | None, logger) -> None:
+    """Submit every job ({"label", "deployment", "params"}) as a flow run and wait for them all,
+    submitting a crashed one again (up to `attempts` runs); fills in each job's "runs" and
+    final "state" (TIMED_OUT past `deadline`) and the finished run's flow run id."""
+    from prefect.client.orchestration import get_client
+    pending = {}
+    for i, job in enumerate(jobs):
+        run = _submit(job["deployment"], job["params"], job["label"], 1, key)
+        job["runs"] = [{"id": str(run.id), "name": run.name, "state": None}]
+        pending[i] = run.id
+        logger.info("%s: flow run %s", job["label"], run.name)
+    with get_client(sync_client=True) as client:
+        while pending:
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            time.sleep(poll)
+            for i, run_id in list(pending.items()):
+                job = jobs[i]
+                run = client.read_flow_run(run_id)
+                kind = run.state.type.value if run.state else None
+                if kind not in FINAL:
+                    continue
+                entry = job["runs"][-1]
+                entry["state"], entry["message"] = kind, (run.state.message or "")[:300]
+                if kind == "CRASHED" and len(job["runs"]) < attempts:
+                    logger.warning("%s: flow run %s crashed (%s); submitting it again", job["label"], run.name,
+                                   entry["message"])
+                    again = _submit(job["deployment"], job["params"], job["label"], len(job["runs"]) + 1, key)
+                    job["runs"].append({"id": str(again.id), "name": again.name, "state": None})
+                    pending[i] = again.id
+                    continue
+                job["state"], job["flow_run_id"] = kind, run_id
+                if job.get("counts"):
+                    job["per_source"] = _counts(client, run_id) if kind in ("COMPLETED", "FAILED") else []
+                del pending[i]
+                logger.info("%s: %s %s", job["label"], run.name, kind)
+    for i in pending:
+        jobs[i]["state"] = "TIMED_OUT"
+
+
 @flow(name="ingest-all")
 def ingest_all_flow(groups: int = 4, sources: list[str] | None = None, db: str = "data/newsflow.duckdb",
                     archive_dir: str = "data/archive", archive_url: str | None = None, mirror: bool = False,
                     since: str | None = None, max_pages: int | None = None, registry: str | None = None,
-                    refresh: bool = False, deployment: str = DEPLOYMENT, attempts: int = 3,
-                    unresponsive_after: float = 600, poll: float = 5.0, timeout: float | None = None) -> dict:
-    """Run one `ingest` deployment run per source group, wait for them all, and return (and
-    publish as the `ingest-all-summary` artifact) a summary: per group its sources, every flow
-    run it took and their final states, and the per-source counts of the run that finished.
+                    refresh: bool = False, deployment: str = DEPLOYMENT, dedupe_deployment: str = DEDUPE_DEPLOYMENT,
+                    attempts: int = 3, unresponsive_after: float = 600, poll: float = 5.0,
+                    timeout: float | None = None) -> dict:
+    """Run one `ingest` deployment run per source group, wait for them all, then one `dedupe`
+    run (stories are shared state: grouped once, after every load, so they come out as a
+    single-process ingest's), and return (and publish as the `ingest-all-summary` artifact) a
+    summary: per group its sources, every flow run it took and their final states, and the
+    per-source counts of the run that finished.
 
-    A group whose run crashed (see the module docstring) is submitted again, up to `attempts`
-    runs in all; `unresponsive_after` (seconds without a heartbeat before the automation marks a
-    run Crashed) must exceed the workers' PREFECT_FLOWS_HEARTBEAT_FREQUENCY (default 180).
+    A run that crashed (see the module docstring) is submitted again, up to `attempts` runs in
+    all; `unresponsive_after` (seconds without a heartbeat before the automation marks a run
+    Crashed) must exceed the workers' PREFECT_FLOWS_HEARTBEAT_FREQUENCY (default 180).
     `timeout`: give up waiting after this many seconds (default: wait as long as it takes).
-    Ends Failed (GroupsFailed) when a group did not complete; the others' work is loaded."""
-    from prefect.client.orchestration import get_client
+    Ends Failed (GroupsFailed) when a group or the dedupe did not complete; what the others
+    loaded stays (articles a failed dedupe left out of stories are grouped by the next one)."""
     from prefect.context import FlowRunContext
     from prefect.states import Failed as FailedState
     logger = get_run_logger()
@@ -151,61 +201,54 @@ def ingest_all_flow(groups: int = 4, sources: list[str] | None = None, db: str =
     logger.info("%d group(s) over %d source(s); crashed runs are marked by automation %s",
                 len(parts), sum(map(len, parts)), automation)
     base = {"db": db, "archive_dir": archive_dir, "archive_url": archive_url, "mirror": mirror, "since": since,
-            "max_pages": max_pages, "registry": registry, "refresh": refresh}
-    state = [{"group": i + 1, "sources": g, "runs": [], "state": None, "per_source": []}
-             for i, g in enumerate(parts)]
+            "max_pages": max_pages, "registry": registry, "refresh": refresh, "dedupe": False}
     started = time.monotonic()
-    pending: dict[int, object] = {}
-    for i, g in enumerate(parts):
-        run = _submit(deployment, {**base, "sources": g}, i, 1, key)
-        state[i]["runs"].append({"id": str(run.id), "name": run.name, "state": None})
-        pending[i] = run.id
-        logger.info("group %d (%s): flow run %s", i + 1, ", ".join(g), run.name)
-    with get_client(sync_client=True) as client:
-        while pending:
-            if timeout is not None and time.monotonic() - started > timeout:
-                break
-            time.sleep(poll)
-            for i, run_id in list(pending.items()):
-                run = client.read_flow_run(run_id)
-                kind = run.state.type.value if run.state else None
-                if kind not in FINAL:
-                    continue
-                entry = state[i]["runs"][-1]
-                entry["state"], entry["message"] = kind, (run.state.message or "")[:300]
-                if kind == "CRASHED" and len(state[i]["runs"]) < attempts:
-                    logger.warning("group %d: flow run %s crashed (%s); submitting it again", i + 1, run.name,
-                                   entry["message"])
-                    again = _submit(deployment, {**base, "sources": state[i]["sources"]}, i,
-                                    len(state[i]["runs"]) + 1, key)
-                    state[i]["runs"].append({"id": str(again.id), "name": again.name, "state": None})
-                    pending[i] = again.id
-                    continue
-                state[i]["state"] = kind
-                state[i]["per_source"] = _counts(client, run_id) if kind in ("COMPLETED", "FAILED") else []
-                del pending[i]
-                logger.info("group %d: %s %s", i + 1, run.name, kind)
-    for i in pending:
-        state[i]["state"] = "TIMED_OUT"
-    summary = _summarise(state, time.monotonic() - started)
+    deadline = started + timeout if timeout is not None else None
+    jobs = [{"group": i + 1, "sources": g, "label": f"g{i + 1}", "deployment": deployment, "counts": True,
+             "params": {**base, "sources": g}, "per_source": []} for i, g in enumerate(parts)]
+    _run_all(jobs, key, attempts, poll, deadline, logger)
+    stories = {"label": "dedupe", "deployment": dedupe_deployment, "params": {"db": db, "registry": registry}}
+    if any(j["state"] in ("COMPLETED", "FAILED") for j in jobs):     # something may have loaded
+        _run_all([stories], key, attempts, poll, deadline, logger)
+    else:
+        stories.update(runs=[], state="SKIPPED")
+    summary = _summarise(jobs, stories, time.monotonic() - started)
     _publish(summary)
-    bad = [g for g in summary["groups"] if g["state"] != "COMPLETED"]
+    bad = [f"group {g['group']} ({', '.join(g['sources'])}) {g['state']}" for g in summary["groups"]
+           if g["state"] != "COMPLETED"]
+    if summary["dedupe"]["state"] != "COMPLETED":
+        bad.append(f"dedupe {summary['dedupe']['state']}")
     if bad:
-        exc = GroupsFailed("group(s) that did not complete: " + "; ".join(
-            f"{g['group']} ({', '.join(g['sources'])}) {g['state']}" for g in bad), summary)
+        exc = GroupsFailed("not completed: " + "; ".join(bad), summary)
         logger.error("%s", exc)
         return FailedState(message=str(exc), data=exc)
     return summary
 
 
-def _summarise(groups: list[dict], seconds: float) -> dict:
-    rows = [r for g in groups for r in g["per_source"]]
+@flow(name="dedupe")
+def dedupe_flow(db: str = "data/newsflow.duckdb", registry: str | None = None, lock_wait: float = 6 * 3600) -> str:
+    """Group every article not yet in a story (ingest-all's last step, under the run lock), and
+    publish the read-only snapshot, as an ingest's load does."""
+    import warehouse
+    from flows import steps
+    from flows.lock import run_lock
+    logger = get_run_logger()
+    with run_lock(db, wait=lock_wait, on_wait=logger.warning):
+        report = steps.dedupe_articles(db, None, load_registry(registry), logger.info)
+        warehouse.publish_snapshot(db)
+    return str(report)
+
+
+def _summarise(jobs: list[dict], stories: dict, seconds: float) -> dict:
+    rows = [r for j in jobs for r in j["per_source"]]
 
     def total(k):
         return sum(int(r.get(k) or 0) for r in rows)
-    return {"groups": groups, "sources": sum(len(g["sources"]) for g in groups),
-            "flow_runs": sum(len(g["runs"]) for g in groups),
-            "resubmitted": sum(len(g["runs"]) - 1 for g in groups),
+    groups = [{k: j.get(k) for k in ("group", "sources", "state", "runs", "per_source")} for j in jobs]
+    return {"groups": groups, "dedupe": {"state": stories["state"], "runs": stories["runs"]},
+            "sources": sum(len(g["sources"]) for g in groups),
+            "flow_runs": sum(len(g["runs"]) for g in groups) + len(stories["runs"]),
+            "resubmitted": sum(len(g["runs"]) - 1 for g in groups) + max(0, len(stories["runs"]) - 1),
             "pages_fetched": total("pages"), "articles_new": total("new"), "articles_updated": total("updated"),
             "articles_rejected": total("rejected"), "seconds": round(seconds, 1)}
 
@@ -218,7 +261,7 @@ def _publish(summary: dict) -> None:
           f"{summary['articles_rejected']} rejected from {summary['pages_fetched']} pages; "
           f"{summary['flow_runs']} flow run(s), {summary['resubmitted']} resubmitted after a crash, "
           f"{summary['seconds']} s.\n\n| group | sources | state | flow runs |\n|---|---|---|---|\n"
-          + "\n".join(lines) + "\n")
+          + "\n".join(lines) + f"\n\nStories (dedupe after the loads): {summary['dedupe']['state']}.\n")
     try:
         create_markdown_artifact(key="ingest-all-summary", markdown=md, description="newsflow ingest-all summary")
     except Exception as exc:    # a report; never fail the finished fan-out over it
