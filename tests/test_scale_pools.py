@@ -42,7 +42,12 @@ DUMPS = {   # what an ingest writes, without what names its run (run ids, times,
     "rejected": "select url, source, reason, detail from rejected order by all",
     "tags": "select article_id, kind, tag, score, taxonomy_version from article_tags order by all",
     "postings": "select * from search_postings order by all",
-    "clusters": "select * exclude (cluster_id) from article_clusters order by all",
+    # stories and their canonical articles; not how each article joined its story (match_kind,
+    # matched_id, similarity) nor the story's id (taken from its first member): dedupe takes the
+    # articles in storage order, i.e. the order the groups happened to load in
+    "clusters": "select * exclude (cluster_id, match_kind, matched_id, similarity) from article_clusters "
+                "order by all",
+    "stories": "select list(article_id order by article_id) from article_clusters group by cluster_id order by 1",
     "per_source": "select source, sum(articles_new), sum(articles_rejected) from crawl_runs group by 1 order by 1",
 }
 
