@@ -176,7 +176,7 @@ def ingest_all_flow(groups: int = 4, sources: list[str] | None = None, db: str =
                     archive_dir: str = "data/archive", archive_url: str | None = None, mirror: bool = False,
                     since: str | None = None, max_pages: int | None = None, registry: str | None = None,
                     refresh: bool = False, deployment: str = DEPLOYMENT, dedupe_deployment: str = DEDUPE_DEPLOYMENT,
-                    attempts: int = 3, unresponsive_after: float = 600, poll: float = 5.0,
+                    attempts: int = 3, unresponsive_after: float = 600, poll: float = 2.0,
                     timeout: float | None = None) -> dict:
     """Run one `ingest` deployment run per source group, wait for them all, then one `dedupe`
     run (stories are shared state: grouped once, after every load, so they come out as a

@@ -61,18 +61,6 @@ def _clean_env(**extra) -> dict:
     return {**env, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """A plain single-process `newsflow ingest --mirror` (Prefect's temporary API)."""
-    tmp = tmp_path_factory.mktemp("pools-ref")
-    db = tmp / "nf.duckdb"
-    p = subprocess.run([NEWSFLOW, "--db", str(db), "--archive", str(tmp / "archive"), "ingest", "--mirror"],
-                       capture_output=True, text=True, timeout=300, cwd=tmp,
-                       env=_clean_env(PREFECT_HOME=str(tmp / "prefect-home")))
-    assert p.returncode == 0, p.stderr[-3000:]
-    return dump(db)
-
-
 class Pool:
     def __init__(self, url: str, env: dict, tmp: Path):
         self.url, self.env, self.tmp = url, env, tmp
@@ -106,39 +94,73 @@ class Pool:
 
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
-    """A Prefect server, the `newsflow` process pool, the repo's deployments, two workers."""
+    """A Prefect server, the `newsflow` process pool, the repo's deployments, two workers; and,
+    started first to run meanwhile, the plain ingest they are compared with."""
     from flows.serve import local_server
     tmp = tmp_path_factory.mktemp("pools")
+    ref = tmp / "reference"
+    ref.mkdir()
+    plain = subprocess.Popen([NEWSFLOW, "--db", str(ref / "nf.duckdb"), "--archive", str(ref / "archive"), "ingest",
+                              "--mirror"], stdout=subprocess.DEVNULL, stderr=open(ref / "stderr.log", "wb"), cwd=ref,
+                             env=_clean_env(PREFECT_HOME=str(ref / "prefect-home")))
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     for d in spec["deployments"]:
         for s in d.get("schedules") or []:
             s["active"] = False          # a worker must not crawl live sites here
     config = tmp / "prefect.yaml"
     config.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    with local_server(tmp / "server-home") as server:
-        env = _clean_env(PREFECT_API_URL=server.url, PREFECT_HOME=str(tmp / "client-home"), NEWSFLOW_HOME=str(ROOT),
-                         PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_FLOWS_HEARTBEAT_FREQUENCY=str(HEARTBEAT),
-                         COLUMNS="200")
-        p = Pool(server.url, env, tmp)
-        p.prefect("work-pool", "create", "newsflow", "--type", "process")
-        p.prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(config))
-        p.deployments = {d["name"] for d in json.loads(p.prefect("deployment", "ls", "--output", "json"))}
-        p.start_worker("pools-w1")
-        p.start_worker("pools-w2")
-        try:
-            yield p
-        finally:
-            for w in p.workers:
-                for pid in [w.pid, *descendants(w.pid)]:
-                    if alive(pid):
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except OSError:
-                            pass
-                try:
-                    w.wait(10)
-                except subprocess.TimeoutExpired:
-                    pass
+    # services these tests do not use (no active schedules, no pauses, no cancellations), off so
+    # that they do not add writes to the server's SQLite database on this loaded machine
+    quiet = {f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
+             for name in ("SCHEDULER", "LATE_RUNS", "PAUSE_EXPIRATIONS", "CANCELLATION_CLEANUP", "DB_VACUUM")}
+    saved = {k: os.environ.get(k) for k in quiet}
+    os.environ.update(quiet)
+    try:
+        with local_server(tmp / "server-home") as server:
+            yield from _serve(server, tmp, config, plain, ref)
+    finally:
+        if plain.poll() is None:
+            plain.kill()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _serve(server, tmp: Path, config: Path, plain: subprocess.Popen, ref: Path):
+    """The pool on this server (the rest of the `pool` fixture)."""
+    env = _clean_env(PREFECT_API_URL=server.url, PREFECT_HOME=str(tmp / "client-home"), NEWSFLOW_HOME=str(ROOT),
+                     PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_FLOWS_HEARTBEAT_FREQUENCY=str(HEARTBEAT),
+                     COLUMNS="200")
+    p = Pool(server.url, env, tmp)
+    p.prefect("work-pool", "create", "newsflow", "--type", "process")
+    p.prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(config))
+    p.deployments = {d["name"] for d in json.loads(p.prefect("deployment", "ls", "--output", "json"))}
+    p.start_worker("pools-w1")
+    p.start_worker("pools-w2")
+    p.plain, p.ref = plain, ref
+    try:
+        yield p
+    finally:
+        for w in p.workers:
+            for pid in [w.pid, *descendants(w.pid)]:
+                if alive(pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            try:
+                w.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+@pytest.fixture(scope="module")
+def reference(pool):
+    """The tables of a plain single-process `newsflow ingest --mirror` (Prefect's temporary API)."""
+    assert pool.plain.wait(300) == 0, (pool.ref / "stderr.log").read_text(errors="replace")[-3000:]
+    return dump(pool.ref / "nf.duckdb")
 
 
 def _crawling(p: Pool) -> dict[int, dict[int, str]]:
