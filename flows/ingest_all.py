@@ -81,16 +81,16 @@ def source_groups(registry: Registry, n: int, names: list[str] | None = None) ->
 
 def ensure_crash_automation(unresponsive_after: float) -> str:
     """Create (once, by name) the automation that marks a flow run Crashed when its heartbeats
-    stop for `unresponsive_after` seconds; returns its id. An existing one is left as it is."""
+    stop for `unresponsive_after` seconds, or set its window to that; returns its id."""
     from prefect.automations import Automation
     from prefect.client.schemas.objects import StateType
     from prefect.events.actions import ChangeFlowRunState
     from prefect.events.schemas.automations import EventTrigger, Posture
     from prefect.events.schemas.events import ResourceSpecification
     try:
-        return str(Automation.read(name=AUTOMATION).id)
+        existing = Automation.read(name=AUTOMATION)
     except ValueError:
-        pass
+        existing = None
     auto = Automation(
         name=AUTOMATION,
         description="newsflow ingest-all: a flow run whose heartbeats stopped (its worker or machine died) is "
@@ -108,7 +108,12 @@ def ensure_crash_automation(unresponsive_after: float) -> str:
         actions=[ChangeFlowRunState(state=StateType.CRASHED,
                                     message=f"no heartbeat for {unresponsive_after:.0f} s: its worker is gone")],
     )
-    return str(auto.create().id)
+    if existing is None:
+        return str(auto.create().id)
+    if getattr(existing.trigger, "within", None) != auto.trigger.within or not existing.enabled:
+        auto.id = existing.id
+        auto.update()
+    return str(existing.id)
 
 
 def _submit(deployment: str, params: dict, label: str, attempt: int, key: str):

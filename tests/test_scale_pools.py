@@ -29,6 +29,7 @@ import yaml
 import warehouse
 from faults.helpers import NEWSFLOW, ROOT, consistent, ledger, record, wait_for
 from faults.procs import alive, descendants, kinds
+from flows import lifeline
 
 pytestmark = pytest.mark.slow
 
@@ -74,9 +75,11 @@ class Pool:
 
     def start_worker(self, name: str) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "ab")
-        w = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", "newsflow",
-                              "--limit", "1", "--name", name], stdout=log, stderr=subprocess.STDOUT,
-                             env=self.env, cwd=self.tmp, start_new_session=True)
+        # the worker watches this process (flows.lifeline): a test run that is itself killed
+        # does not leave it polling
+        w = subprocess.Popen(lifeline.command([sys.executable, "-m", "prefect", "worker", "start", "--pool",
+                                               "newsflow", "--limit", "1", "--name", name]),
+                             stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.tmp, start_new_session=True)
         log.close()
         self.workers.append(w)
         return w
@@ -220,7 +223,7 @@ def test_ingest_all_on_two_workers_crawls_in_parallel_and_equals_a_plain_ingest(
 
 
 def test_a_worker_killed_mid_crawl_is_marked_crashed_and_its_group_rerun_exact(pool, reference, request):
-    """SIGKILL one worker with its flow-run and crawl processes mid-crawl. Its flow run stays
+    """SIGKILL the first worker seen crawling, with its flow-run and crawl processes. Its flow run stays
     Running (nothing reports it) until the automation sees no heartbeat for UNRESPONSIVE s and
     marks it Crashed; ingest-all submits the group again, the other worker runs it, the crawl
     resumes, and the warehouse equals a plain ingest's."""
@@ -228,11 +231,10 @@ def test_a_worker_killed_mid_crawl_is_marked_crashed_and_its_group_rerun_exact(p
     db, archive = pool.tmp / "two" / "nf.duckdb", pool.tmp / "two" / "archive"
     db.parent.mkdir()
     started = time.monotonic()
-    with run_lock(db):      # both groups reach their crawl before anything can finish
+    with run_lock(db):      # nothing loads (or finishes) before the kill
         proc = pool.ingest_all(db, archive, "--attempts", "2")
-        trees = wait_for(lambda: (lambda c: c if len(c) == 2 else None)(_crawling(pool)), 240,
-                         "both workers crawling", proc=proc, poll=0.05)
-        victim = pool.workers[0]
+        trees = wait_for(lambda: _crawling(pool), 240, "a worker crawling", proc=proc, poll=0.02)
+        victim = next(w for w in pool.workers if w.pid in trees)
         tree = trees[victim.pid]
         for pid in [victim.pid, *tree]:
             os.kill(pid, signal.SIGKILL)
@@ -256,3 +258,19 @@ def test_a_worker_killed_mid_crawl_is_marked_crashed_and_its_group_rerun_exact(p
     got = dump(db)
     for name in DUMPS:
         assert got[name] == reference[name], name
+
+
+def test_the_crash_automation_is_made_once_and_follows_the_window(pool):
+    """ingest-all makes its automation once, by name, and sets its window to the one asked for."""
+    from prefect.automations import Automation
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.ingest_all import AUTOMATION, ensure_crash_automation
+    with temporary_settings(updates={PREFECT_API_URL: pool.url}):
+        first = ensure_crash_automation(UNRESPONSIVE)       # the ingest-all runs above made it
+        assert ensure_crash_automation(UNRESPONSIVE + 30) == first
+        auto = Automation.read(name=AUTOMATION)
+        assert auto.trigger.within.total_seconds() == UNRESPONSIVE + 30
+        assert auto.trigger.posture == "Proactive" and auto.actions[0].state.value == "CRASHED"
+        ensure_crash_automation(UNRESPONSIVE)
+        assert Automation.read(name=AUTOMATION).trigger.within.total_seconds() == UNRESPONSIVE
