@@ -73,12 +73,16 @@ def _start_ephemeral_api(api_server, home: Path) -> None:
 @task(name="crawl-sources")
 def crawl_task(sources: list[str], archive_dir: str, run_id: str, mapping: dict | None,
                since: str | None, max_pages: int | None, registry: str | None,
-               db: str, refresh: bool = False) -> dict:
+               db: str, refresh: bool = False, lock_wait: float | None = None) -> dict:
     """Crawl with the warehouse's state; returns this crawl's stats and any finished runs the
-    warehouse had not recorded yet (a flow killed after its crawl)."""
+    warehouse had not recorded yet (a flow killed after its crawl). With `lock_wait` (ingest):
+    an overlapping crawl of one of these sources, and a warehouse file another run holds, are
+    waited for that long."""
     return steps.crawl_sources(db, sources, archive_dir, run_id, mapping,
                                since=dt.date.fromisoformat(since) if since else None,
-                               max_pages=max_pages, registry=registry, refresh=refresh)
+                               max_pages=max_pages, registry=registry, refresh=refresh,
+                               **({"wait": lock_wait, "busy_wait": lock_wait, "on_wait": get_run_logger().warning}
+                                  if lock_wait is not None else {}))
 
 
 @task(name="record-crawl")
@@ -96,12 +100,12 @@ def publish_task(archive_url: str, archive_dir: str) -> list[str]:
 @task(name="extract-and-load")
 def process_task(db: str, paths: list[str], registry: str | None,
                  runs_done: list[tuple[str, str]] | None = None, archive_dir: str | None = None,
-                 archive_url: str | None = None) -> dict:
+                 archive_url: str | None = None, dedupe: bool = True) -> dict:
     from crawlers.storage import open_store
     logger = get_run_logger()
     store = open_store(archive_url, archive_dir) if archive_url else None
     counts = steps.process_archives(db, paths, load_registry(registry), progress=logger.info,
-                                    runs_done=runs_done or [], archive=archive_dir, store=store)
+                                    runs_done=runs_done or [], archive=archive_dir, store=store, dedupe=dedupe)
     return counts
 
 
@@ -146,31 +150,34 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
                 db: str = "data/newsflow.duckdb", archive_dir: str = "data/archive",
                 since: str | None = None, max_pages: int | None = None,
                 registry: str | None = None, refresh: bool = False,
-                lock_wait: float = 6 * 3600, archive_url: str | None = None) -> dict:
+                lock_wait: float = 6 * 3600, archive_url: str | None = None, dedupe: bool = True) -> dict:
     """Crawl every (or the named) source, then extract and load what was fetched.
 
     With `archive_url` (s3://bucket/prefix) the crawl writes into `archive_dir` (the spool),
     its finished WARC files are uploaded once the run is recorded, and the load reads them
     back from object storage (crawlers/storage.py).
 
+    The crawl runs outside the warehouse's run lock, so ingests of other sources (ingest-all's
+    groups on several workers) crawl at the same time; recording, uploading and loading hold
+    it (one at a time per warehouse). A crawl of the same source waits for the other's
+    (crawlers/locks.py); see docs/scaling.md for why this is safe.
+
     With mirror=True the bundled local mirror is served on 127.0.0.1 for the run and every
-    source is pointed at it; the URLs recorded stay the real sites'. One ingest runs at a
+    source is pointed at it; the URLs recorded stay the real sites'. One ingest loads at a
     time per warehouse: an overlapping run waits (up to `lock_wait` seconds) for the lock.
     A failing source never stops the others; when a source that has yielded articles before
     comes back failed, blocked or empty, the run fails after loading everything else: it ends
     in a Failed state carrying SourcesFailing (logged as one line, not a traceback), and
-    calling the flow raises it.
+    calling the flow raises it. dedupe=False leaves the new articles out of stories for a
+    later dedupe (ingest-all runs one after all its groups have loaded).
     """
     logger = get_run_logger()
-    from flows.lock import run_lock
-    with run_lock(db, wait=lock_wait, on_wait=logger.warning):
-        summary = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
-                          archive_url)
+    summary, failing = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
+                               archive_url, lock_wait, dedupe)
     _publish_summary(summary)
     for p in summary["per_source"]:
         if p["status"] != "ok":
             logger.warning("%s %s: %s", p["source"], p["status"], steps.failure_reason(p))
-    failing = _usually_yielding(db, summary)
     if failing:
         from prefect.states import Failed
         exc = SourcesFailing(f"sources that usually yield articles yielded none: {', '.join(failing)}",
@@ -213,12 +220,19 @@ def _publish_summary(summary: dict) -> None:
     md += takedowns_section(summary)
     try:
         create_markdown_artifact(key="ingest-summary", markdown=md, description="newsflow ingest summary")
+        # the same counts as data, for flows/ingest_all.py to add up across workers
+        from prefect.artifacts import create_table_artifact
+        create_table_artifact(key="ingest-counts", description="newsflow ingest counts per source", table=[
+            {k: p.get(k, 0) for k in ("source", "status", "pages", "new", "updated", "unchanged", "rejected")}
+            for p in summary["per_source"]])
     except Exception as exc:   # an artifact is a report; never fail a finished ingest over it
         get_run_logger().warning("could not publish the summary artifact: %s", exc)
 
 
 def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
-            archive_url=None) -> dict:
+            archive_url=None, lock_wait: float = 6 * 3600, dedupe: bool = True) -> tuple[dict, list[str]]:
+    """The run; (its summary, the usually-yielding sources that came back failed or empty)."""
+    from flows.lock import run_lock
     started = dt.datetime.now(dt.timezone.utc)
     names = sources or load_registry(registry).names()
     run_id = run_id_now()
@@ -232,11 +246,19 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
     try:
         # tasks, not subflows: each flow run costs ~1 s in Prefect 3.8 (its heartbeat thread
         # ends on a whole second), which a 1,000-page ingest notices (bench/bench_prefect.py)
-        result = crawl_task(names, archive_dir, run_id, mapping, since, max_pages, registry, db, refresh)
-        record_task(db, result["stats"] + result["recovered"], archive_dir)
+        result = crawl_task(names, archive_dir, run_id, mapping, since, max_pages, registry, db, refresh,
+                            lock_wait)
     finally:
         if server is not None:
             server.close()
+    with run_lock(db, wait=lock_wait, on_wait=logger.warning):
+        return _load(logger, db, archive_dir, registry, archive_url, started, run_id, result, dedupe)
+
+
+def _load(logger, db, archive_dir, registry, archive_url, started, run_id, result,
+          dedupe: bool = True) -> tuple[dict, list[str]]:
+    """Record, upload and load a finished crawl (under the run lock)."""
+    record_task(db, result["stats"] + result["recovered"], archive_dir)
     stats, recovered, unprocessed = result["stats"], result["recovered"], result.get("unprocessed", [])
     if recovered:
         logger.info("also recording and loading %d earlier finished run(s) the warehouse lacked", len(recovered))
@@ -247,13 +269,14 @@ def _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry
         # recorded first: a failed upload (ArchiveUploadFailed) keeps the file in the spool
         publish_task(archive_url, archive_dir)
     paths = steps.archive_paths_for(done, archive_dir if archive_url else None)
-    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir, archive_url)
+    counts = process_task(db, paths, registry, [(s.run_id, s.source) for s in done], archive_dir, archive_url,
+                          dedupe)
     summary = steps.summarise(stats, counts, db, started)
     summary["run_id"] = run_id
     summary["recovered_runs"] = [f"{s.source}/{s.run_id}" for s in recovered + unprocessed]
     logger.info("ingest %s: %d new, %d updated, %d rejected", run_id, summary["articles_new"],
                 summary["articles_updated"], summary["articles_rejected"])
-    return summary
+    return summary, _usually_yielding(db, summary)
 
 
 @task(name="reextract")
@@ -321,6 +344,9 @@ def recheck_flow(sources: list[str] | None = None, db: str = "data/newsflow.duck
         server = serve()
     try:
         with run_lock(db, wait=lock_wait, on_wait=logger.warning):
+            # an ingest crawls outside the run lock: let its crawl of these sources finish first
+            import time
+            steps.wait_for_crawls(archive_dir, names, time.monotonic() + lock_wait, logger.warning, False)
             run_id = run_id_now()
             counts = recheck_task(db, names, archive_dir, registry, dict(server.base_urls) if server else None, force,
                                   run_id)

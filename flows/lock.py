@@ -2,7 +2,8 @@
 DuckDB file, there while a run holds it. Scheduled runs that overlap queue on it instead of
 colliding; the lock dies with its process, so a killed run never leaves it stuck.
 
-`ingest`, `process` and the recording step of `crawl` take it. The CLI takes it before
+`process`, `reextract`, the recording and loading of an `ingest` flow run (not its crawl: see
+docs/scaling.md) and the recording step of `crawl` take it. The CLI takes it before
 starting Prefect and the flow takes it again inside: a lock this process already holds is
 re-entered, not waited for (flock would make the second open wait on the first forever).
 """

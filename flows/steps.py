@@ -42,18 +42,58 @@ def crawl_state(db: str | Path, sources: list[str], wait: float = 30.0) -> dict:
 
 def crawl_sources(db: str | Path, sources: list[str], archive_dir: str | Path, run_id: str,
                   mapping: dict | None = None, since: dt.date | None = None, max_pages: int | None = None,
-                  registry: str | None = None, refresh: bool = False, wait: float = 30.0) -> dict:
+                  registry: str | None = None, refresh: bool = False, wait: float = 30.0,
+                  busy_wait: float | None = None, on_wait: Callable[[str], None] | None = None) -> dict:
     """Crawl with the warehouse's state (flows/crawl.py starts the crawl process). Returns this
     crawl's stats, the finished runs on disk the warehouse has not recorded (a flow killed after
     its crawl) and the recorded runs a killed flow never finished loading (known to the crawler,
-    so loaded now or never); recording them is the caller's next step (`record_crawl`)."""
+    so loaded now or never); recording them is the caller's next step (`record_crawl`).
+
+    Needs no run lock (the warehouse is only read, each read waiting up to `wait` s for the
+    file). With `busy_wait`, a source another crawl holds (its crawl lock) is waited for, up to
+    that many seconds, instead of raising CrawlBusy: an ingest that crawls outside the run lock
+    (flows/ingest.py) queues behind an overlapping crawl of the same source as it used to queue
+    on the run lock, and reads the state once that crawl is done."""
+    import time
+
+    from crawlers.errors import CrawlBusy
     from flows import crawl as crawl_step
-    state = crawl_state(db, sources, wait=wait)
-    stats = crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping, since=since,
-                             max_pages=max_pages, registry=registry, state=state, refresh=refresh)
+    deadline = time.monotonic() + (busy_wait or 0)
+    told = False
+    while True:
+        if busy_wait is not None:
+            told = wait_for_crawls(archive_dir, sources, deadline, on_wait, told)
+        state = crawl_state(db, sources, wait=wait)
+        try:
+            stats = crawl_step.crawl(sources, archive_dir=archive_dir, run_id=run_id, mapping=mapping, since=since,
+                                     max_pages=max_pages, registry=registry, state=state, refresh=refresh)
+            break
+        except CrawlBusy:
+            # a crawl of one of ours started between the probe and ours (it refused at once)
+            if busy_wait is None or time.monotonic() >= deadline:
+                raise
     recovered = crawl_step.unrecorded_runs(archive_dir, sources, state, exclude=stats)
-    unprocessed = unprocessed_runs(db, sources, exclude=stats + recovered, archive=archive_dir)
+    unprocessed = unprocessed_runs(db, sources, exclude=stats + recovered, archive=archive_dir, wait=wait)
     return {"stats": stats, "recovered": recovered, "unprocessed": unprocessed}
+
+
+def wait_for_crawls(archive_dir: str | Path, sources: list[str], deadline: float,
+                     on_wait: Callable[[str], None] | None, told: bool) -> bool:
+    """Until no crawl holds one of these sources' crawl locks (CrawlBusy at the deadline)."""
+    import time
+
+    from crawlers.errors import CrawlBusy
+    from crawlers.run import crawl_in_progress
+    while True:
+        busy = [s for s in sources if crawl_in_progress(Path(archive_dir) / s) is not None]
+        if not busy:
+            return told
+        if time.monotonic() >= deadline:
+            raise CrawlBusy(f"another crawl of {', '.join(busy)} is still running")
+        if on_wait and not told:
+            on_wait(f"waiting for the crawl in progress of {', '.join(busy)} to finish")
+            told = True
+        time.sleep(1.0)
 
 
 def record_crawl(db: str | Path, stats: list[CrawlStats], archive: str | Path | None = None) -> None:
@@ -368,7 +408,7 @@ def reset_stories(db: str | Path) -> None:
 
 
 def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStats] = (),
-                     archive: str | Path | None = None) -> list[CrawlStats]:
+                     archive: str | Path | None = None, wait: float = 10.0) -> list[CrawlStats]:
     """Recorded runs whose archive was never fully processed (a flow killed during extraction
     or the load: not marked processed). Their articles are known to the crawler, so they will
     not be fetched again: they are processed with the next run, or they are lost. Their
@@ -381,7 +421,8 @@ def unprocessed_runs(db: str | Path, sources: list[str], exclude: list[CrawlStat
     done = {(s.run_id, s.source) for s in exclude}
     archive = Path(archive) if archive is not None else Path(db).parent / "archive"
     _, rows = warehouse.query(db, "SELECT run_id, source, warc_path FROM crawl_runs WHERE processed_at IS NULL "
-                                  "AND source IN (SELECT unnest(?)) ORDER BY started_at", [list(sources)])
+                                  "AND source IN (SELECT unnest(?)) ORDER BY started_at", [list(sources)],
+                              wait=wait)
     out = []
     for run_id, source, warc in rows:
         if (run_id, source) in done:

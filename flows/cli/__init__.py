@@ -13,11 +13,12 @@ paths first (flows/preflight.py), then take the warehouse's run lock (flows/lock
 they start Prefect or write anything.
 
 Modules: app (the group, global options, errors), common (what commands share), sources,
-pipeline (commands that write), maintain (the warehouse upkeep), reading (commands that read), revisions (recheck, history, changes),
+pipeline (commands that write), pools (ingest-all over a work pool), maintain (the warehouse
+upkeep), reading (commands that read), revisions (recheck, history, changes),
 web (the explorer), table (text tables), report
 (the HTML report).
 """
-from flows.cli import maintain, pipeline, reading, revisions, sources, web  # noqa: F401  (they register the commands)
+from flows.cli import maintain, pipeline, pools, reading, revisions, sources, web  # noqa: F401  (they register the commands)
 from flows.cli.app import main
 
 __all__ = ["main"]
