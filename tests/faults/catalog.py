@@ -36,8 +36,6 @@ RN = "tests/test_faults_runs.py::"
 PF = "tests/test_faults_prefect.py::"
 RV = "tests/test_faults_revisions.py::"
 RE = "tests/test_revisions_e2e.py::"
-LW = "tests/test_lake_writers.py::"
-LK = "tests/test_scale_lake.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -506,31 +504,4 @@ FAULTS: tuple[Fault, ...] = (
           "no `removed` event for it on day 2 or 3; failures 0 and last outcome not_modified after day 3",
           (f"{RE}test_the_503_page_stays_live_and_its_failure_only_counts",
            f"{RE}test_every_change_of_the_day_is_found_and_nothing_else[2]")),
-    # ----------------------------------------------------------------------------- DuckLake, many writers
-    Fault("DuckLake", "Four loader processes at once into one lake (PostgreSQL catalog, S3 data), their ids "
-          "overlapping",
-          "every write transaction bumps the lake's guard row, so overlapping ones conflict at commit and the "
-          "loser reruns its chunk (recomputing what is new); without the guard the same inserts both commit",
-          "articles, search docs, tag state: count = distinct = the ids asked for; each id counted new by "
-          "exactly one loader; the control without the guard duplicates",
-          (f"{LW}test_four_concurrent_loaders_lose_and_duplicate_nothing",
-           f"{LW}test_dedupe_after_the_loads_groups_every_article_once",
-           f"{LW}test_without_the_guard_concurrent_upserts_duplicate")),
-    Fault("DuckLake", "A loader killed with SIGKILL mid-run on the lake",
-          "its open transaction never commits; the committed chunks stay; the rerun loads the rest",
-          "after the kill: whole chunks only, no duplicate; after the rerun: exact counts",
-          (f"{LW}test_a_loader_killed_mid_run_then_run_again_leaves_exact_counts",)),
-    Fault("DuckLake", "Two `newsflow ingest` processes at once into a new lake (both create its catalog and "
-          "migrate it)",
-          "the loser of the catalog creation attaches again; a migration another process committed is skipped; "
-          "the result equals one ingest into a DuckDB file",
-          "every table row for row equal to the file's; a re-run duplicates nothing",
-          (f"{LK}test_two_workers_into_the_lake_equal_one_ingest_into_a_file",
-           f"{LK}test_a_rerun_into_the_lake_duplicates_nothing"),
-          fixed="the second process failed: `Failed to initialize DuckLake ... duplicate key` and then `Table "
-                "with name \"article_tags\" already exists` (warehouse/lake.py: open_lake, _migrate_once)"),
-    Fault("DuckLake", "A malformed warehouse URL; a PostgreSQL catalog that is down",
-          "one line, exit 1, the password masked; nothing written",
-          "`runs`, `sql`, `crawl`: one stderr line `error: cannot open the lake ...`, exit 1, no file created",
-          (f"{LK}test_a_bad_lake_url_and_a_catalog_that_is_down_are_one_line_errors",)),
 )
