@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 COMMANDS = ["sources", "crawl", "process", "ingest", "extract", "sql", "runs", "reextract", "search",
-            "export", "report", "retag", "dedupe", "serve", "recheck", "history", "changes", "web"]
+            "export", "report", "retag", "dedupe", "serve", "recheck", "history", "changes", "web",
+            "ingest-all", "maintain"]
 
 
 def run(exe, *args, input=None, check=False):

@@ -28,7 +28,7 @@ def test_prefect_yaml_schedules_every_source_once():
     assert sorted(names) == sorted(load_registry().names()), "every source in exactly one group"
     for s in scheduled:
         assert all(sch.timezone == "Asia/Shanghai" and sch.cron for sch in s.schedules)
-    assert {s.name for s in specs if not s.schedules} == {"reextract", "retag"}
+    assert {s.name for s in specs if not s.schedules} == {"reextract", "retag", "ingest", "ingest-all", "dedupe"}
     (recheck,) = [s for s in specs if s.entrypoint == "flows/ingest.py:recheck_flow"]
     assert recheck.schedules and "sources" not in recheck.parameters      # every source, daily
     deployments = build_deployments(specs, {"db": "x.duckdb"})

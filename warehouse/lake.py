@@ -172,7 +172,7 @@ def _open_lake(url: str, read_only: bool, config: Mapping | None) -> duckdb.Duck
         con.execute(f"USE {ALIAS}")
     except duckdb.Error as exc:
         con.close()
-        raise WarehouseError(f"cannot open the lake {lake.label}: {_first_line(exc)}") from exc
+        raise WarehouseError(f"cannot open the lake {lake.label}: {redact(_first_line(exc))}") from exc
     except BaseException:
         con.close()
         raise
