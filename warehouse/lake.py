@@ -260,25 +260,13 @@ def _bootstrap(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migrate_once(con: duckdb.DuckDBPyConnection) -> list[int]:
-    from schemas.ddl import MIGRATIONS
     _bootstrap(con)
     if not _has_table(con, "schema_migrations"):
         with transaction(con):
             con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                         "(version INTEGER NOT NULL, name VARCHAR, applied_at TIMESTAMPTZ)")
-    done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
-    applied = []
-    for version, name, sql in sorted(MIGRATIONS):
-        if version in done:
-            continue
-        with transaction(con):      # the guard row: two migrating processes conflict, one retries
-            # asked again inside the transaction: another process may have committed it since
-            if con.execute("SELECT count(*) FROM schema_migrations WHERE version = ?", [version]).fetchone()[0]:
-                continue
-            con.execute(dialect(sql))
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
-        applied.append(version)
-    return applied
+    from warehouse.store import apply_migrations
+    return apply_migrations(con, dialect)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:

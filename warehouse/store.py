@@ -118,13 +118,23 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         return lake.migrate(con)
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+    return apply_migrations(con)
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection,
+                     translate: Callable[[str], str] = lambda sql: sql) -> list[int]:
+    """The loop both backends share: each migration not yet recorded in `schema_migrations`,
+    `translate`d for the backend, in its own transaction with its record. Asked again inside
+    the transaction: on a lake another process may have committed it since."""
     done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in sorted(MIGRATIONS):
         if version in done:
             continue
         with in_transaction(con):
-            con.execute(sql)
+            if con.execute("SELECT count(*) FROM schema_migrations WHERE version = ?", [version]).fetchone()[0]:
+                continue
+            con.execute(translate(sql))
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
         applied.append(version)
     return applied
