@@ -23,8 +23,13 @@ A worker that dies (the machine, or kill -9 of the worker and its flow-run proce
 its flow run `Running`: Prefect's server notices nothing by itself. Flow runs send a heartbeat
 event every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (180 by default in Prefect 3.8); the
 automation `ensure_crash_automation` creates (the recipe of Prefect's "detect zombie flows"
-guide) marks a run Crashed when no heartbeat or final state follows the last heartbeat
-within `unresponsive_after` seconds. A flow's `retries` do not cover Crashed, so ingest-all
+guide) marks a run Crashed when no heartbeat or final state follows its last heartbeat, or
+its `Running` state, within `unresponsive_after` seconds. The recipe starts the clock at the
+first heartbeat only, and that event travels on a background websocket: a run killed in its
+first seconds (seen here: a worker killed as its crawl started) had sent none and stayed
+Running for ever. The server emits the `Running` event itself when the state is set, so
+counting from it closes that gap. The automation covers only runs that ingest-all submitted
+(tagged `TAG`): a flow run elsewhere with heartbeats switched off must not be crashed by it. A flow's `retries` do not cover Crashed, so ingest-all
 resubmits a crashed group itself (a new flow run of the same deployment and parameters, up to
 `attempts` runs per group). The rerun resumes the killed crawl and loads what it had
 fetched (flows/ingest.py), so the counts stay exact.
@@ -47,6 +52,7 @@ from schemas.errors import BadInput, Failed  # noqa: E402
 DEPLOYMENT = "ingest/ingest"
 DEDUPE_DEPLOYMENT = "dedupe/dedupe"
 AUTOMATION = "newsflow: crash unresponsive flow runs"
+TAG = "newsflow-ingest-all"         # on every flow run ingest-all submits; the automation's scope
 COUNTS_KEY = "ingest-counts"        # the table artifact each ingest run publishes (flows/ingest.py)
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
@@ -96,10 +102,12 @@ def ensure_crash_automation(unresponsive_after: float) -> str:
         description="newsflow ingest-all: a flow run whose heartbeats stopped (its worker or machine died) is "
                     "marked Crashed, so ingest-all runs its group again.",
         trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
+            after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
             expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
                     "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"},
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification({"prefect.resource.role": "tag",
+                                                 "prefect.resource.id": f"prefect.tag.{TAG}"}),
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,
@@ -110,15 +118,20 @@ def ensure_crash_automation(unresponsive_after: float) -> str:
     )
     if existing is None:
         return str(auto.create().id)
-    if getattr(existing.trigger, "within", None) != auto.trigger.within or not existing.enabled:
+    if _shape(existing.trigger) != _shape(auto.trigger) or not existing.enabled:
         auto.id = existing.id
         auto.update()
     return str(existing.id)
 
 
+def _shape(trigger) -> dict:
+    """What of a trigger the automation's behaviour depends on (not its generated id)."""
+    return trigger.model_dump(mode="json", exclude={"id"})
+
+
 def _submit(deployment: str, params: dict, label: str, attempt: int, key: str):
     from prefect.deployments import run_deployment
-    return run_deployment(deployment, parameters=params, timeout=0, as_subflow=True,
+    return run_deployment(deployment, parameters=params, timeout=0, as_subflow=True, tags=[TAG],
                           flow_run_name=f"ingest-all-{key}-{label}-a{attempt}",
                           idempotency_key=f"ingest-all-{key}-{label}-a{attempt}")
 

@@ -7,7 +7,7 @@ articles, tags, postings, the guard row); left alone, reads open more and more f
 snapshot ends time travel to it; files are deleted only `cleanup_hours` after they were
 scheduled for deletion, so a long analyst query still scanning them keeps working.
 
-Entry point for a deployment: flows/maintain.py:maintain_flow (e.g. daily at 03:00).
+Deployment: `maintain` in prefect.yaml, daily at 04:50 Asia/Shanghai (after the 03:30 re-check).
 """
 from __future__ import annotations
 
@@ -19,12 +19,16 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from prefect import flow, get_run_logger  # noqa: E402
 
 
-def maintain(db: str, expire_hours: float = 24.0, cleanup_hours: float = 24.0) -> dict:
-    """Run the upkeep on `db` (a DuckDB file or a lake URL); what each step returned."""
+def maintain(db: str, expire_hours: float = 24.0, cleanup_hours: float = 24.0, lock_wait: float = 6 * 3600,
+             on_wait=None) -> dict:
+    """Run the upkeep on `db` (a DuckDB file or a lake URL); what each step returned. On a file
+    it waits for the run lock first (a load in progress holds the file's only write handle);
+    a lake takes it beside running loads."""
     import warehouse
+    from flows.lock import run_lock
     from warehouse.lake import maintain as run
     from warehouse.transactions import is_lake_con
-    with warehouse.connect(db) as con:
+    with run_lock(db, wait=lock_wait, on_wait=on_wait), warehouse.connect(db) as con:
         m = run(con, is_lake_con(con), expire_older_than_h=expire_hours, cleanup_older_than_h=cleanup_hours)
     return {"backend": m.backend, "steps": dict(m.steps), "seconds": m.seconds, "warehouse": warehouse.label(db)}
 
@@ -32,7 +36,7 @@ def maintain(db: str, expire_hours: float = 24.0, cleanup_hours: float = 24.0) -
 @flow(name="maintain")
 def maintain_flow(db: str = "data/newsflow.duckdb", expire_hours: float = 24.0, cleanup_hours: float = 24.0) -> dict:
     """Lake upkeep (merge adjacent files, expire snapshots, clean up old files); CHECKPOINT on a file."""
-    result = maintain(db, expire_hours, cleanup_hours)
+    result = maintain(db, expire_hours, cleanup_hours, on_wait=get_run_logger().warning)
     get_run_logger().info("maintenance of %s: %s in %.1f s", result["warehouse"],
                           ", ".join(f"{k} {v}" for k, v in result["steps"].items()), result["seconds"])
     return result

@@ -158,10 +158,11 @@ def build_deployments(specs: list[DeploymentSpec], overrides: dict):
 
     from flows.ingest import ingest_flow, process_flow, recheck_flow, reextract_flow, retag_flow
     from flows.ingest_all import dedupe_flow, ingest_all_flow
+    from flows.maintain import maintain_flow
     flows = {"flows/ingest.py:ingest_flow": ingest_flow, "flows/ingest.py:process_flow": process_flow,
              "flows/ingest.py:reextract_flow": reextract_flow, "flows/ingest.py:retag_flow": retag_flow,
              "flows/ingest.py:recheck_flow": recheck_flow, "flows/ingest_all.py:ingest_all_flow": ingest_all_flow,
-             "flows/ingest_all.py:dedupe_flow": dedupe_flow}
+             "flows/ingest_all.py:dedupe_flow": dedupe_flow, "flows/maintain.py:maintain_flow": maintain_flow}
     out = []
     for spec in specs:
         flow = flows.get(spec.entrypoint)

@@ -31,6 +31,8 @@ def test_prefect_yaml_schedules_every_source_once():
     assert {s.name for s in specs if not s.schedules} == {"reextract", "retag", "ingest", "ingest-all", "dedupe"}
     (recheck,) = [s for s in specs if s.entrypoint == "flows/ingest.py:recheck_flow"]
     assert recheck.schedules and "sources" not in recheck.parameters      # every source, daily
+    (upkeep,) = [s for s in specs if s.entrypoint == "flows/maintain.py:maintain_flow"]
+    assert [sch.cron for sch in upkeep.schedules] == ["50 4 * * *"]       # daily, after the re-check
     deployments = build_deployments(specs, {"db": "x.duckdb"})
     assert [d.name for d in deployments] == [s.name for s in specs]
     assert all(d.parameters.get("db") == "x.duckdb" for d in deployments)
@@ -175,3 +177,32 @@ def test_one_off_cli_runs_turn_heartbeats_off_only_without_a_server(monkeypatch)
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
         with one_off():
             assert get_current_settings().flows.heartbeat_frequency == before
+
+
+def test_maintain_waits_for_the_run_lock_on_a_file_and_checkpoints_after(tmp_path):
+    """On a DuckDB file the upkeep needs the file's write handle: it queues on the run lock as a
+    load does (here it gives up after its wait), and runs once the lock is free."""
+    import sys
+    import textwrap
+    from flows.lock import RunInProgress
+    from flows.maintain import maintain
+    db = tmp_path / "nf.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from flows.lock import run_lock
+        with run_lock({str(db)!r}):
+            print("held", flush=True)
+            time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    waits = []
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunInProgress):
+            maintain(str(db), lock_wait=0.5, on_wait=waits.append)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waits and "waiting for the run in progress" in waits[0]
+    assert not db.exists()                  # it waited before opening anything
+    result = maintain(str(db))
+    assert result["backend"] == "duckdb" and "CHECKPOINT" in result["steps"]

@@ -222,8 +222,6 @@ def test_ingest_all_on_two_workers_crawls_in_parallel_and_equals_a_plain_ingest(
     assert set(consistent(db).values()) == {0}
 
 
-@pytest.mark.skip(reason="unreliable: a worker killed before its flow run's first heartbeat reaches the server "
-                  "leaves the run Running (never Crashed), so ingest-all waits out its timeout; issue 15 note")
 def test_a_worker_killed_mid_crawl_is_marked_crashed_and_its_group_rerun_exact(pool, reference, request):
     """SIGKILL the first worker seen crawling, with its flow-run and crawl processes. Its flow run stays
     Running (nothing reports it) until the automation sees no heartbeat for UNRESPONSIVE s and
@@ -274,5 +272,9 @@ def test_the_crash_automation_is_made_once_and_follows_the_window(pool):
         auto = Automation.read(name=AUTOMATION)
         assert auto.trigger.within.total_seconds() == UNRESPONSIVE + 30
         assert auto.trigger.posture == "Proactive" and auto.actions[0].state.value == "CRASHED"
+        # the clock starts at Running too (a run killed before its first heartbeat), and only
+        # ingest-all's own runs are watched
+        assert auto.trigger.after == {"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}
+        assert auto.trigger.match_related.get("prefect.resource.id") == "prefect.tag.newsflow-ingest-all"
         ensure_crash_automation(UNRESPONSIVE)
         assert Automation.read(name=AUTOMATION).trigger.within.total_seconds() == UNRESPONSIVE
