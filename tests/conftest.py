@@ -28,8 +28,9 @@ def broken_registry(tmp_path):
 
 @pytest.fixture(scope="session")
 def prefect_home(tmp_path_factory):
+    from faults.helpers import seeded_home
     home = tmp_path_factory.mktemp("prefect-home")
-    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_HOME"] = seeded_home(home)
     return home
 
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 import warehouse
-from faults.helpers import NEWSFLOW, ROOT, consistent, record, wait_for
+from faults.helpers import NEWSFLOW, ROOT, consistent, record, seeded_home, wait_for
 from faults.procs import STOP_LIMIT, alive, descendants, kinds, listening, port_of, serve_config
 
 ORPHAN_LIMIT = 15.0   # seconds a child may outlive its killed parent (lifeline: SIGTERM, SIGKILL 5 s later)
@@ -54,7 +54,7 @@ def kill_tree(proc, tree: dict[int, str]) -> None:
 
 def serve_env(tmp_path: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "NEWSFLOW_LIFELINE")}
-    return {**env, "PREFECT_HOME": str(tmp_path / "prefect-home"), "DO_NOT_TRACK": "1",
+    return {**env, "PREFECT_HOME": seeded_home(tmp_path / "prefect-home"), "DO_NOT_TRACK": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}
 
 
@@ -264,7 +264,7 @@ def test_readme_server_path_deploys_and_a_worker_runs_a_scheduled_ingest(tmp_pat
     config.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
     started = time.monotonic()
-    with local_server(tmp_path / "server-home") as server:
+    with local_server(seeded_home(tmp_path / "server-home")) as server:
         env = {**serve_env(tmp_path), "PREFECT_API_URL": server.url, "PREFECT_HOME": str(tmp_path / "client-home"),
                "NEWSFLOW_HOME": str(ROOT), "PREFECT_WORKER_QUERY_SECONDS": "1", "COLUMNS": "200"}
 

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def env(tmp_path):
-    return {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    from faults.helpers import seeded_home
+    return {**os.environ, "PREFECT_HOME": seeded_home(tmp_path / "prefect-home")}
 
 
 def test_prefect_yaml_schedules_every_source_once():

@@ -9,6 +9,7 @@ import pytest
 
 import warehouse
 from flows.extract.normalise import strip_pinyin
+from faults.helpers import seeded_home
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = json.loads((ROOT / "mirror" / "expected.json").read_text(encoding="utf-8"))
@@ -32,7 +33,7 @@ def ingested(tmp_path_factory, newsflow_exe):
     runs = []
     for _ in range(2):
         proc = subprocess.run(env_args, capture_output=True, text=True, timeout=600,
-                              env={**__import__("os").environ, "PREFECT_HOME": str(tmp / "prefect")})
+                              env={**__import__("os").environ, "PREFECT_HOME": seeded_home(tmp / "prefect")})
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs.append(json.loads(proc.stdout))
     return db, runs

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
+from faults.helpers import seeded_home
 from tests.lake_fixtures import free_port, lake_url, pg, s3  # noqa: F401  (module fixtures)
 
 pytestmark = pytest.mark.slow
@@ -43,7 +44,7 @@ COMPARED = {
 def nf(exe, env, *args, timeout=600, home=None):
     env = dict(env)
     if home is not None:
-        env["PREFECT_HOME"] = str(home)
+        env["PREFECT_HOME"] = seeded_home(home)
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -63,7 +64,7 @@ def runs(pg, s3, tmp_path_factory, newsflow_exe, prefect_home):  # noqa: F811
     # two workers (their own folders: their own archive, as on two machines) at once into the lake
     procs = []
     for i, half in enumerate((HALF_A, HALF_B)):
-        penv = {**env, "PREFECT_HOME": str(tmp / f"ph{i + 1}")}
+        penv = {**env, "PREFECT_HOME": seeded_home(tmp / f"ph{i + 1}")}
         procs.append(subprocess.Popen([newsflow_exe, "--db", str(tmp / f"w{i}" / "nf.duckdb"), "--warehouse", url,
                                        "ingest", "--mirror", *half], env=penv, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 import warehouse
-from faults.helpers import NEWSFLOW, ROOT, consistent, ledger, record, wait_for
+from faults.helpers import NEWSFLOW, ROOT, consistent, ledger, record, seeded_home, wait_for
 from faults.procs import alive, descendants, kinds
 from flows import lifeline
 
@@ -105,7 +105,7 @@ def pool(tmp_path_factory):
     ref.mkdir()
     plain = subprocess.Popen([NEWSFLOW, "--db", str(ref / "nf.duckdb"), "--archive", str(ref / "archive"), "ingest",
                               "--mirror"], stdout=subprocess.DEVNULL, stderr=open(ref / "stderr.log", "wb"), cwd=ref,
-                             env=_clean_env(PREFECT_HOME=str(ref / "prefect-home")))
+                             env=_clean_env(PREFECT_HOME=seeded_home(ref / "prefect-home")))
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     for d in spec["deployments"]:
         for s in d.get("schedules") or []:
@@ -119,7 +119,7 @@ def pool(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in quiet}
     os.environ.update(quiet)
     try:
-        with local_server(tmp / "server-home") as server:
+        with local_server(seeded_home(tmp / "server-home")) as server:
             yield from _serve(server, tmp, config, plain, ref)
     finally:
         if plain.poll() is None:

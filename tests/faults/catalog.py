@@ -36,6 +36,11 @@ RN = "tests/test_faults_runs.py::"
 PF = "tests/test_faults_prefect.py::"
 RV = "tests/test_faults_revisions.py::"
 RE = "tests/test_revisions_e2e.py::"
+LW = "tests/test_lake_writers.py::"
+LK = "tests/test_scale_lake.py::"
+WP = "tests/test_scale_pools.py::"
+DK = "tests/test_scale_dask.py::"
+S3 = "tests/test_scale_s3.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -504,4 +509,63 @@ FAULTS: tuple[Fault, ...] = (
           "no `removed` event for it on day 2 or 3; failures 0 and last outcome not_modified after day 3",
           (f"{RE}test_the_503_page_stays_live_and_its_failure_only_counts",
            f"{RE}test_every_change_of_the_day_is_found_and_nothing_else[2]")),
+    # ----------------------------------------------------------------------------- DuckLake, many writers
+    Fault("DuckLake", "Four loader processes at once into one lake (PostgreSQL catalog, S3 data), their ids "
+          "overlapping",
+          "every write transaction bumps the lake's guard row, so overlapping ones conflict at commit and the "
+          "loser reruns its chunk (recomputing what is new); without the guard the same inserts both commit",
+          "articles, search docs, tag state: count = distinct = the ids asked for; each id counted new by "
+          "exactly one loader; the control without the guard duplicates",
+          (f"{LW}test_four_concurrent_loaders_lose_and_duplicate_nothing",
+           f"{LW}test_dedupe_after_the_loads_groups_every_article_once",
+           f"{LW}test_without_the_guard_concurrent_upserts_duplicate")),
+    Fault("DuckLake", "A loader killed with SIGKILL mid-run on the lake",
+          "its open transaction never commits; the committed chunks stay; the rerun loads the rest",
+          "after the kill: whole chunks only, no duplicate; after the rerun: exact counts",
+          (f"{LW}test_a_loader_killed_mid_run_then_run_again_leaves_exact_counts",)),
+    Fault("DuckLake", "Two `newsflow ingest` processes at once into a new lake (both create its catalog and "
+          "migrate it)",
+          "the loser of the catalog creation attaches again; a migration another process committed is skipped; "
+          "the result equals one ingest into a DuckDB file",
+          "every table row for row equal to the file's; a re-run duplicates nothing",
+          (f"{LK}test_two_workers_into_the_lake_equal_one_ingest_into_a_file",
+           f"{LK}test_a_rerun_into_the_lake_duplicates_nothing"),
+          fixed="the second process failed: `Failed to initialize DuckLake ... duplicate key` and then `Table "
+                "with name \"article_tags\" already exists` (warehouse/lake.py: open_lake, _migrate_once)"),
+    Fault("DuckLake", "A malformed warehouse URL; a PostgreSQL catalog that is down",
+          "one line, exit 1, the password masked; nothing written",
+          "`runs`, `sql`, `crawl`: one stderr line `error: cannot open the lake ...`, exit 1, no file created",
+          (f"{LK}test_a_bad_lake_url_and_a_catalog_that_is_down_are_one_line_errors",)),
+    # ----------------------------------------------------------------------------- work pools, Dask, S3
+    Fault("Work pools", "A Prefect worker killed with SIGKILL mid-crawl, with its flow-run and crawl processes "
+          "(a machine lost)",
+          "its flow run stays Running until the automation `newsflow: crash unresponsive flow runs` sees no "
+          "heartbeat (counted from the run's Running event too) within `--unresponsive-after` s and marks it "
+          "Crashed; ingest-all submits the group again, the other worker resumes the crawl",
+          "group states CRASHED then COMPLETED; 0 lost, 0 duplicated; every table equals a plain ingest's",
+          (f"{WP}test_a_worker_killed_mid_crawl_is_marked_crashed_and_its_group_rerun_exact",),
+          fixed="a run killed before its first heartbeat event reached the server stayed Running for ever and "
+                "ingest-all waited out its timeout (flows/ingest_all.py: ensure_crash_automation counted from "
+                "the first heartbeat only)"),
+    Fault("Work pools", "Two groups on two workers at once while the DuckDB file's run lock is held",
+          "both crawl (outside the lock), then load one after the other; one dedupe run after both",
+          "both crawls finish while the lock is held, nothing loads meanwhile; every table equals a plain "
+          "ingest's",
+          (f"{WP}test_ingest_all_on_two_workers_crawls_in_parallel_and_equals_a_plain_ingest",)),
+    Fault("Dask", "The Dask scheduler killed with SIGKILL mid-`process`",
+          "one line `error: lost the Dask cluster tcp://...: run the command again`, exit 1; the chunks loaded "
+          "stay; the rerun loads the rest",
+          "exit 1 and the line; after the rerun exact counts",
+          (f"{DK}test_killing_the_dask_scheduler_mid_pass_is_named_and_the_rerun_is_exact",)),
+    Fault("Dask", "A `--dask` value that is neither `local:N` (N >= 1) nor an address (`local:0`)",
+          "a usage error before any work", "exit 2, the message names the `local:N` form",
+          (f"{DK}test_a_bad_dask_address_is_a_usage_error",)),
+    Fault("Object storage", "The S3 store down while a crawl closes its WARC file",
+          "`error: cannot upload ...: the local copy is kept`, exit 1; the run is recorded; the next `process` "
+          "uploads the file, then loads it",
+          "one spooled file kept; after `process`: uploaded, spool empty, articles exact",
+          (f"{S3}test_an_upload_to_a_store_that_is_down_keeps_the_file_and_the_next_process_uploads_it",)),
+    Fault("Object storage", "A malformed archive URL (`s3://` without a bucket)",
+          "one line naming the missing bucket, exit 1", "stderr `error: ...bucket...`, no traceback",
+          (f"{S3}test_a_bad_archive_url_is_one_line",)),
 )

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,7 +60,41 @@ def unindexed(db) -> int:
 
 
 def env(tmp_path) -> dict:
-    return {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(ROOT)}
+    return {**os.environ, "PREFECT_HOME": seeded_home(tmp_path / "prefect-home"), "PYTHONPATH": str(ROOT)}
+
+
+def seeded_home(path) -> str:
+    """A fresh Prefect home at `path` whose database is already migrated: a copy of one template
+    made once per machine and Prefect version. A process starting Prefect's temporary server on
+    an empty home runs every migration first, ~8 CPU s of a ~26 s mirror ingest; the suite does
+    that dozens of times. What the home holds besides stays the test's own."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / "prefect.db").exists():
+        shutil.copyfile(_template_db(), path / "prefect.db")
+    return str(path)
+
+
+def _template_db() -> Path:
+    import fcntl
+    import tempfile
+
+    import prefect
+    home = Path(tempfile.gettempdir()) / f"newsflow-tests-prefect-{prefect.__version__}-{os.getuid()}"
+    db = home / "prefect.db"
+    if db.exists():
+        return db
+    home.mkdir(exist_ok=True)
+    with open(home / ".lock", "w") as lock:     # xdist workers start at once: one builds it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not db.exists():
+            build = Path(tempfile.mkdtemp(dir=home))
+            subprocess.run([sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"], check=True,
+                           capture_output=True, timeout=300,
+                           env={**os.environ, "PREFECT_HOME": str(build), "PREFECT_API_URL": ""})
+            os.replace(build / "prefect.db", db)
+            shutil.rmtree(build, ignore_errors=True)
+    return db
 
 
 def run(*args, tmp_path, timeout=300, check=None, **kw) -> subprocess.CompletedProcess:

@@ -76,7 +76,11 @@ def kinds(tree: dict[int, str]) -> dict[str, list[int]]:
 
 
 def serve_config(tmp_path: Path) -> Path:
-    """A test-only prefect.yaml: one deployment that ingests the mirror's hainan every 5 seconds."""
+    """A test-only prefect.yaml: one deployment that ingests the mirror's hainan every 5 seconds.
+    The home `newsflow serve` gives its server beside a warehouse in `tmp_path` is seeded
+    (faults.helpers.seeded_home)."""
+    from faults.helpers import seeded_home
+    seeded_home(tmp_path / ".prefect-serve")
     config = tmp_path / "prefect.yaml"
     config.write_text(
         "deployments:\n"
