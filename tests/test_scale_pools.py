@@ -275,6 +275,6 @@ def test_the_crash_automation_is_made_once_and_follows_the_window(pool):
         # the clock starts at Running too (a run killed before its first heartbeat), and only
         # ingest-all's own runs are watched
         assert auto.trigger.after == {"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}
-        assert auto.trigger.match_related.get("prefect.resource.id") == "prefect.tag.newsflow-ingest-all"
+        assert auto.trigger.match_related.root["prefect.resource.id"] == "prefect.tag.newsflow-ingest-all"
         ensure_crash_automation(UNRESPONSIVE)
         assert Automation.read(name=AUTOMATION).trigger.within.total_seconds() == UNRESPONSIVE
