@@ -11,7 +11,7 @@ import time
 import pytest
 
 from crawlers.registry import DEFAULT_REGISTRY
-from faults.helpers import ROOT, record, run
+from faults.helpers import ROOT, record, run, seeded_home
 
 BREAKAGES = {
     "typo'd key": ("article_pattern = '^/gxyw/t\\d+\\.shtml$'", "article_patern = '^/gxyw/t\\d+\\.shtml$'",
@@ -50,6 +50,7 @@ def test_bad_registry_fails_naming_file_source_and_field_before_anything_runs(tm
         from test_reextract import archive_some
         (data / "archive" / "gxzf").mkdir(parents=True)
         archive_some(data / "archive" / "gxzf" / "r1.warc.gz", n_per_source=1)
+    seeded_home(tmp_path / "prefect-home")     # what run() gives the command as its Prefect home
     before = sorted(p for p in tmp_path.rglob("*"))
     t = time.monotonic()
     proc = run("--db", data / "nf.duckdb", "--registry", path, *COMMANDS[what], tmp_path=tmp_path)

@@ -89,6 +89,14 @@ class Pool:
                                  "--mirror", "--unresponsive-after", str(UNRESPONSIVE), "--json", *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env, cwd=self.tmp)
 
+    def online(self) -> int:
+        """How many workers of the `newsflow` pool the server sees polling."""
+        import urllib.request
+        req = urllib.request.Request(f"{self.url}/work_pools/newsflow/workers/filter", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return sum(1 for w in json.loads(r.read()) if w.get("status") == "ONLINE")
+
     def flow_run(self, run_id: str) -> dict:
         import urllib.request
         with urllib.request.urlopen(f"{self.url}/flow_runs/{run_id}", timeout=60) as r:
@@ -142,6 +150,9 @@ def _serve(server, tmp: Path, config: Path, plain: subprocess.Popen, ref: Path):
     p.deployments = {d["name"] for d in json.loads(p.prefect("deployment", "ls", "--output", "json"))}
     p.start_worker("pools-w1")
     p.start_worker("pools-w2")
+    # the tests time the fan-out, not Prefect's start: on a loaded machine (the fault suite runs 4
+    # files at once on 2 cores) a worker took minutes to import Prefect and poll
+    wait_for(lambda: p.online() >= 2, 600, "both workers online", poll=1)
     p.plain, p.ref = plain, ref
     try:
         yield p
