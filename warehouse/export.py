@@ -12,8 +12,9 @@ shows it in its session zone). `year`/`month` are the Asia/Shanghai calendar mon
 
 Row order: CSV and JSON lines come sorted by publication time (then id), for people who read
 them top to bottom. Parquet comes in the warehouse's storage order (the order articles were
-loaded): an ORDER BY makes DuckDB write the file with one thread, and on 100k articles with
-tags the sorted write measured 34-35k rows/s against 56-71k unsorted (bench/bench_export.py);
+loaded): an ORDER BY makes DuckDB's COPY write with one thread. On 100k articles with tags
+the bare COPY measured 34-35k rows/s sorted against 56-71k unsorted (noisy); bench_export's
+export() went from 27.8k to 38.6k rows per CPU-second, its wall time less (44k -> 43k rows/s).
 Parquet's readers sort as they read (`ORDER BY published_at`).
 
 Where the output goes is warehouse/paths.py's business: never over the warehouse or the
