@@ -30,8 +30,8 @@ first seconds (seen here: a worker killed as its crawl started) had sent none an
 Running for ever. The server emits the `Running` event itself when the state is set, so
 counting from it closes that gap. The automation covers only runs that ingest-all submitted
 (tagged `TAG`): a flow run elsewhere with heartbeats switched off must not be crashed by it.
-A flow's `retries` do not cover Crashed, so ingest-all resubmits a crashed group itself (a new flow run of the same deployment and parameters, up to
-`attempts` runs per group). The rerun resumes the killed crawl and loads what it had
+A flow's `retries` do not cover Crashed, so ingest-all resubmits a crashed group itself (a
+new flow run of the same deployment and parameters, up to `attempts` runs per group). The rerun resumes the killed crawl and loads what it had
 fetched (flows/ingest.py), so the counts stay exact.
 """
 from __future__ import annotations
