@@ -83,6 +83,22 @@ def to_record(page: RawPage, source: Source | None, presets: Mapping[str, Mappin
         column_name=e.column_name, images=e.images, attachments=e.attachments, **fields)
 
 
+WARM_PAGE = ("<html><head><meta charset='utf-8'><title>预热</title></head><body><h1>自治区召开工作会议</h1>"
+             "<div class='info'>来源：广西日报　作者：李明　发布时间：2025-01-02 09:30</div>"
+             "<div class='content'><p>" + "会议强调，要坚持稳中求进工作总基调，推動(dòng)高质量发展。" * 8 +
+             "</p></div></body></html>")
+
+
+def warm_up() -> None:
+    """Run one small article through extraction and normalisation: the libraries' lazy
+    start-up (dictionaries, compiled patterns, language profiles) happens now, not inside the
+    first real page (a Dask worker's preload, flows/fanout.py)."""
+    page = RawPage(url="http://warm.invalid/a.html", final_url="http://warm.invalid/a.html", status=200,
+                   headers=(("Content-Type", "text/html; charset=utf-8"),), body=WARM_PAGE.encode("utf-8"),
+                   fetched_at=dt.datetime(2025, 1, 2, tzinfo=dt.timezone.utc), source="warm")
+    to_record(page, None)
+
+
 def extract_file(spec: tuple[str, str], loc: str, registry: Registry
                  ) -> tuple[list[Article | Rejected], ReadReport]:
     """The records of one WARC file of a store (crawlers/storage.py: `spec()`), in order, and
