@@ -59,16 +59,19 @@ def runs(pg, s3, tmp_path_factory, newsflow_exe, prefect_home):  # noqa: F811
     env = s3["env"]
     out = {"url": url, "tmp": tmp, "env": env}
     fdb = tmp / "file" / "nf.duckdb"
-    out["file"] = nf(newsflow_exe, env, "--db", str(fdb), "ingest", "--mirror", home=tmp / "ph0")
     out["file_db"] = fdb
-    # two workers (their own folders: their own archive, as on two machines) at once into the lake
-    procs = []
-    for i, half in enumerate((HALF_A, HALF_B)):
-        penv = {**env, "PREFECT_HOME": seeded_home(tmp / f"ph{i + 1}")}
-        procs.append(subprocess.Popen([newsflow_exe, "--db", str(tmp / f"w{i}" / "nf.duckdb"), "--warehouse", url,
-                                       "ingest", "--mirror", *half], env=penv, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
+
+    def start(args, home):
+        return subprocess.Popen([newsflow_exe, *args], env={**env, "PREFECT_HOME": seeded_home(home)},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the single-machine ingest into a file, and beside it two workers (their own folders: their
+    # own archive, as on two machines) at once into the lake: three ingests in one wait
+    single = start(["--db", str(fdb), "ingest", "--mirror"], tmp / "ph0")
+    procs = [start(["--db", str(tmp / f"w{i}" / "nf.duckdb"), "--warehouse", url, "ingest", "--mirror", *half],
+                   tmp / f"ph{i + 1}") for i, half in enumerate((HALF_A, HALF_B))]
     out["workers"] = [(p.communicate(timeout=900), p.returncode) for p in procs]
+    (stdout, stderr) = single.communicate(timeout=900)
+    out["file"] = subprocess.CompletedProcess(single.args, single.returncode, stdout, stderr)
     out["lake"] = snapshot(url)
     out["rerun"] = nf(newsflow_exe, env, "--db", str(tmp / "w0" / "nf.duckdb"), "--warehouse", url,
                       "ingest", "--mirror", home=tmp / "ph1")
