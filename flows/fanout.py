@@ -25,7 +25,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from crawlers.registry import load_registry
-from flows import lifeline, steps
+from flows import steps
 from flows.process import extract_file
 from flows.reextract import reextract, reextract_file
 from schemas.errors import Failed
@@ -40,8 +40,8 @@ class Sealed:
     """A task argument Prefect hands over as it is. Prefect walks every argument (lists,
     dicts, dataclasses: the registry, the offsets) looking for futures to wait on: 0.2 s of
     this process's CPU per task under cProfile (3.3 s for 16 submits), while the workers need
-    both cores. Its own `quote` did not
-    reach the task unwrapped through prefect-dask here, so the tasks open these themselves."""
+    both cores. Its own `quote` reached the task still wrapped through prefect-dask 0.3.7, so
+    the tasks open these themselves."""
     __slots__ = ("value",)
 
     def __init__(self, value):
