@@ -331,10 +331,11 @@ def recheck_task(db: str, sources: list[str], archive_dir: str, registry: str | 
 @flow(name="recheck")
 def recheck_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb",
                  archive_dir: str = "data/archive", registry: str | None = None, mirror: bool = False,
-                 force: bool = False, lock_wait: float = 6 * 3600) -> dict:
+                 force: bool = False, lock_wait: float = 6 * 3600, archive_url: str | None = None) -> dict:
     """Ask known articles again as the registry's [recheck] policy says (conditional GET), and
     record edits (versions), takedowns, restores and delistings; publishes a summary artifact
-    listing the takedowns."""
+    listing the takedowns. With `archive_url` (s3://...) `archive_dir` is the spool, and the
+    re-check's WARC files are uploaded after it."""
     from flows.lock import run_lock
     logger = get_run_logger()
     names = sources or load_registry(registry).names()
@@ -350,6 +351,8 @@ def recheck_flow(sources: list[str] | None = None, db: str = "data/newsflow.duck
             run_id = run_id_now()
             counts = recheck_task(db, names, archive_dir, registry, dict(server.base_urls) if server else None, force,
                                   run_id)
+            if archive_url:
+                publish_task(archive_url, archive_dir)
     finally:
         if server:
             server.close()

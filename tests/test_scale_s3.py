@@ -162,3 +162,35 @@ def test_a_bad_archive_url_is_one_line(tmp_path, newsflow_exe, s3):
     proc = nf(newsflow_exe, s3["env"], tmp_path / "nf.duckdb", "process", archive="s3://")
     assert proc.returncode == 1 and proc.stderr.strip().startswith("error: ") and "bucket" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_recheck_through_s3_reads_its_answers_and_uploads_its_warc(runs, s3, newsflow_exe):
+    """A re-check with an S3 archive: the crawl writes to the spool, the answers are judged from
+    there, and the re-check's WARC file (the evidence its events name) is uploaded after it."""
+    db = runs["db"]
+    before = set(keys(s3["client"], "warc/"))
+    r = nf(newsflow_exe, s3["env"], db, "recheck", "--mirror", "--all", "gxzf", archive=runs["url"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert warehouse.query(db, "select count(*), count(distinct article_id), count(*) filter "
+                               "(where last_outcome in ('not_modified', 'live')) from article_checks")[1][0] == (10, 10, 10)
+    new = set(keys(s3["client"], "warc/")) - before
+    assert len(new) == 1 and next(iter(new)).startswith("warc/gxzf/"), new
+    assert sorted(p.name for p in (db.parent / "spool").rglob("*.warc.gz")) == []
+    _, rows = warehouse.query(db, "select count(*) - count(distinct id) from articles")
+    assert rows[0][0] == 0
+
+
+def test_the_recheck_flow_uploads_its_warc_to_s3(runs, s3, prefect_home, tmp_path):
+    """The `recheck` deployment's flow with `archive_url`: its spool's WARC file goes to S3."""
+    import shutil
+
+    from flows.ingest import recheck_flow
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(runs["db"], db)
+    before = set(keys(s3["client"], "warc/"))
+    counts = recheck_flow(sources=["zj-sthjt"], db=str(db), archive_dir=str(tmp_path / "spool"), mirror=True,
+                          force=True, archive_url=runs["url"])
+    assert counts["zj-sthjt"]["asked"] == 10 and counts["zj-sthjt"]["removed"] == 0
+    new = set(keys(s3["client"], "warc/")) - before
+    assert len(new) == 1 and next(iter(new)).startswith("warc/zj-sthjt/"), new
+    assert list((tmp_path / "spool").rglob("*.warc.gz")) == []

@@ -9,8 +9,8 @@ import sys
 import click
 
 from flows.cli.app import main
-from flows.cli.common import (POSITIVE, check_paths, holding_run, mirror_server, parse_date, require_source,
-                               say, source_registry, waits)
+from flows.cli.common import (POSITIVE, archive_store, check_paths, holding_run, mirror_server, parse_date,
+                               require_source, say, source_registry, waits)
 from schemas.errors import BadInput
 
 KINDS = ("edited", "removed", "restored", "delisted")
@@ -61,6 +61,10 @@ def recheck(ctx, source_names, force, mirror, as_json):
             result = run_recheck(ctx.obj["db"], names, ctx.obj["archive"], run_id_now(), registry=ctx.obj["registry"],
                                  mapping=dict(server.base_urls) if server else None, force=force,
                                  wait=waits(ctx)[1], progress=say)
+            if ctx.obj.get("archive_url"):
+                # the re-check's WARC files (its 200s, its list pages: the evidence its events
+                # name) join the S3 archive as a crawl's do
+                archive_store(ctx).publish_pending(say)
     finally:
         if server:
             server.close()
