@@ -17,15 +17,15 @@ import json
 import shutil
 import time
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, groupby, islice, repeat
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 EPOCH = dt.date(1970, 1, 1)
 TAGS = ("topic", "partner", "place", "keyword")
 FACET_FIELDS = {"source": "source", "outlet": "outlet", "script": "script", **{k: k for k in TAGS}}
 STAMP = "newsflow-stamp.json"
-FORMAT = 2                  # of the documents: a derivative of another format is rebuilt
+FORMAT = 3                  # of the documents: a derivative of another format is rebuilt
 
 
 def folder_for(db: str | Path) -> Path:
@@ -41,7 +41,9 @@ def _schema():
     sb.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="freq")
     for name in ("source", "outlet", "script", *TAGS):
         sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
-    for name in ("ts", "day", "week", "month"):
+    # ts is stored too: hits tied on score or time are ordered by it and the id, as DuckDB orders them
+    sb.add_integer_field("ts", stored=True, indexed=True, fast=True)
+    for name in ("day", "week", "month"):
         sb.add_integer_field(name, stored=False, indexed=True, fast=True)
     sb.add_bytes_field("shown", stored=True)     # what a results page shows (JSON), read for its hits only
     return sb.build()
@@ -215,30 +217,67 @@ class Match:
         return self.s.search(self.q, limit=limit, offset=offset, order_by_field="ts",
                              order=tantivy.Order.Asc if order == "oldest" else tantivy.Order.Desc).hits
 
-    def _rows(self, order: str, limit: int, offset: int):
-        for score, addr in self._hits(order, limit, offset):
-            doc = self.s.doc(addr)          # read lazily: a story page stops once it has enough
-            yield {"id": doc["id"][0], "story": doc["story"][0], "score": score if order == "relevance" else None,
-                   "_shown": doc["shown"][0]}
+    def ranked(self, order: str, tie: str = "id", skip: int = 0, chunk: int = 64) -> Iterator[dict]:
+        """Every hit in rank order, read lazily, after the first `skip`. Tantivy orders hits by
+        one key (the score, or the publish time); hits tied on it are ordered as DuckDB orders
+        them (warehouse/explore.py): by publish time, newest first and undated last (for a
+        score), then by `tie` ("id" for articles, "story" for stories). A tied group is read
+        whole before any of it is yielded, so hits are fetched in growing chunks until the
+        last one's key differs; groups wholly inside `skip` are never read."""
+        by_score = order == "relevance" and bool(self.f.terms)
+        fetched, pos, pending = 0, 0, []
+        while True:
+            hits = self._hits(order, chunk, fetched)
+            fetched += len(hits)
+            done = len(hits) < chunk
+            pending += hits
+            cut = len(pending)
+            if not done:                # the last key's group may go on in the next chunk
+                while cut and pending[cut - 1][0] == pending[-1][0]:
+                    cut -= 1
+            ready, pending = pending[:cut], pending[cut:]
+            for _, group in groupby(ready, key=lambda h: h[0]):
+                group = list(group)
+                if pos + len(group) <= skip:
+                    pos += len(group)
+                    continue
+                rows = [self._row(score, addr, by_score) for score, addr in group]
+                if len(rows) > 1:
+                    rows.sort(key=lambda r: (r["_ts"] is None, -(r["_ts"] or 0), r[tie]) if by_score
+                              else r[tie])
+                for row in rows:
+                    if pos >= skip:
+                        yield row
+                    pos += 1
+            if done:
+                return
+            chunk = min(chunk * 2, 4096)
+
+    def _row(self, score, addr, by_score: bool) -> dict:
+        doc = self.s.doc(addr)
+        return {"id": doc["id"][0], "story": doc["story"][0], "score": score if by_score else None,
+                "_ts": doc.get_first("ts"), "_shown": doc["shown"][0]}
 
     def articles(self, order: str, limit: int, offset: int) -> list[dict]:
-        return list(self._rows(order, limit, offset))
+        return list(islice(self.ranked(order, skip=offset), limit))
 
     @staticmethod
     def shown(row: dict) -> dict:
         """A hit with what its results row shows (title, url, 来源, publish time, text)."""
+        row.pop("_ts", None)
         d = json.loads(bytes(row.pop("_shown")).decode("utf-8"))
         if d["published_at"]:
             d["published_at"] = dt.datetime.fromisoformat(d["published_at"])
         return {**d, **row}
 
-    def stories(self, order: str, limit: int, offset: int, depth: int = 10) -> list[dict]:
-        """A page of stories: the top hits grouped by story in rank order (each story's best copy
-        first), then each page story's copies and outlets among the matches counted exactly."""
+    def stories(self, order: str, limit: int, offset: int) -> list[dict]:
+        """A page of stories: the hits grouped by story in rank order (each story's best copy
+        first; hits are read until the page's last story has appeared, however deep), then
+        each page story's copies and outlets among the matches counted exactly."""
         import tantivy
         want = offset + limit
         seen: dict[str, dict] = {}
-        for row in self._rows(order, min(want * depth, 5000), 0):
+        for row in self.ranked(order, tie="story"):
             if row["story"] not in seen:
                 seen[row["story"]] = row
             if len(seen) >= want:
