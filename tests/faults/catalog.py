@@ -41,6 +41,7 @@ LK = "tests/test_scale_lake.py::"
 WP = "tests/test_scale_pools.py::"
 DK = "tests/test_scale_dask.py::"
 S3 = "tests/test_scale_s3.py::"
+WB = "tests/test_web.py::"
 
 FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------------------- bad pages
@@ -568,4 +569,29 @@ FAULTS: tuple[Fault, ...] = (
     Fault("Object storage", "A malformed archive URL (`s3://` without a bucket)",
           "one line naming the missing bucket, exit 1", "stderr `error: ...bucket...`, no traceback",
           (f"{S3}test_a_bad_archive_url_is_one_line",)),
+    # ----------------------------------------------------------------------------- the explorer (newsflow web)
+    Fault("Explorer", "`newsflow web` on a port already taken, over a warehouse that does not exist, or with "
+          "`--host 0.0.0.0`", "\"error: cannot listen on 127.0.0.1:PORT: Address already in use\" and \"error: no "
+          "warehouse at ... (run an ingest first)\", exit 1; another host serves, with a warning on stderr",
+          "exit 1 and the lines; the 0.0.0.0 server answers and warns",
+          (f"{WB}test_cli_help_and_host_warning",)),
+    Fault("Explorer", "The Tantivy search index older than the warehouse (a load after it was built)",
+          "not used: DuckDB answers at once (the new article is found), the index is rebuilt in a background "
+          "thread, then used again", "the new article counted by both; the derivative current again",
+          (f"{WB}test_a_stale_search_index_is_not_used_and_is_rebuilt",)),
+    Fault("Explorer", "The explorer while a load runs, and SQL-like reads through it",
+          "a connection per request, read-only with external access off: the file unchanged, a writer opens it "
+          "between requests at once, `read_text('/etc/hostname')` refused", "the file's hash unchanged; a writer "
+          "connects in 0.5 s; the read raises", (f"{WB}test_read_only_and_never_holds_the_warehouse",)),
+    Fault("Explorer", "Bad URL state (`page=0`, `view=everything`, `from=yesterday`, `/static/..%2Fapp.py`, "
+          "an unknown article, POST) and a page deeper than 500",
+          "400 naming the parameter (\"page='501': a number from 1 to 500 (download the result for more)\"), "
+          "404, 405; a query matching everything is paged 20 at a time", "the status codes; one page of 20",
+          (f"{WB}test_errors_and_methods", f"{WB}test_broad_query_is_paged")),
+    Fault("Hostile content", "An archived page with a script, replayed in the explorer; script in titles, in the "
+          "query and in facet values", "the bytes as fetched under `Content-Security-Policy: sandbox; "
+          "default-src 'none'` (no script runs, nothing is fetched); every string escaped, only http(s) links",
+          "the CSP and nosniff headers; no `<script>alert` in any page",
+          (f"{WB}test_archived_page_replayed_under_a_sandbox", f"{WB}test_everything_is_escaped",
+           f"{WB}test_page_headers_forbid_outside_resources")),
 )
