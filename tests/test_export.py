@@ -128,3 +128,31 @@ def test_older_warehouse_without_tags_or_url_original(tmp_path):
     rows = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
     assert list(rows[0]) == list(COLUMNS)
     assert all(r["topics"] == [] and r["url_original"] is None for r in rows)
+
+
+def _reader(n_batches, fail_after=None):
+    import pyarrow as pa
+    schema = pa.schema([("id", pa.string())])
+
+    def gen():
+        for i in range(n_batches):
+            if fail_after is not None and i == fail_after:
+                raise RuntimeError("the query failed half-way")
+            yield pa.record_batch([pa.array([f"a{i}"] * 1000)], schema=schema)
+    return pa.RecordBatchReader.from_batches(schema, gen())
+
+
+def test_parquet_writer_thread_hands_on_failures_either_side(tmp_path):
+    import pyarrow.parquet as pq
+
+    from warehouse.export import _write_file
+    _write_file(_reader(50), tmp_path / "all.parquet")           # every batch, in order
+    ids = pq.read_table(tmp_path / "all.parquet").column("id").to_pylist()
+    assert len(ids) == 50_000 and ids[::1000] == [f"a{i}" for i in range(50)]
+    with pytest.raises(RuntimeError, match="half-way"):         # the producing side's error, raised here
+        _write_file(_reader(50, fail_after=7), tmp_path / "half.parquet")
+    # the writing side fails at once: the producer, blocked on a full queue, stops too
+    with pytest.raises(OSError):
+        _write_file(_reader(10_000), tmp_path / "no" / "such" / "folder" / "x.parquet")
+    import threading
+    assert not [t for t in threading.enumerate() if t.name == "export-batches"]

@@ -204,7 +204,8 @@ def test_exports_carry_tags_url_original_images_and_attachments(data, tmp_path, 
 def test_export_to_a_full_disk_names_the_output_and_leaves_nothing(data, tmp_path, request):
     db, out = data["db"], tmp_path / "out"
     out.mkdir()
-    for fmt, target, extra in (("csv", out / "a.csv", []), ("parquet", out / "parts", ["--partition"])):
+    for fmt, target, extra in (("csv", out / "a.csv", []), ("parquet", out / "parts", ["--partition"]),
+                               ("parquet", out / "a.parquet", [])):     # pyarrow's writer, DuckDB's batches beside it
         proc = run("--db", db, "export", "--format", fmt, "--output", target, *extra, tmp_path=tmp_path,
                    preexec_fn=fsize_limit(4000))
         _one_line_error(proc)
