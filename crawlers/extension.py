@@ -10,6 +10,7 @@ finished (a run without one was killed and is resumed by the next crawl).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class ArchiveExtension:
         self.crawler = crawler
         self.writer: ArchiveWriter | None = None
         self.write_error: str | None = None     # the archive could not be written: the crawl stops
+        self._feed_fh = None
         self.started = dt.datetime.now(UTC)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.response_received, signal=signals.response_received)
@@ -127,10 +129,29 @@ class ArchiveExtension:
         if meta.get("nf_recheck"):
             t.rechecks[meta["nf_logical"]] = {**entry, "url": meta["nf_logical"],
                                               "redirected": bool(redirects)}
+            if kind == "article" and 200 <= status < 300 and not block:
+                self._feed(source.name, offset)
+
+    def _feed(self, source: str, offset: int) -> None:
+        """One line for the caller (crawlers/run.py --feed): the record is whole on disk
+        already (ArchiveWriter writes unbuffered), so the caller can read it at once."""
+        path = self.crawler.settings.get("NF_FEED")
+        if not path:
+            return
+        try:
+            if self._feed_fh is None:
+                self._feed_fh = open(path, "a", encoding="utf-8", buffering=1)
+            where = location(self.warc_path, Path(self.crawler.settings.get("NF_OUT_DIR")))
+            self._feed_fh.write(json.dumps({"source": source, "warc": str(self.warc_path), "location": where,
+                                            "offset": offset}) + "\n")
+        except OSError as exc:      # the caller reads the page after the crawl instead
+            logger.warning("cannot write the feed %s: %s", path, exc)
 
     def spider_closed(self, spider, reason):
         if self.writer:
             self.writer.close()
+        if self._feed_fh is not None:
+            self._feed_fh.close()
         t = spider.tally
         errors = dict(t.errors)
         if reason != "finished":

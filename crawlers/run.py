@@ -54,6 +54,9 @@ def parse_args(argv):
     p.add_argument("--no-resume", action="store_true", help="start afresh even if a run was killed")
     p.add_argument("--no-politeness", action="store_true", help="no delays or throttling (benchmarks)")
     p.add_argument("--report", default=None, help="write {source: {run_id, stats}} here")
+    p.add_argument("--feed", default=None, metavar="FILE",
+                   help="append one JSON line per re-checked article answered 2xx (source, WARC file, "
+                        "offset) as it is archived, so the caller can work on the page during the crawl")
     p.add_argument("--log-file", default=None)
     return p.parse_args(argv)
 
@@ -170,6 +173,8 @@ def _settings(args, out: Path, mapping: dict, polite: bool):
         if not mapping:
             settings.set("NF_LOOPBACK_ONLY", False, priority="project")
     settings.set("NF_OUT_DIR", str(out), priority="cmdline")
+    if args.feed:
+        settings.set("NF_FEED", args.feed, priority="cmdline")
     if args.log_file:
         try:
             Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)

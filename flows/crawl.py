@@ -14,7 +14,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Callable
 
 from crawlers.errors import CrawlBusy, CrawlFailed
 from crawlers.stats import read_stats
@@ -35,13 +37,17 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
           mapping: dict[str, str] | None = None, since: dt.date | None = None,
           max_pages: int | None = None, registry: str | Path | None = None,
           timeout: float | None = None, state: dict | None = None, refresh: bool = False,
-          polite: bool = True, resume: bool = True, recheck: dict | None = None) -> list[CrawlStats]:
+          polite: bool = True, resume: bool = True, recheck: dict | None = None,
+          on_page: Callable[[dict], None] | None = None) -> list[CrawlStats]:
     """Crawl these sources into archive_dir/<source>/<run_id>.warc.gz; return their stats.
 
     `recheck` ({source: [{url, etag, last_modified}]}) makes it a re-check run: those known
     articles are asked again conditionally, the list pages are read, nothing new is fetched.
     `state` is {source: {"known", "lists", "recorded_runs"}} (warehouse.crawl_state); None
-    lets the crawler rely on the runs it finds on disk. A source that fetched nothing has
+    lets the crawler rely on the runs it finds on disk. `on_page` is called in this process,
+    while the crawl runs, with {source, warc, offset} of each re-checked article answered 2xx
+    as soon as it is archived (a re-check works on those pages on the second core meanwhile).
+    A source that fetched nothing has
     status 'empty', 'failed' or 'blocked' in its stats; only a crawl process that crashed (no
     stats at all) raises CrawlFailed.
     """
@@ -67,6 +73,11 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     os.close(report_fd)
     temps.append(report_path)
     cmd += ["--report", report_path]
+    if on_page is not None:
+        feed_fd, feed_path = tempfile.mkstemp(suffix=".jsonl")
+        os.close(feed_fd)
+        temps.append(feed_path)
+        cmd += ["--feed", feed_path]
     if since:
         cmd += ["--since", since.isoformat()]
     if max_pages:
@@ -83,7 +94,10 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     try:
         # the crawl process watches this one: a killed flow does not leave Scrapy crawling
-        proc = subprocess.run(lifeline.command(cmd), capture_output=True, text=True, timeout=timeout, env=env)
+        if on_page is None:
+            proc = subprocess.run(lifeline.command(cmd), capture_output=True, text=True, timeout=timeout, env=env)
+        else:
+            proc = _run_feeding(lifeline.command(cmd), env, timeout, feed_path, on_page)
         report = {}
         try:
             text = Path(report_path).read_text(encoding="utf-8")
@@ -111,6 +125,40 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
         tail = (proc.stderr or "").strip().splitlines()[-3:]
         raise CrawlFailed(f"crawl process exited {proc.returncode} with no stats: {' | '.join(tail)}{_see(log_file)}")
     return stats
+
+
+def _run_feeding(cmd: list[str], env: dict, timeout: float | None, feed: str,
+                 on_page: Callable[[dict], None]) -> subprocess.CompletedProcess:
+    """subprocess.run's contract (output captured, TimeoutExpired, the process killed on any
+    error here) while handing each complete line of the feed file to `on_page` as it comes."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out, \
+            tempfile.TemporaryFile("w+", encoding="utf-8") as err, open(feed, encoding="utf-8") as fh:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        partial = ""
+        try:
+            while True:
+                done = proc.poll() is not None      # read after the exit too: the last lines
+                if not done and deadline is not None and time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(cmd, timeout)
+                chunk = fh.read()
+                if chunk:
+                    lines = (partial + chunk).split("\n")
+                    partial = lines.pop()           # a line still being written
+                    for line in lines:
+                        if line.strip():
+                            on_page(json.loads(line))
+                elif done:
+                    break
+                else:
+                    time.sleep(0.05)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
 
 
 def _see(log_file: Path) -> str:

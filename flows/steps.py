@@ -303,9 +303,28 @@ class _ChunkLoader:
         self.articles: list[Article] = []
         self.rejected: list[Rejected] = []
         self.taxonomy = self.provinces = None
+        # article id -> (content_hash, title tokens, text tokens, taxonomy tags): `prepare`d ahead
+        self._prepared: dict[str, tuple] = {}
         if tag:
             from flows.tags import load_taxonomy, province_map
             self.taxonomy, self.provinces = load_taxonomy(), province_map(registry)
+
+    def prepare(self, rec: Article) -> None:
+        """Derive one article's tokens and taxonomy tags now (the CPU part of a load), for a
+        later `add` of the same record: a re-check does it while its crawl still runs."""
+        if not (self.tag or self.index):
+            return
+        from flows.search.segment import tokens
+        tags = None
+        if self.tag:
+            from flows.tags import tag_articles
+            tags = tag_articles([rec], self.taxonomy, self.provinces, keywords=False)
+        self._prepared[rec.id] = (rec.content_hash, tokens(rec.title_simplified or rec.title),
+                                  tokens(rec.text_simplified or rec.text), tags)
+
+    def _ready(self, a: Article) -> tuple | None:
+        got = self._prepared.get(a.id)
+        return got if got is not None and got[0] == a.content_hash else None
 
     def add(self, rec: Article | Rejected) -> bool:
         """Take one record; True when that filled a chunk and it was written."""
@@ -325,6 +344,8 @@ class _ChunkLoader:
             c = self.counts.setdefault(r.source, SourceCounts())
             c.rejected += 1
             c.reasons[r.reason] += 1
+        for a in self.articles:
+            self._prepared.pop(a.id, None)
         self.articles.clear()
         self.rejected.clear()
 
@@ -334,11 +355,18 @@ class _ChunkLoader:
         tags = postings = None
         if (self.tag or self.index) and self.articles:
             from flows.search.segment import tokens
-            postings = [(a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
+            postings = [(a.id, *ready[1:3]) if (ready := self._ready(a)) else
+                        (a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
                         for a in warehouse_dedupe(self.articles)]
         if self.tag and self.articles:
             from flows.tags import keywords_from_tokens, tag_articles
-            tags = tag_articles(self.articles, self.taxonomy, self.provinces, keywords=False)
+            # one record per id, as tag_articles and the load keep it; the prepared ones as they are
+            latest = warehouse_dedupe(self.articles)
+            fresh = [a for a in latest if not self._ready(a)]
+            tags = tag_articles(fresh, self.taxonomy, self.provinces, keywords=False) if fresh else []
+            for a in latest:
+                if (ready := self._ready(a)) is not None:
+                    tags += ready[3]
             for aid, title_tokens, text_tokens in postings:
                 tags += keywords_from_tokens(aid, title_tokens + text_tokens)
         return tags, (postings if self.index else None)

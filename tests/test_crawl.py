@@ -61,3 +61,34 @@ def test_crawl_of_unreachable_site_fails_with_status(tmp_path):
     assert proc.returncode == 3
     stats = json.loads((tmp_path / "a" / "gxzf" / "r1.stats.json").read_text())
     assert stats["status"] == "failed" and stats["errors"] >= 1 and stats["pages_fetched"] == 0
+
+
+def test_a_feed_is_handed_on_line_by_line_while_the_process_runs(tmp_path):
+    """flows/crawl.py's feed reader: lines come while the child still runs, a line written in
+    two parts comes whole, and a child past its timeout is killed."""
+    import json as _json
+    import os
+    import subprocess as sp
+    import sys
+    import time as _time
+
+    import pytest
+
+    from flows.crawl import _run_feeding
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("")
+    child = ("import sys, time\n"
+             "f = open(sys.argv[1], 'a', buffering=1)\n"
+             "f.write('{\"n\": 1}\\n'); time.sleep(0.6)\n"
+             "f.write('{\"n\": '); f.flush(); time.sleep(0.3); f.write('2}\\n')\n"
+             "print('done'); print('warn', file=sys.stderr)\n")
+    got = []
+    start = _time.monotonic()
+    proc = _run_feeding([sys.executable, "-c", child, str(feed)], dict(os.environ), 30, str(feed),
+                        lambda e: got.append((e["n"], _time.monotonic() - start)))
+    assert [n for n, _ in got] == [1, 2] and got[0][1] < 0.5       # the first before the child ended
+    assert proc.returncode == 0 and proc.stdout == "done\n" and proc.stderr == "warn\n"
+    with pytest.raises(sp.TimeoutExpired):
+        _run_feeding([sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), 0.5, str(feed),
+                     lambda e: None)
+    assert _json.loads(feed.read_text().splitlines()[0]) == {"n": 1}

@@ -263,3 +263,62 @@ def test_ingest_summary_artifact_lists_the_takedowns_since_the_previous_ingest(d
                                                      status="ok") for s in SOURCES])
         assert takedowns_since_ingest(con, SOURCES, "day5") == []
         assert len(takedowns_since_ingest(con, SOURCES, "day4")) == len(gone)
+
+
+def _day1(tmp):
+    from flows import steps
+    from mirror.days import serve
+    db, archive = tmp / "w.duckdb", tmp / "archive"
+    with serve(1) as m:
+        res = steps.crawl_sources(db, SOURCES, archive, "day1", mapping=m.base_urls)
+        steps.record_crawl(db, res["stats"], archive)
+        steps.process_archives(db, steps.archive_paths_for(res["stats"]), archive=archive)
+    return db, archive
+
+
+def test_pages_worked_on_during_the_crawl_give_what_reading_them_after_gives(tmp_path, monkeypatch):
+    """The re-check works on each 2xx page while the crawl still runs (the crawl's feed):
+    every such page is taken from there, and the warehouse ends as without the feed."""
+    import warehouse
+    from flows import crawl as crawl_step
+    from flows.revisions import recheck as rc
+    from mirror.days import serve
+    real_crawl, real_call, real_pages = crawl_step.crawl, rc._Ahead.__call__, rc._pages
+    fed, looked = [], []
+
+    def spy_call(self, entry):
+        fed.append(entry)
+        real_call(self, entry)
+
+    def spy_pages(warc, where, offsets, source, presets, ahead=None):
+        if ahead is not None:       # the read after the crawl: how many the feed had ready
+            looked.append((len(offsets), sum((where, o) in ahead.pages for o in offsets)))
+        return real_pages(warc, where, offsets, source, presets, ahead)
+    monkeypatch.setattr(rc._Ahead, "__call__", spy_call)
+    monkeypatch.setattr(rc, "_pages", spy_pages)
+    out = {}
+    for feed in (True, False):
+        if not feed:
+            monkeypatch.setattr(crawl_step, "crawl", lambda *a, **k: real_crawl(*a, **{**k, "on_page": None}))
+        tmp = tmp_path / f"feed{feed}"
+        db, archive = _day1(tmp)
+        with serve(2) as m:
+            rc.recheck(db, SOURCES, archive, "day2", mapping=m.base_urls, force=True)
+        out[feed] = {i: warehouse.query(db, q)[1] for i, q in enumerate((
+            "SELECT a.url, v.version, v.title, v.text_chars, v.is_delta FROM article_versions v "
+            "JOIN articles a ON a.id = v.article_id ORDER BY ALL",
+            "SELECT a.url, e.kind, e.reason, e.detail FROM article_events e JOIN articles a ON a.id = e.article_id "
+            "ORDER BY ALL",
+            "SELECT a.url, t.kind, t.tag FROM article_tags t JOIN articles a ON a.id = t.article_id ORDER BY ALL",
+            "SELECT term, a.url, tf FROM search_postings p JOIN articles a ON a.id = p.article_id ORDER BY ALL",
+            f"SELECT url, title, text, replace(warc_path, '{tmp}', '') FROM articles ORDER BY url"))}
+        # (offsets differ between two crawls: the order of answers does) each names its own page
+        from crawlers.archive import read_record
+        for url, path, offset in warehouse.query(db, "SELECT url, warc_path, warc_offset FROM articles "
+                                                     "WHERE warc_path LIKE '%day2%'")[1]:
+            assert read_record(path, offset).url == url
+        if feed:
+            assert fed and all(hit == n for n, hit in looked) and sum(n for n, _ in looked) == len(fed)
+    for q in out[True]:
+        assert out[True][q] == out[False][q], q
+    assert any(r[1] >= 2 for r in out[True][0])      # edits were among them (versions 2)

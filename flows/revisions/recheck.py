@@ -3,7 +3,10 @@
 1. plan: per source, the articles the registry's re-check policy says are due
    (crawlers/recheck.py: `due`), with their validators;
 2. crawl: the crawl process asks them with If-None-Match / If-Modified-Since (an unchanged
-   page costs a 304) and reads the column's list pages (crawlers: `--recheck FILE`);
+   page costs a 304) and reads the column's list pages (crawlers: `--recheck FILE`). The
+   crawl is one process busy on one core; each page that comes back 2xx is named on its feed
+   as soon as it is archived, and this process extracts it, segments and tags it meanwhile
+   (`_Ahead`), so that after the crawl only judging and writing are left (bench_recheck);
 3. judge each answer (flows/revisions/evidence.py): a changed live page is loaded like any
    fetch, so a new version is recorded (warehouse/revisions.py); a definite takedown answer
    marks the article removed with its evidence; a transient failure only counts, until N of
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -73,15 +77,16 @@ def recheck(db: str | Path, names: list[str], archive_dir: str | Path, run_id: s
             for n, rows in due_rows.items()}
     if progress:
         progress("re-checking " + ", ".join(f"{n}: {len(v)} due" for n, v in asks.items()))
+    ahead = _Ahead(db, reg, archive_dir)
     stats = crawl_step.crawl([s.name for s in sources], archive_dir=archive_dir, run_id=run_id, mapping=mapping,
-                             registry=registry, state=state, recheck=asks, resume=False)
+                             registry=registry, state=state, recheck=asks, resume=False, on_page=ahead)
     if progress:
         progress(f"crawled: {sum(s.article_requests for s in stats)} asked, {sum(s.not_modified for s in stats)} x 304")
     steps.record_crawl(db, stats, archive_dir)
     out = {}
     for s in stats:
         counts = apply_run(db, s, reg, cands.get(s.source, []), (state.get(s.source) or {}).get("lists") or {},
-                           archive_dir, now)
+                           archive_dir, now, ahead=ahead)
         counts.due = len(due_rows.get(s.source, []))
         out[s.source] = counts
         if progress:
@@ -95,11 +100,47 @@ def recheck(db: str | Path, names: list[str], archive_dir: str | Path, run_id: s
     return {"stats": stats, "counts": out}
 
 
-def _pages(warc: Path, where: str, offsets: set[int], source: Source, presets) -> dict[int, object]:
-    """offset -> what processing makes of the article pages at these offsets."""
+class _Ahead:
+    """The crawl's feed (flows/crawl.py: on_page): each page answered 2xx made into its record
+    and, for an article, its tokens and tags (the loader's `prepare`), while the crawl runs.
+    Anything that goes wrong here only leaves the page to be read after the crawl, as without
+    a feed, where its error is met and recorded as usual."""
+
+    def __init__(self, db, registry: Registry, archive_dir: str | Path):
+        from flows.steps import _ChunkLoader
+        self.registry, self.archive_dir = registry, archive_dir
+        self.loader = _ChunkLoader(db, registry, tag=True, index=True)
+        self.pages: dict[tuple[str, int], tuple] = {}       # (WARC location, offset) -> (record, small page text)
+
+    def __call__(self, entry: dict) -> None:
+        from crawlers.archive import resolve
+        try:
+            source = self.registry.get(entry["source"])
+            # named as the run's stats will name it (crawlers/stats.py: read_stats), so that
+            # the records are the ones reading the file after the crawl would make
+            where = str(resolve(entry["location"], self.archive_dir))
+            got = _pages(Path(entry["warc"]), where, {entry["offset"]}, source, self.registry.presets)
+        except Exception:       # noqa: BLE001  (see the class docstring)
+            return
+        for offset, (record, small) in got.items():
+            self.pages[(where, offset)] = (record, small)
+            if isinstance(record, Article):
+                try:
+                    self.loader.prepare(record)
+                except Exception:       # noqa: BLE001
+                    pass
+
+
+def _pages(warc: Path, where: str, offsets: set[int], source: Source, presets,
+           ahead: _Ahead | None = None) -> dict[int, object]:
+    """offset -> what processing makes of the article pages at these offsets (those the feed
+    brought already taken from `ahead`)."""
     from crawlers.archive import read_pages_at
     from flows.process import to_record
     out = {}
+    if ahead is not None:
+        out = {off: ahead.pages[(where, off)] for off in offsets if (where, off) in ahead.pages}
+        offsets = offsets - out.keys()
     if not offsets or not warc.exists():
         return out
     for page in read_pages_at(warc, offsets, location=where):
@@ -110,9 +151,9 @@ def _pages(warc: Path, where: str, offsets: set[int], source: Source, presets) -
 
 
 def apply_run(db: str | Path, stats: CrawlStats, registry: Registry, cands: list[dict], lists_before: dict,
-              archive_dir: str | Path, now: dt.datetime) -> RecheckCounts:
+              archive_dir: str | Path, now: dt.datetime, ahead: _Ahead | None = None) -> RecheckCounts:
     """Judge one source's re-check run and record it: versions of changed pages, check state,
-    takedown/restore/delisting events."""
+    takedown/restore/delisting events. `ahead`: what the crawl's feed prepared already."""
     from crawlers.archive import resolve
     source = registry.get(stats.source)
     doc = json.loads(resolve(stats.state_path, archive_dir).read_text(encoding="utf-8")) if stats.state_path else {}
@@ -121,7 +162,7 @@ def apply_run(db: str | Path, stats: CrawlStats, registry: Registry, cands: list
     warc = resolve(stats.warc_path, archive_dir) if stats.warc_path else Path("/nonexistent")
     records = _pages(warc, stats.warc_path, {a["offset"] for a in answers.values() if a.get("offset") is not None
                                              and a.get("status") and 200 <= a["status"] < 300},
-                     source, registry.presets)
+                     source, registry.presets, ahead)
     counts, checks, events, live = RecheckCounts(asked=len(answers)), [], [], []
     outcome_of: dict[str, str] = {}
     for url, answer in answers.items():
@@ -148,11 +189,13 @@ def apply_run(db: str | Path, stats: CrawlStats, registry: Registry, cands: list
             counts.live += 1
             if isinstance(record, Article) and record.id == cand["id"]:
                 live.append((record, cand))
-    events += _delistings(doc, lists_before, cands, outcome_of, source, stats, now)
+    # every list link and candidate, before and now, in its one spelling: each URL once
+    canon = functools.lru_cache(maxsize=None)(source.canonical)
+    events += _delistings(doc, lists_before, cands, outcome_of, source, stats, now, canon)
     counts.delisted = sum(1 for e in events if e["kind"] == "delisted")
-    cleared = _relisted(doc, cands, source, lists_before)
+    cleared = _relisted(doc, cands, source, lists_before, canon)
     live = [r for r, cand in live if not _extractor_only(r, cand, source, registry, archive_dir)]
-    counts.edited = _load(db, registry, live, stats.run_id, stats.source)
+    counts.edited = _load(db, registry, live, stats.run_id, stats.source, ahead.loader if ahead else None)
     import warehouse
     from warehouse.revisions import apply_checks
     with warehouse.connect(db) as con:
@@ -203,11 +246,11 @@ def _roots(source: Source) -> list[str]:
 
 
 def _delistings(doc: dict, lists_before: dict, cands: list[dict], outcome_of: dict, source: Source,
-                stats: CrawlStats, now: dt.datetime) -> list[dict]:
+                stats: CrawlStats, now: dt.datetime, canon: Callable[[str], str] | None = None) -> list[dict]:
     """Articles a column's lists showed before and not now (per column: another column still
     linking it does not hide it), while their page answers (checked now, or last time), not
     removed and not already delisted. The event's final_url is the column's first list page."""
-    canon = source.canonical
+    canon = canon or source.canonical
     gone = delisted_by_column(lists_before, doc.get("lists") or {}, _roots(source), canon)
     by_key = {canon(c["url"]): c for c in cands}
     out = []
@@ -224,21 +267,22 @@ def _delistings(doc: dict, lists_before: dict, cands: list[dict], outcome_of: di
     return out
 
 
-def _relisted(doc: dict, cands: list[dict], source: Source, lists_before: dict | None = None) -> list[str]:
+def _relisted(doc: dict, cands: list[dict], source: Source, lists_before: dict | None = None,
+              canon: Callable[[str], str] | None = None) -> list[str]:
     """Delisted articles the column they dropped out of lists again."""
-    canon = source.canonical
+    canon = canon or source.canonical
     dropped = {canon(c["url"]): c.get("delisted_from") for c in cands if c.get("delisted")}
     back = set(relisted(doc.get("lists") or {}, _roots(source), canon, dropped, lists_before))
     return [c["id"] for c in cands if c.get("delisted") and canon(c["url"]) in back]
 
 
-def _load(db, registry: Registry, live: list[Article], run_id: str, source: str) -> int:
+def _load(db, registry: Registry, live: list[Article], run_id: str, source: str, loader=None) -> int:
     """Load the live pages that came back with content (new versions are recorded on the way);
-    how many were edits."""
+    how many were edits. `loader`: one whose `prepare` did the tokens and tags already."""
     if not live:
         return 0
     from flows.steps import _ChunkLoader
-    loader = _ChunkLoader(db, registry, tag=True, index=True)
+    loader = loader or _ChunkLoader(db, registry, tag=True, index=True)
     for rec in live:
         loader.add(rec)
     loader.flush()
