@@ -47,9 +47,8 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     lets the crawler rely on the runs it finds on disk. `on_page` is called in this process,
     while the crawl runs, with {source, warc, offset} of each re-checked article answered 2xx
     as soon as it is archived (a re-check works on those pages on the second core meanwhile).
-    A source that fetched nothing has
-    status 'empty', 'failed' or 'blocked' in its stats; only a crawl process that crashed (no
-    stats at all) raises CrawlFailed.
+    A source that fetched nothing has status 'empty', 'failed' or 'blocked' in its stats; only
+    a crawl process that crashed (no stats at all) raises CrawlFailed.
     """
     archive_dir = Path(archive_dir)
     try:
@@ -57,40 +56,11 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
     except OSError as exc:
         raise CrawlFailed(f"cannot create the archive folder {archive_dir}: {exc.strerror}") from exc
     log_file = archive_dir / "logs" / f"{run_id}.log"
-    cmd = [sys.executable, "-m", "crawlers.run", "--out", str(archive_dir), "--run-id", run_id,
-           "--log-file", str(log_file)]
-    temps = []
-    if mapping:
-        temps.append(_tmp_json(mapping))
-        cmd += ["--map", temps[-1]]
-    if state is not None:
-        temps.append(_tmp_json({"version": 1, "sources": state}))
-        cmd += ["--state", temps[-1]]
-    if recheck is not None:
-        temps.append(_tmp_json(recheck))
-        cmd += ["--recheck", temps[-1]]
-    report_fd, report_path = tempfile.mkstemp(suffix=".json")
-    os.close(report_fd)
-    temps.append(report_path)
-    cmd += ["--report", report_path]
-    if on_page is not None:
-        feed_fd, feed_path = tempfile.mkstemp(suffix=".jsonl")
-        os.close(feed_fd)
-        temps.append(feed_path)
-        cmd += ["--feed", feed_path]
-    if since:
-        cmd += ["--since", since.isoformat()]
-    if max_pages:
-        cmd += ["--max-pages", str(max_pages)]
-    if registry:
-        cmd += ["--registry", str(registry)]
-    if refresh:
-        cmd += ["--refresh"]
-    if not polite:
-        cmd += ["--no-politeness"]
-    if not resume:
-        cmd += ["--no-resume"]
-    cmd += list(sources)
+    temps: list[str] = []
+    cmd, report_path, feed_path = _command(
+        sources, archive_dir, run_id, log_file, temps, mapping=mapping, state=state, recheck=recheck,
+        feed=on_page is not None, since=since, max_pages=max_pages, registry=registry, refresh=refresh,
+        polite=polite, resume=resume)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     try:
         # the crawl process watches this one: a killed flow does not leave Scrapy crawling
@@ -125,6 +95,39 @@ def crawl(sources: list[str], *, archive_dir: str | Path, run_id: str,
         tail = (proc.stderr or "").strip().splitlines()[-3:]
         raise CrawlFailed(f"crawl process exited {proc.returncode} with no stats: {' | '.join(tail)}{_see(log_file)}")
     return stats
+
+
+def _command(sources, archive_dir: Path, run_id: str, log_file: Path, temps: list[str], *, mapping, state,
+             recheck, feed: bool, since, max_pages, registry, refresh, polite, resume
+             ) -> tuple[list[str], str, str | None]:
+    """The crawl process's command line, its report file and its feed file (None without);
+    the temporary files it names are added to `temps` for the caller to remove."""
+    cmd = [sys.executable, "-m", "crawlers.run", "--out", str(archive_dir), "--run-id", run_id,
+           "--log-file", str(log_file)]
+    for flag, data in (("--map", mapping or None), ("--state", None if state is None else {"version": 1, "sources": state}),
+                       ("--recheck", recheck)):
+        if data is not None:
+            temps.append(_tmp_json(data))
+            cmd += [flag, temps[-1]]
+    paths = []
+    for flag, suffix, wanted in (("--report", ".json", True), ("--feed", ".jsonl", feed)):
+        if not wanted:
+            paths.append(None)
+            continue
+        fd, path = tempfile.mkstemp(suffix=suffix)
+        os.close(fd)
+        temps.append(path)
+        cmd += [flag, path]
+        paths.append(path)
+    if since:
+        cmd += ["--since", since.isoformat()]
+    if max_pages:
+        cmd += ["--max-pages", str(max_pages)]
+    if registry:
+        cmd += ["--registry", str(registry)]
+    cmd += (["--refresh"] if refresh else []) + ([] if polite else ["--no-politeness"]) + \
+        ([] if resume else ["--no-resume"])
+    return cmd + list(sources), paths[0], paths[1]
 
 
 def _run_feeding(cmd: list[str], env: dict, timeout: float | None, feed: str,
