@@ -353,15 +353,15 @@ class _ChunkLoader:
         """Tags and search postings of the chunk's articles: one jieba pass per article serves
         both the search index and the keywords."""
         tags = postings = None
+        latest = warehouse_dedupe(self.articles)        # one record per id, as the load keeps it
         if (self.tag or self.index) and self.articles:
             from flows.search.segment import tokens
             postings = [(a.id, *ready[1:3]) if (ready := self._ready(a)) else
                         (a.id, tokens(a.title_simplified or a.title), tokens(a.text_simplified or a.text))
-                        for a in warehouse_dedupe(self.articles)]
+                        for a in latest]
         if self.tag and self.articles:
             from flows.tags import keywords_from_tokens, tag_articles
-            # one record per id, as tag_articles and the load keep it; the prepared ones as they are
-            latest = warehouse_dedupe(self.articles)
+            # the prepared ones as they are, the rest tagged here
             fresh = [a for a in latest if not self._ready(a)]
             tags = tag_articles(fresh, self.taxonomy, self.provinces, keywords=False) if fresh else []
             for a in latest:
