@@ -21,6 +21,7 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 
 from crawlers.registry import load_registry  # noqa: E402
 from flows import lifeline  # noqa: E402
+from flows import settings  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.process import run_id_now  # noqa: E402
 from schemas.errors import SourcesFailed  # noqa: E402
@@ -110,11 +111,14 @@ def process_task(db: str, paths: list[str], registry: str | None,
 
 
 @flow(name="crawl")
-def crawl_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb",
-               archive_dir: str = "data/archive", mapping: dict | None = None,
+def crawl_flow(sources: list[str] | None = None, db: str | None = None,
+               archive_dir: str | None = None, mapping: dict | None = None,
                since: str | None = None, max_pages: int | None = None,
                registry: str | None = None, run_id: str | None = None,
                refresh: bool = False) -> dict:
+    """Crawl every (or the named) source into the archive and record the runs (db and archive
+    left out: read as the CLI reads them, flows/settings.py; an S3 archive's spool is written)."""
+    db, archive_dir, _ = settings.resolve(db, archive_dir)
     names = sources or load_registry(registry).names()
     run_id = run_id or run_id_now()
     from flows.lock import run_lock
@@ -125,14 +129,14 @@ def crawl_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb
 
 
 @flow(name="process")
-def process_flow(paths: list[str], db: str = "data/newsflow.duckdb",
+def process_flow(paths: list[str], db: str | None = None,
                  registry: str | None = None, runs_done: list | None = None,
                  archive_dir: str | None = None, archive_url: str | None = None) -> dict:
     """Extract and load these archive files, under the warehouse's run lock."""
     from flows.lock import run_lock
+    db, archive_dir, archive_url = settings.resolve(db, archive_dir, archive_url)
     with run_lock(db, on_wait=get_run_logger().warning):
-        return process_task(db, paths, registry, runs_done, archive_dir or str(Path(db).parent / "archive"),
-                            archive_url)
+        return process_task(db, paths, registry, runs_done, archive_dir, archive_url)
 
 
 class SourcesFailing(SourcesFailed):
@@ -147,7 +151,7 @@ class SourcesFailing(SourcesFailed):
 
 @flow(name="ingest")
 def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
-                db: str = "data/newsflow.duckdb", archive_dir: str = "data/archive",
+                db: str | None = None, archive_dir: str | None = None,
                 since: str | None = None, max_pages: int | None = None,
                 registry: str | None = None, refresh: bool = False,
                 lock_wait: float = 6 * 3600, archive_url: str | None = None, dedupe: bool = True) -> dict:
@@ -170,8 +174,12 @@ def ingest_flow(sources: list[str] | None = None, mirror: bool = False,
     in a Failed state carrying SourcesFailing (logged as one line, not a traceback), and
     calling the flow raises it. dedupe=False leaves the new articles out of stories for a
     later dedupe (ingest-all runs one after all its groups have loaded).
+
+    `db`, `archive_dir` and `archive_url` left out are read as the CLI reads them
+    (NEWSFLOW_WAREHOUSE, NEWSFLOW_DB, NEWSFLOW_ARCHIVE, NEWSFLOW_SPOOL: flows/settings.py).
     """
     logger = get_run_logger()
+    db, archive_dir, archive_url = settings.resolve(db, archive_dir, archive_url)
     summary, failing = _ingest(logger, sources, mirror, db, archive_dir, since, max_pages, registry, refresh,
                                archive_url, lock_wait, dedupe)
     _publish_summary(summary)
@@ -292,16 +300,16 @@ def reextract_task(db: str, source: str | None, since: str | None, registry: str
 
 
 @flow(name="reextract")
-def reextract_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
+def reextract_flow(db: str | None = None, source: str | None = None,
                    since: str | None = None, registry: str | None = None,
                    archive_dir: str | None = None, archive_url: str | None = None) -> dict:
     """Re-run the current extractor over stored raw pages (unscheduled; run after an upgrade).
     Raw pages are read from `archive_dir` (default: 'archive' next to the db), or from the
-    S3 archive `archive_url` (archive_dir is then its spool)."""
+    S3 archive `archive_url` (archive_dir is then its spool); left out, as flows/settings.py reads them."""
     from flows.lock import run_lock
+    db, archive_dir, archive_url = settings.resolve(db, archive_dir, archive_url)
     with run_lock(db, on_wait=get_run_logger().warning):
-        return reextract_task(db, source, since, registry, archive_dir or str(Path(db).parent / "archive"),
-                              archive_url)
+        return reextract_task(db, source, since, registry, archive_dir, archive_url)
 
 
 @task(name="retag")
@@ -312,10 +320,10 @@ def retag_task(db: str, source: str | None, registry: str | None) -> dict:
 
 
 @flow(name="retag")
-def retag_flow(db: str = "data/newsflow.duckdb", source: str | None = None,
+def retag_flow(db: str | None = None, source: str | None = None,
                registry: str | None = None) -> dict:
     """Re-apply the taxonomy to stored articles (unscheduled; run after editing it)."""
-    return retag_task(db, source, registry)
+    return retag_task(settings.warehouse_of(db), source, registry)
 
 
 @task(name="recheck-sources")
@@ -329,15 +337,16 @@ def recheck_task(db: str, sources: list[str], archive_dir: str, registry: str | 
 
 
 @flow(name="recheck")
-def recheck_flow(sources: list[str] | None = None, db: str = "data/newsflow.duckdb",
-                 archive_dir: str = "data/archive", registry: str | None = None, mirror: bool = False,
+def recheck_flow(sources: list[str] | None = None, db: str | None = None,
+                 archive_dir: str | None = None, registry: str | None = None, mirror: bool = False,
                  force: bool = False, lock_wait: float = 6 * 3600, archive_url: str | None = None) -> dict:
     """Ask known articles again as the registry's [recheck] policy says (conditional GET), and
     record edits (versions), takedowns, restores and delistings; publishes a summary artifact
     listing the takedowns. With `archive_url` (s3://...) `archive_dir` is the spool, and the
-    re-check's WARC files are uploaded after it."""
+    re-check's WARC files are uploaded after it. Left out, these are read as flows/settings.py says."""
     from flows.lock import run_lock
     logger = get_run_logger()
+    db, archive_dir, archive_url = settings.resolve(db, archive_dir, archive_url)
     names = sources or load_registry(registry).names()
     server = None
     if mirror:

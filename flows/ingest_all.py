@@ -47,6 +47,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from prefect import flow, get_run_logger  # noqa: E402
 
 from crawlers.registry import Registry, load_registry  # noqa: E402
+from flows import settings  # noqa: E402
 from schemas.errors import BadInput, Failed  # noqa: E402
 
 DEPLOYMENT = "ingest/ingest"
@@ -190,8 +191,8 @@ def _run_all(jobs: list[dict], key: str, attempts: int, poll: float, deadline: f
 
 
 @flow(name="ingest-all")
-def ingest_all_flow(groups: int = 4, sources: list[str] | None = None, db: str = "data/newsflow.duckdb",
-                    archive_dir: str = "data/archive", archive_url: str | None = None, mirror: bool = False,
+def ingest_all_flow(groups: int = 4, sources: list[str] | None = None, db: str | None = None,
+                    archive_dir: str | None = None, archive_url: str | None = None, mirror: bool = False,
                     since: str | None = None, max_pages: int | None = None, registry: str | None = None,
                     refresh: bool = False, deployment: str = DEPLOYMENT, dedupe_deployment: str = DEDUPE_DEPLOYMENT,
                     attempts: int = 3, unresponsive_after: float = 600, poll: float = 2.0,
@@ -207,10 +208,13 @@ def ingest_all_flow(groups: int = 4, sources: list[str] | None = None, db: str =
     Crashed) must exceed the workers' PREFECT_FLOWS_HEARTBEAT_FREQUENCY (default 180).
     `timeout`: give up waiting after this many seconds (default: wait as long as it takes).
     Ends Failed (GroupsFailed) when a group or the dedupe did not complete; what the others
-    loaded stays (articles a failed dedupe left out of stories are grouped by the next one)."""
+    loaded stays (articles a failed dedupe left out of stories are grouped by the next one).
+    `db` and the archive left out are read here (flows/settings.py) and passed to every run, so
+    all groups and the dedupe write the warehouse this run names."""
     from prefect.context import FlowRunContext
     from prefect.states import Failed as FailedState
     logger = get_run_logger()
+    db, archive_dir, archive_url = settings.resolve(db, archive_dir, archive_url)
     reg = load_registry(registry)
     parts = source_groups(reg, groups, sources)
     ctx = FlowRunContext.get()
@@ -244,13 +248,14 @@ def ingest_all_flow(groups: int = 4, sources: list[str] | None = None, db: str =
 
 
 @flow(name="dedupe")
-def dedupe_flow(db: str = "data/newsflow.duckdb", registry: str | None = None, lock_wait: float = 6 * 3600) -> str:
+def dedupe_flow(db: str | None = None, registry: str | None = None, lock_wait: float = 6 * 3600) -> str:
     """Group every article not yet in a story (ingest-all's last step, under the run lock), and
     publish the read-only snapshot, as an ingest's load does."""
     import warehouse
     from flows import steps
     from flows.lock import run_lock
     logger = get_run_logger()
+    db = settings.warehouse_of(db)
     with run_lock(db, wait=lock_wait, on_wait=logger.warning):
         report = steps.dedupe_articles(db, None, load_registry(registry), logger.info)
         warehouse.publish_snapshot(db)

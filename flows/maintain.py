@@ -34,9 +34,11 @@ def maintain(db: str, expire_hours: float = 24.0, cleanup_hours: float = 24.0, l
 
 
 @flow(name="maintain")
-def maintain_flow(db: str = "data/newsflow.duckdb", expire_hours: float = 24.0, cleanup_hours: float = 24.0) -> dict:
-    """Lake upkeep (merge adjacent files, expire snapshots, clean up old files); CHECKPOINT on a file."""
-    result = maintain(db, expire_hours, cleanup_hours, on_wait=get_run_logger().warning)
+def maintain_flow(db: str | None = None, expire_hours: float = 24.0, cleanup_hours: float = 24.0) -> dict:
+    """Lake upkeep (merge adjacent files, expire snapshots, clean up old files); CHECKPOINT on a file.
+    `db` left out: $NEWSFLOW_WAREHOUSE, else $NEWSFLOW_DB, else the default file (flows/settings.py)."""
+    from flows.settings import warehouse_of
+    result = maintain(warehouse_of(db), expire_hours, cleanup_hours, on_wait=get_run_logger().warning)
     get_run_logger().info("maintenance of %s: %s in %.1f s", result["warehouse"],
                           ", ".join(f"{k} {v}" for k, v in result["steps"].items()), result["seconds"])
     return result
