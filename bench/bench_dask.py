@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.bench_dask [--pages 20000] [--files 40] [--workers 2] [--json FILE]
     .venv/bin/python -m bench.bench_dask --ceiling --pages 4000 --files 8   # plain processes only
+    .venv/bin/python -m bench.bench_dask --cluster    # a standing API and cluster, as in the scale-out setup
 
 Builds a synthetic archive of N pages in F WARC files by replicating the bundled mirror's
 article pages under new URLs (`build_archive`), loads it once (extraction only: no tags, index
@@ -15,10 +16,16 @@ Printed: wall seconds of each run (the Dask one includes starting Prefect's temp
 and the cluster), the CPU seconds of each run's process tree (the workers included), the
 speed-up in wall time, and the machine's load average before and after (other agents share the
 2 cores: under load the wall-time speed-up understates what two free cores give).
+
+--cluster: the README's scale-out setup instead of `local:W`: a Prefect API (`prefect server
+start`'s app) and a Dask scheduler with W `dask worker --nthreads 1 --preload flows.fanout`
+processes, all on 127.0.0.1 and started before the clock; both runs get PREFECT_API_URL and the
+Dask run is `--dask tcp://127.0.0.1:PORT`. The standing processes' CPU is added to the Dask run's.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -107,7 +114,67 @@ def _sample(pid: int, seen: dict, stop) -> None:
         stop.wait(0.2)
 
 
-def newsflow(db: Path, archive: Path, *args: str) -> tuple[float, float, subprocess.CompletedProcess, dict]:
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def standing_cluster(workers: int):
+    """A Prefect API and a Dask scheduler with `workers` single-threaded workers on 127.0.0.1:
+    (the dask address, the environment naming the API, {role: psutil.Process})."""
+    import psutil
+    from distributed import Client
+    from prefect.server.api.server import SubprocessASGIServer
+    api = SubprocessASGIServer(port=_free_port())
+    api.start()
+    env = {**os.environ, "PREFECT_API_URL": api.api_url, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).with_name("dask"))
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = {"scheduler": subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                            "--no-dashboard"], **quiet)}
+    for i in range(workers):
+        procs[f"worker {i + 1}"] = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                                    "--no-dashboard", "--preload", "flows.fanout"], **quiet)
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        watched = {k: psutil.Process(p.pid) for k, p in procs.items()}
+        watched["prefect API"] = psutil.Process(api.server_process.pid) if getattr(api, "server_process", None) else None
+        yield address, env, {k: v for k, v in watched.items() if v is not None}
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        api.stop()
+
+
+def _cpu(procs: dict) -> dict[str, float]:
+    """CPU seconds of each process and its children (a `dask worker` is a nanny and its worker)."""
+    import psutil
+    out = {}
+    for role, p in procs.items():
+        out[role] = 0.0
+        try:
+            tree = [p] + p.children(recursive=True)
+        except psutil.Error:
+            continue
+        for q in tree:
+            try:
+                c = q.cpu_times()
+                out[role] += c.user + c.system
+            except psutil.Error:
+                pass
+    return out
+
+
+def newsflow(db: Path, archive: Path, *args: str, env: dict | None = None,
+             standing: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess, dict]:
     """Run the CLI; its wall seconds, the CPU seconds of its whole process tree (the cluster's
     workers included: they are its children), the result, and CPU seconds by role (parent,
     Prefect API, Dask workers, scheduler: sampled, so a little short of the total)."""
@@ -115,9 +182,10 @@ def newsflow(db: Path, archive: Path, *args: str) -> tuple[float, float, subproc
     import threading
     exe = Path(sys.executable).with_name("newsflow")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    standing_before = _cpu(standing or {})
     t = time.perf_counter()
     popen = subprocess.Popen([str(exe), "--db", str(db), "--archive", str(archive), *args],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     seen: dict = {}
     stop = threading.Event()
     sampler = threading.Thread(target=_sample, args=(popen.pid, seen, stop), daemon=True)
@@ -131,6 +199,10 @@ def newsflow(db: Path, archive: Path, *args: str) -> tuple[float, float, subproc
     roles: dict[str, float] = {}
     for role, secs in seen.values():
         roles[role] = round(roles.get(role, 0.0) + secs, 1)
+    for role, secs in _cpu(standing or {}).items():     # the standing processes: what this run cost them
+        used = secs - standing_before[role]
+        cpu += used
+        roles[f"standing {role}"] = round(used, 1)
     return wall, cpu, subprocess.CompletedProcess(popen.args, popen.returncode, out, err), roles
 
 
@@ -171,6 +243,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pages", type=int, default=20000)
     ap.add_argument("--files", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--cluster", action="store_true",
+                    help="a standing Prefect API and Dask scheduler + workers (tcp://) instead of local:W")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     if args.ceiling:
@@ -189,11 +263,25 @@ def main(argv=None) -> int:
     counts = steps.process_archives(db, files, archive=archive, tag=False, index=False, dedupe=False,
                                     snapshot=False)
     print(f"loaded {sum(c.new for c in counts.values())} articles in {time.perf_counter() - t:.1f} s (setup)")
+    with contextlib.ExitStack() as stack:
+        if args.cluster:
+            t = time.perf_counter()
+            address, env, standing = stack.enter_context(standing_cluster(args.workers))
+            print(f"standing Prefect API and Dask cluster {address} ({args.workers} workers) up in "
+                  f"{time.perf_counter() - t:.1f} s (not timed below)")
+            runs = (("one process", (), None), (f"dask {address}", ("--dask", address), standing))
+        else:
+            env = None
+            runs = (("one process", (), None), (f"dask local:{args.workers}", ("--dask", f"local:{args.workers}"), None))
+        return _compare(args, db, archive, files, runs, env)
+
+
+def _compare(args, db: Path, archive: Path, files: list, runs, env) -> int:
     results = {}
-    for name, extra in (("one process", ()), (f"dask local:{args.workers}", ("--dask", f"local:{args.workers}"))):
+    for name, extra, standing in runs:
         spoiled = spoil(db)
         load = os.getloadavg()[0]
-        secs, cpu, proc, roles = newsflow(db, archive, "reextract", *extra)
+        secs, cpu, proc, roles = newsflow(db, archive, "reextract", *extra, env=env, standing=standing)
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             return 1
@@ -201,7 +289,7 @@ def main(argv=None) -> int:
         results[name] = {"seconds": round(secs, 2), "cpu_seconds": round(cpu, 1), "report": line,
                          "fingerprint": fingerprint(db), "cpu_by_process": roles,
                          "spoiled": spoiled, "load_before": load, "load_after": os.getloadavg()[0]}
-        print(f"{name:<16} {secs:7.1f} s wall  {cpu:7.1f} s CPU (process tree)   "
+        print(f"{name:<28} {secs:7.1f} s wall  {cpu:7.1f} s CPU (process tree)   "
               f"load {load:.2f} -> {os.getloadavg()[0]:.2f}   {line}")
         print("    CPU s by process: " + ", ".join(f"{k} {v}" for k, v in sorted(roles.items())))
     (a, b) = results.values()
@@ -210,6 +298,7 @@ def main(argv=None) -> int:
     print(f"speed-up {speedup:.2f}x on {os.cpu_count()} cores; identical output: {same}")
     if args.json:
         Path(args.json).write_text(json.dumps({"pages": args.pages, "files": len(files), "speedup": speedup,
+                                               "cluster": "standing" if args.cluster else "local",
                                                "identical": same, "runs": results}, indent=1, default=str))
     return 0 if same else 1
 
